@@ -1,0 +1,41 @@
+/**
+ * What both kernels do alike at boot: which module is which server, and what
+ * boot information each server gets. The kernels differ only in where the
+ * servers run and how `call` reaches them.
+ */
+import seedrandom from 'seedrandom';
+import type { ServerName } from './protocol.js';
+import { app } from './servers/app.js';
+import { disk } from './servers/disk.js';
+import { net, type NetDevice } from './servers/net.js';
+import { bootServer, type ServerContext, type ServerInstance } from './servers/server.js';
+import type { KernelConfig } from './config.js';
+
+/** Kernel-owned resources the servers are booted with. */
+export interface BootResources {
+  image: SharedArrayBuffer;
+  device: NetDevice;
+}
+
+/** The seeded generator a server gets; one stream per server and seed. */
+export function serverRng(name: ServerName, seed: string | number): seedrandom.PRNG {
+  return seedrandom(`${seed}:server:${name}`);
+}
+
+/** Boot server `name` in context `ctx`. */
+export function bootByName(
+  name: ServerName,
+  cfg: KernelConfig,
+  res: BootResources,
+  ctx: ServerContext,
+): ServerInstance {
+  const fault = cfg.fault ?? undefined;
+  switch (name) {
+    case 'disk':
+      return bootServer(disk, { image: res.image, cacheBlocks: cfg.cacheBlocks }, ctx, fault);
+    case 'net':
+      return bootServer(net, { mtu: cfg.mtu, checksumOffload: cfg.checksumOffload, device: res.device }, ctx, fault);
+    case 'app':
+      return bootServer(app, {}, ctx, fault);
+  }
+}

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * The command line: argv -> options -> run/compare -> printing. The only module
+ * that knows about argv, the terminal and exit codes (0 done, 1 the run failed,
+ * 2 bad usage or bad input).
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { MODES, TRANSPORTS, type Mode, type Transport } from './config.js';
+import { compare, DEFAULT_LABELS, LabelError } from './compare.js';
+import { SERVER_NAMES, type ServerName } from './protocol.js';
+import { formatComparison, formatRun } from './report/text.js';
+import { run, type RunOptions } from './run.js';
+import type { FaultPlan } from './servers/server.js';
+import { loadWorkload, shippedWorkloads, WorkloadError } from './workload/load.js';
+
+/** A usage or input problem: one line on stderr, exit code 2. */
+class UsageError extends Error {}
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+function err(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+/** "disk@1000" -> crash the disk server at its 1000th message. */
+function parseFault(spec: string | undefined): FaultPlan | null {
+  if (spec === undefined) return null;
+  const m = /^([a-z]+)@([1-9][0-9]*)$/.exec(spec);
+  if (!m || !SERVER_NAMES.includes(m[1] as ServerName)) {
+    throw new UsageError(`--fault '${spec}': expected SERVER@N with SERVER one of ${SERVER_NAMES.join(', ')} and N >= 1`);
+  }
+  return { server: m[1] as ServerName, atMessage: Number(m[2]) };
+}
+
+function positiveInt(name: string, v: number | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`--${name} must be an integer from 1 to ${max}, got ${v}`);
+  return v;
+}
+
+/** Flags shared by run and compare. */
+function workloadFlags<T>(y: Argv<T>) {
+  return y
+    .option('workload', { alias: 'w', type: 'string', default: 'specweb96', describe: 'shipped workload name or path to a .json file' })
+    .option('requests', { alias: 'n', type: 'number', describe: 'requests to send (default: the workload\'s)' })
+    .option('clients', { alias: 'c', type: 'number', describe: 'closed-loop clients (default: the workload\'s)' })
+    .option('seed', { alias: 's', type: 'string', describe: 'seed for files and requests (default: the workload\'s)' })
+    .option('cache-blocks', { type: 'number', describe: 'disk buffer cache size in 4 KiB blocks', default: 4096 })
+    .option('mtu', { type: 'number', describe: 'frame size in bytes, headers included', default: 1500 })
+    .option('checksum-offload', { type: 'boolean', default: false, describe: 'the NIC computes the Internet checksum' })
+    .option('call-timeout-ms', { type: 'number', default: 10_000, describe: 'deadline of every cross-domain call' })
+    .option('fault', { type: 'string', describe: 'crash a server on purpose: SERVER@N crashes SERVER at its Nth message' })
+    .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout (text goes to stderr)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary text' });
+}
+
+type WorkloadArgs = {
+  workload: string;
+  requests?: number;
+  clients?: number;
+  seed?: string;
+  'cache-blocks': number;
+  mtu: number;
+  'checksum-offload': boolean;
+  'call-timeout-ms': number;
+  fault?: string;
+};
+
+function runOptions(a: WorkloadArgs): Omit<RunOptions, 'mode'> {
+  const workload = loadWorkload(a.workload); // fail early, with the file's own message
+  const seed = a.seed === undefined ? undefined : /^-?\d+$/.test(a.seed) ? Number(a.seed) : a.seed;
+  return {
+    workload,
+    requests: positiveInt('requests', a.requests, 10_000_000),
+    clients: positiveInt('clients', a.clients, 4096),
+    seed,
+    cacheBlocks: positiveInt('cache-blocks', a['cache-blocks'], 1 << 24),
+    mtu: positiveInt('mtu', a.mtu, 65535),
+    checksumOffload: a['checksum-offload'],
+    callTimeoutMs: positiveInt('call-timeout-ms', a['call-timeout-ms'], 3_600_000),
+    fault: parseFault(a.fault),
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  await yargs(argv)
+    .scriptName('microlith')
+    .usage('$0 <command> [options]\n\nThe same disk, net and app servers under a monolithic and a microkernel kernel.')
+    .command(
+      'run',
+      'run a workload under one kernel',
+      (y) =>
+        workloadFlags(y)
+          .option('mode', { alias: 'm', choices: MODES, default: 'monolithic' as Mode, describe: 'which kernel' })
+          .option('transport', { alias: 't', choices: TRANSPORTS, default: 'copy' as Transport, describe: 'how payloads cross domains (microkernel)' }),
+      async (a) => {
+        const opts = runOptions(a);
+        if (!a.quiet) err(`running ${opts.workload && typeof opts.workload === 'object' ? opts.workload.name : a.workload} under the ${a.mode} kernel...`);
+        const report = await run({ ...opts, mode: a.mode, transport: a.transport });
+        if (a.json) out(JSON.stringify(report, null, 2));
+        if (!a.quiet) (a.json ? err : out)(formatRun(report));
+        code = report.status === 'ok' ? 0 : 1;
+      },
+    )
+    .command(
+      'compare',
+      'run several kernels on the same workload and seed, interleaved, and compare',
+      (y) =>
+        workloadFlags(y)
+          .option('modes', { type: 'string', default: DEFAULT_LABELS.join(','), describe: 'comma-separated labels; the first is the baseline' })
+          .option('rounds', { alias: 'r', type: 'number', default: 3, describe: 'measured rounds per label' })
+          .option('warmup', { type: 'number', default: 1, describe: 'unmeasured rounds per label first' }),
+      async (a) => {
+        const opts = runOptions(a);
+        const rounds = positiveInt('rounds', a.rounds, 1000)!;
+        if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UsageError(`--warmup must be an integer >= 0, got ${a.warmup}`);
+        const labels = a.modes.split(',').map((s) => s.trim()).filter(Boolean);
+        const result = await compare({
+          ...opts,
+          labels,
+          rounds,
+          warmupRounds: a.warmup,
+          onRun: ({ label, round, warmup, report }) => {
+            if (a.quiet) return;
+            const tag = warmup ? 'warm-up' : `round ${round + 1}/${rounds}`;
+            err(`  ${tag.padEnd(11)} ${label.padEnd(18)} ${Math.round(report.throughput.requestsPerSec)} req/s (host-measured)${report.status === 'ok' ? '' : ' FAILED'}`);
+          },
+        });
+        if (a.json) out(JSON.stringify(result, null, 2));
+        if (!a.quiet) (a.json ? err : out)(formatComparison(result));
+        const failed = result.results.some((r) => r.reports.some((x) => x.status !== 'ok'));
+        code = failed || !result.digestsEqual ? 1 : 0;
+      },
+    )
+    .command(
+      'workloads',
+      'list the shipped workloads',
+      (y) => y,
+      () => {
+        for (const name of shippedWorkloads()) {
+          const w = loadWorkload(name);
+          out(`${name.padEnd(12)} ${w.description.split('. ')[0]}.`);
+        }
+      },
+    )
+    .command(
+      'validate <file>',
+      'check a workload file and say what is wrong with it',
+      (y) => y.positional('file', { type: 'string', demandOption: true }),
+      (a) => {
+        const w = loadWorkload(a.file);
+        out(`${a.file}: ok (workload '${w.name}', ${w.requests} requests, ${w.clients} clients)`);
+      },
+    )
+    .demandCommand(1, 'name a command: run, compare, workloads or validate')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, e) => {
+      throw e ?? new UsageError(msg);
+    })
+    .parseAsync();
+  return code;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError) {
+      err(`microlith: ${e.message}`);
+      if (e instanceof UsageError) err(`Run 'microlith --help' for usage.`);
+      process.exitCode = 2;
+    } else {
+      err(`microlith: internal error: ${e instanceof Error ? e.message : String(e)}`);
+      if (process.env.MICROLITH_DEBUG) err(e instanceof Error ? (e.stack ?? '') : '');
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,35 @@
+/**
+ * The resolved configuration of one run: everything a kernel needs, defaults
+ * filled in. It is printed in the run report as it is.
+ */
+import type { FaultPlan } from './servers/server.js';
+
+export type Mode = 'monolithic' | 'microkernel';
+export type Transport = 'copy';
+export const MODES: readonly Mode[] = ['monolithic', 'microkernel'];
+export const TRANSPORTS: readonly Transport[] = ['copy'];
+
+export interface KernelConfig {
+  mode: Mode;
+  /** How payloads cross domains (microkernel only; the monolith passes references). */
+  transport: Transport;
+  /** Disk buffer cache capacity, in 4 KiB blocks. */
+  cacheBlocks: number;
+  /** Frame size on the wire, bytes including 40 bytes of headers. */
+  mtu: number;
+  /** The NIC computes the Internet checksum, so the net server does not. */
+  checksumOffload: boolean;
+  /** Deadline of every cross-domain call, milliseconds. */
+  callTimeoutMs: number;
+  /** Crash a server on purpose (fault injection). */
+  fault: FaultPlan | null;
+}
+
+export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
+  transport: 'copy',
+  cacheBlocks: 4096,
+  mtu: 1500,
+  checksumOffload: false,
+  callTimeoutMs: 10_000,
+  fault: null,
+};

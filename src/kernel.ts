@@ -1,0 +1,35 @@
+/**
+ * What the harness sees of a kernel, whichever it is.
+ */
+import type { CounterValues } from './metrics/counters.js';
+import type { ServerName } from './protocol.js';
+import type { WireResult } from './wire/clients.js';
+import type { Workload } from './workload/schema.js';
+
+export interface RunPlan {
+  workload: Workload;
+  requests: number;
+  clients: number;
+}
+
+/** A server that died during the run: a monolithic panic or a microkernel worker crash. */
+export interface FaultRecord {
+  server: ServerName;
+  kind: 'panic' | 'crash';
+  message: string;
+}
+
+export interface KernelRunResult {
+  /** What the wire device measured; null if the domain holding it died. */
+  wire: WireResult | null;
+  faults: FaultRecord[];
+}
+
+export interface Kernel {
+  /** Run the workload's clients against the booted servers until done or a server dies. */
+  run(plan: RunPlan): Promise<KernelRunResult>;
+  /** What each server counted so far (readable even after a server died). */
+  counters(): Record<ServerName, CounterValues>;
+  /** Stop everything; afterwards no thread, port or timer of this kernel is alive. */
+  shutdown(): Promise<void>;
+}

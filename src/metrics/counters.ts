@@ -1,0 +1,81 @@
+/**
+ * Event counters, counted where the events happen (DESIGN invariant 4).
+ *
+ * Each domain owns one slab of float64 cells, one per counter name. A slab may
+ * live in a SharedArrayBuffer owned by the kernel, so the harness can still read
+ * what a server counted after that server's worker died. One writer per slab: no
+ * atomics needed; readers look only after the writer stopped or for progress.
+ */
+
+export const COUNTER_NAMES = [
+  // inter-domain traffic (microkernel only)
+  'ipcMessages',
+  'crossings',
+  'bytesCopied',
+  // calls that stayed inside one domain (monolithic only)
+  'directCalls',
+  // work every mode does alike
+  'messagesHandled',
+  'enosys',
+  'bytesChecksummed',
+  'framesSent',
+  'wireBytes',
+  'payloadBytes',
+  'diskLookups',
+  'diskReads',
+  'diskBlocksRead',
+  'diskBlocksWritten',
+  'cacheHits',
+  'cacheMisses',
+  'appRequests',
+] as const;
+
+export type CounterName = (typeof COUNTER_NAMES)[number];
+export type CounterValues = Record<CounterName, number>;
+
+/** Counters that exist in one mode only; the cross-mode equivalence ignores them. */
+export const MODE_SPECIFIC_COUNTERS: readonly CounterName[] = [
+  'ipcMessages',
+  'crossings',
+  'bytesCopied',
+  'directCalls',
+];
+
+const INDEX = Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, i])) as Record<CounterName, number>;
+
+export const COUNTER_SLAB_BYTES = COUNTER_NAMES.length * Float64Array.BYTES_PER_ELEMENT;
+
+export class Counters {
+  readonly cells: Float64Array;
+
+  /** Counters over `buffer` (a fresh private one by default). */
+  constructor(buffer: ArrayBufferLike = new ArrayBuffer(COUNTER_SLAB_BYTES)) {
+    this.cells = new Float64Array(buffer, 0, COUNTER_NAMES.length);
+  }
+
+  add(name: CounterName, n = 1): void {
+    this.cells[INDEX[name]] += n;
+  }
+
+  get(name: CounterName): number {
+    return this.cells[INDEX[name]];
+  }
+
+  snapshot(): CounterValues {
+    return readCounters(this.cells);
+  }
+}
+
+/** A plain object of every counter's value in `cells`. */
+export function readCounters(cells: Float64Array): CounterValues {
+  const out = {} as CounterValues;
+  COUNTER_NAMES.forEach((n, i) => (out[n] = cells[i]));
+  return out;
+}
+
+/** Sum of several counter snapshots. */
+export function sumCounters(all: CounterValues[]): CounterValues {
+  const out = {} as CounterValues;
+  for (const n of COUNTER_NAMES) out[n] = all.reduce((s, c) => s + c[n], 0);
+  return out;
+}

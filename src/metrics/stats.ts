@@ -1,0 +1,25 @@
+/** Pure statistics over samples (tinybench style: no clock, no I/O). */
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function spread(xs: readonly number[]): Spread {
+  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+/** Round to `digits` significant decimals, for reports. */
+export function round(x: number, digits = 3): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const p = 10 ** Math.max(0, digits - Math.ceil(Math.log10(Math.abs(x))));
+  return Math.round(x * p) / p;
+}

@@ -1,0 +1,150 @@
+/**
+ * The microkernel: every server in its own worker thread (protection domain),
+ * connected only by the channels the boot manifest grants. The kernel owns the
+ * memory that must outlive a server — the disk image, each domain's counter
+ * slab, the wire's registers — and watches every worker.
+ *
+ * There is no supervisor yet: when a server dies the run stops, the requests in
+ * flight are settled by the IPC layer (EPEERDIED), and the fault is reported.
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
+import { DEFAULT_GRANTS, SERVER_NAMES, type ServerName } from '../protocol.js';
+import type { KernelConfig } from '../config.js';
+import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
+import type { WireResult } from '../wire/clients.js';
+import { requestStop, type Registers } from '../wire/registers.js';
+import type { WorkerControl } from './worker.js';
+
+/** What a server worker is started with (its workerData). */
+export interface WorkerBoot {
+  name: ServerName;
+  cfg: KernelConfig;
+  seed: string | number;
+  image: SharedArrayBuffer;
+  counters: SharedArrayBuffer;
+  regs: ArrayBufferLike;
+  channels: { peer: ServerName; port: MessagePort; peerMayCall: boolean }[];
+}
+
+interface Domain {
+  name: ServerName;
+  worker: Worker;
+  ctl: Comlink.Remote<WorkerControl>;
+  counters: Float64Array;
+  exited: Promise<number>;
+}
+
+/**
+ * How to start a server worker from here: the compiled worker.js as is, or, when
+ * running from TypeScript sources (tests, tsx), worker.ts through tsx's loader.
+ */
+function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), options);
+  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
+  const loader = `import('tsx/esm/api').then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
+  return new Worker(loader, { ...options, eval: true });
+}
+
+export class Microkernel implements Kernel {
+  private readonly faults: FaultRecord[] = [];
+  private firstFault!: Promise<void>;
+  private stopping = false;
+
+  private constructor(
+    private readonly cfg: KernelConfig,
+    private readonly regs: Registers,
+    private readonly domains: Map<ServerName, Domain>,
+  ) {}
+
+  /** Start one worker per server, connect the granted pairs, and boot every server. */
+  static async boot(cfg: KernelConfig, image: SharedArrayBuffer, regs: Registers, seed: string | number) {
+    const channels = new Map<ServerName, WorkerBoot['channels']>(SERVER_NAMES.map((n) => [n, []]));
+    const pairs = new Set<string>();
+    for (const [a, b] of DEFAULT_GRANTS) {
+      const key = [a, b].sort().join('|');
+      if (pairs.has(key)) continue;
+      pairs.add(key);
+      const { port1, port2 } = new MessageChannel();
+      const mayCall = (x: ServerName, y: ServerName) => DEFAULT_GRANTS.some(([p, q]) => p === x && q === y);
+      channels.get(a)!.push({ peer: b, port: port1, peerMayCall: mayCall(b, a) });
+      channels.get(b)!.push({ peer: a, port: port2, peerMayCall: mayCall(a, b) });
+    }
+    const domains = new Map<ServerName, Domain>();
+    for (const name of SERVER_NAMES) {
+      const slab = new SharedArrayBuffer(COUNTER_SLAB_BYTES);
+      const boot: WorkerBoot = { name, cfg, seed, image, counters: slab, regs: regs.buffer, channels: channels.get(name)! };
+      const worker = startWorker({
+        workerData: boot,
+        transferList: boot.channels.map((c) => c.port),
+        name: `microlith-${name}`,
+      });
+      const exited = new Promise<number>((res) => worker.once('exit', res));
+      const ctl = Comlink.wrap<WorkerControl>(nodeEndpoint(worker));
+      domains.set(name, { name, worker, ctl, counters: new Float64Array(slab), exited });
+    }
+    const k = new Microkernel(cfg, regs, domains);
+    k.watch();
+    try {
+      await Promise.race([Promise.all([...domains.values()].map((d) => d.ctl.boot())), k.firstFault.then(() => {
+        throw new Error(`boot failed: ${k.faults.map((f) => `${f.server}: ${f.message}`).join('; ')}`);
+      })]);
+    } catch (e) {
+      await k.shutdown();
+      throw e;
+    }
+    return k;
+  }
+
+  /** Record the first error or unexpected exit of each worker; stop the run on any. */
+  private watch(): void {
+    let signal!: () => void;
+    this.firstFault = new Promise((res) => (signal = res));
+    for (const d of this.domains.values()) {
+      let message: string | null = null;
+      d.worker.on('error', (e) => (message = e instanceof Error ? e.message : String(e)));
+      d.exited.then((code) => {
+        if (this.stopping) return;
+        this.faults.push({ server: d.name, kind: 'crash', message: message ?? `worker exited with code ${code}` });
+        requestStop(this.regs);
+        signal();
+      });
+    }
+  }
+
+  async run(plan: RunPlan): Promise<KernelRunResult> {
+    const net = this.domains.get('net')!;
+    const wire = net.ctl.run(plan).then(
+      (w): WireResult | null => w,
+      () => null,
+    );
+    const netDied = net.exited.then(() => null);
+    const afterFault = this.firstFault.then(async () => {
+      // the run stops; give the requests in flight their deadline to settle
+      const grace = new Promise<null>((res) => setTimeout(res, this.cfg.callTimeoutMs + 1000, null).unref());
+      return Promise.race([wire, netDied, grace]);
+    });
+    const result = await Promise.race([wire, netDied, afterFault]);
+    return { wire: result, faults: [...this.faults] };
+  }
+
+  counters(): Record<ServerName, CounterValues> {
+    return Object.fromEntries([...this.domains].map(([n, d]) => [n, readCounters(d.counters)])) as Record<
+      ServerName,
+      CounterValues
+    >;
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.domains.values()].map(async (d) => {
+        d.ctl[Comlink.releaseProxy]();
+        await d.worker.terminate();
+        await d.exited;
+      }),
+    );
+  }
+}

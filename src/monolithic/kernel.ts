@@ -1,0 +1,92 @@
+/**
+ * The monolithic kernel: every server in one domain (this thread). A call is a
+ * direct dispatch to the callee's handler and a payload is passed by reference,
+ * so a file's bytes go from the buffer cache to the wire without a copy.
+ *
+ * A server that throws is a kernel panic: the whole system stops, the requests
+ * in flight end as `info`, and the fault is reported.
+ */
+import { Counters } from '../metrics/counters.js';
+import { DEFAULT_GRANTS, SERVER_NAMES, type Msg, type ServerName } from '../protocol.js';
+import { fail, type ServerContext, type ServerInstance } from '../servers/server.js';
+import { bootByName, serverRng } from '../boot.js';
+import type { KernelConfig } from '../config.js';
+import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
+import { SimulatedWire } from '../wire/clients.js';
+import { requestStop, type Registers } from '../wire/registers.js';
+import { RequestStream } from '../workload/generate.js';
+
+export class KernelPanic extends Error {
+  constructor(readonly server: ServerName, cause: unknown) {
+    super(`kernel panic in ${server}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'KernelPanic';
+  }
+}
+
+export class MonolithicKernel implements Kernel {
+  private readonly servers = new Map<ServerName, ServerInstance>();
+  private readonly slabs = new Map<ServerName, Counters>();
+  private readonly wire: SimulatedWire;
+  private panic: FaultRecord | null = null;
+
+  constructor(
+    private readonly cfg: KernelConfig,
+    image: SharedArrayBuffer,
+    private readonly regs: Registers,
+    seed: string | number,
+  ) {
+    this.wire = new SimulatedWire(regs);
+    for (const name of SERVER_NAMES) {
+      const counters = new Counters();
+      this.slabs.set(name, counters);
+      const ctx: ServerContext = {
+        name,
+        counters,
+        rng: serverRng(name, seed),
+        call: (to, msg) => this.call(name, to, msg) as never,
+      };
+      this.servers.set(name, bootByName(name, cfg, { image, device: this.wire }, ctx));
+    }
+  }
+
+  /** `from` calls `to`: a procedure call inside the kernel. */
+  private async call(from: ServerName, to: ServerName, msg: { type: string }) {
+    if (this.panic) throw new KernelPanic(this.panic.server, this.panic.message);
+    this.slabs.get(from)!.add('directCalls');
+    if (!DEFAULT_GRANTS.some(([a, b]) => a === from && b === to)) return fail('ECALLDENIED', `${from} -> ${to}`);
+    return this.dispatch(to, msg);
+  }
+
+  /** Run `msg` in server `to`; a throw there panics the kernel. */
+  private async dispatch(to: ServerName, msg: { type: string }) {
+    try {
+      return await this.servers.get(to)!.dispatch(msg);
+    } catch (e) {
+      if (!this.panic) {
+        this.panic = { server: to, kind: 'panic', message: e instanceof Error ? e.message : String(e) };
+        requestStop(this.regs);
+      }
+      throw e instanceof KernelPanic ? e : new KernelPanic(to, e);
+    }
+  }
+
+  async run(plan: RunPlan): Promise<KernelRunResult> {
+    const stream = new RequestStream(plan.workload);
+    const wire = await this.wire.run(
+      { requests: plan.requests, clients: plan.clients, next: () => stream.next() },
+      (reqId, request) => {
+        const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId, request };
+        return this.dispatch('net', msg) as never;
+      },
+    );
+    return { wire, faults: this.panic ? [this.panic] : [] };
+  }
+
+  counters() {
+    return Object.fromEntries([...this.slabs].map(([n, c]) => [n, c.snapshot()])) as ReturnType<Kernel['counters']>;
+  }
+
+  async shutdown(): Promise<void> {
+    this.servers.clear();
+  }
+}

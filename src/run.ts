@@ -1,0 +1,183 @@
+/**
+ * `run()`: one workload under one kernel, from options to a run report.
+ *
+ * The harness (this thread) lays out the disk image, boots the kernel, lets the
+ * wire's clients run, and reads what the kernel counted. It stays outside every
+ * server's fault domain: a dead server ends the run with a report, never a hang.
+ */
+import os from 'node:os';
+import { createRequire } from 'node:module';
+import { DEFAULT_KERNEL_CONFIG, type KernelConfig, type Mode, type Transport } from './config.js';
+import type { Kernel, FaultRecord } from './kernel.js';
+import { sumCounters, type CounterValues } from './metrics/counters.js';
+import type { LatencySummary } from './metrics/latency.js';
+import { round } from './metrics/stats.js';
+import { Microkernel } from './microkernel/kernel.js';
+import { MonolithicKernel } from './monolithic/kernel.js';
+import type { ServerName } from './protocol.js';
+import type { FaultPlan } from './servers/server.js';
+import { mkfs } from './servers/fs.js';
+import { newRegisters, readDigest, readOutcomes, type Outcomes } from './wire/registers.js';
+import { fileSet } from './workload/generate.js';
+import { loadWorkload } from './workload/load.js';
+import type { Workload } from './workload/schema.js';
+
+export const SCHEMA_VERSION = 1;
+const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+
+export interface RunOptions {
+  mode: Mode;
+  /** A shipped workload's name, a path to a workload file, or a parsed workload. */
+  workload: string | Workload;
+  transport?: Transport;
+  requests?: number;
+  clients?: number;
+  seed?: number | string;
+  cacheBlocks?: number;
+  mtu?: number;
+  checksumOffload?: boolean;
+  callTimeoutMs?: number;
+  fault?: FaultPlan | null;
+}
+
+export interface RunReport {
+  schemaVersion: number;
+  tool: { name: string; version: string };
+  config: KernelConfig & { workload: string; seed: number | string; requests: number; clients: number };
+  env: { node: string; platform: string; arch: string; cpus: number; cpuModel: string };
+  mode: Mode;
+  /** How payloads crossed domains: null in the monolith, which passes references. */
+  transport: Transport | null;
+  workload: { name: string; seed: number | string; requests: number; clients: number };
+  outcomes: Outcomes;
+  /** Host-measured: wall time on this machine, from the first request to the last reply. */
+  elapsedMs: number;
+  /** Host-measured throughput. */
+  throughput: { requestsPerSec: number; payloadBytesPerSec: number };
+  /** Host-measured round-trip latency of a request as the client sees it; null if lost with its domain. */
+  latencyUs: Omit<LatencySummary, 'count'> | null;
+  /** Counted work, all servers together (deterministic for a seed and configuration). */
+  counters: CounterValues;
+  /** Counted work divided by the requests that completed. */
+  perRequest: { bytesCopied: number; ipcMessages: number; crossings: number; payloadBytes: number; directCalls: number };
+  countersByServer: Record<ServerName, CounterValues>;
+  /** Order-independent digest of every response: equal across kernels for the same workload and seed. */
+  digest: string;
+  faults: FaultRecord[];
+  /** Modelled figures (cost profiles): not computed yet. */
+  modelled: null;
+  /** 'ok', or 'failed' with the reasons in `problems`. */
+  status: 'ok' | 'failed';
+  problems: string[];
+}
+
+const images = new Map<string, SharedArrayBuffer>();
+
+/** The laid-out image for a workload; kept per file set and seed (servers never write it yet). */
+function imageFor(w: Workload): SharedArrayBuffer {
+  const key = JSON.stringify([w.seed, w.fileSet]);
+  let img = images.get(key);
+  if (!img) {
+    images.clear();
+    img = mkfs(fileSet(w), w.seed);
+    images.set(key, img);
+  }
+  return img;
+}
+
+/** Everything resolved: the workload, its overrides, and the kernel configuration. */
+export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelConfig } {
+  const base = typeof opts.workload === 'string' ? loadWorkload(opts.workload) : opts.workload;
+  const workload: Workload = {
+    ...base,
+    seed: opts.seed ?? base.seed,
+    requests: opts.requests ?? base.requests,
+    clients: opts.clients ?? base.clients,
+  };
+  const cfg: KernelConfig = {
+    ...DEFAULT_KERNEL_CONFIG,
+    mode: opts.mode,
+    ...defined({
+      transport: opts.transport,
+      cacheBlocks: opts.cacheBlocks,
+      mtu: opts.mtu,
+      checksumOffload: opts.checksumOffload,
+      callTimeoutMs: opts.callTimeoutMs,
+      fault: opts.fault,
+    }),
+  };
+  return { workload, cfg };
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Run one workload under one kernel and report. */
+export async function run(opts: RunOptions): Promise<RunReport> {
+  const { workload: w, cfg } = resolveRun(opts);
+  const image = imageFor(w);
+  const regs = newRegisters();
+  const kernel: Kernel =
+    cfg.mode === 'monolithic'
+      ? new MonolithicKernel(cfg, image, regs, w.seed)
+      : await Microkernel.boot(cfg, image, regs, w.seed);
+  let result;
+  try {
+    result = await kernel.run({ workload: w, requests: w.requests, clients: w.clients });
+  } finally {
+    await kernel.shutdown();
+  }
+  const byServer = kernel.counters();
+  const counters = sumCounters(Object.values(byServer));
+  const outcomes = readOutcomes(regs, w.requests);
+  if (result.wire === null) {
+    // the domain holding the clients died: what was in flight has no known outcome
+    outcomes.info += outcomes.pending;
+    outcomes.pending = 0;
+  }
+  const elapsedMs = result.wire?.elapsedMs ?? NaN;
+  const done = outcomes.ok + outcomes.fail + outcomes.info;
+  const per = (x: number) => (done ? round(x / done, 4) : 0);
+  const problems = [
+    ...result.faults.map((f) => `${f.server} ${f.kind === 'panic' ? 'panicked the kernel' : 'crashed'}: ${f.message}`),
+    ...(outcomes.pending ? [`${outcomes.pending} requests never settled`] : []),
+  ];
+  const { count: _count, ...latency } = result.wire?.latencyUs ?? { count: 0 };
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: pkg.name, version: pkg.version },
+    config: { ...cfg, workload: w.name, seed: w.seed, requests: w.requests, clients: w.clients },
+    env: {
+      node: process.version,
+      platform: process.platform,
+      arch: process.arch,
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    },
+    mode: cfg.mode,
+    transport: cfg.mode === 'monolithic' ? null : cfg.transport,
+    workload: { name: w.name, seed: w.seed, requests: w.requests, clients: w.clients },
+    outcomes,
+    elapsedMs: round(elapsedMs, 6),
+    throughput: {
+      requestsPerSec: round((outcomes.ok / elapsedMs) * 1000, 5),
+      payloadBytesPerSec: round((counters.payloadBytes / elapsedMs) * 1000, 5),
+    },
+    latencyUs: result.wire ? (latency as RunReport['latencyUs']) : null,
+    counters,
+    perRequest: {
+      bytesCopied: per(counters.bytesCopied),
+      ipcMessages: per(counters.ipcMessages),
+      crossings: per(counters.crossings),
+      payloadBytes: per(counters.payloadBytes),
+      directCalls: per(counters.directCalls),
+    },
+    countersByServer: byServer,
+    digest: readDigest(regs),
+    faults: result.faults,
+    modelled: null,
+    status: problems.length ? 'failed' : 'ok',
+    problems,
+  };
+}

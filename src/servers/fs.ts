@@ -1,0 +1,112 @@
+/**
+ * The on-image format of the disk server's small file system, and `mkfs`, which
+ * lays a workload's file set out on a fresh image (like xv6's mkfs).
+ *
+ * Layout, in BLOCK_SIZE blocks:
+ *   block 0            superblock: magic, block size, inode count, where things are
+ *   inode blocks       INODE_BYTES per file: start block, size, path
+ *   data blocks        each file in one contiguous extent, block-aligned
+ * File contents are seeded per path, so a file's bytes do not depend on where it
+ * lies or on which other files exist.
+ */
+import seedrandom from 'seedrandom';
+
+export const BLOCK_SIZE = 4096;
+export const INODE_BYTES = 128;
+export const MAX_PATH_BYTES = INODE_BYTES - 10;
+const MAGIC = 0x4d4c4653; // "MLFS"
+const SUPER_WORDS = 7;
+
+export interface FileSpec {
+  path: string;
+  size: number;
+}
+
+export interface Inode {
+  ino: number;
+  path: string;
+  startBlock: number;
+  size: number;
+}
+
+export interface Superblock {
+  blockSize: number;
+  inodeCount: number;
+  inodeStart: number;
+  inodeBlocks: number;
+  dataStart: number;
+  totalBlocks: number;
+}
+
+/** Blocks needed to hold `bytes`. */
+export function blocksFor(bytes: number): number {
+  return Math.ceil(bytes / BLOCK_SIZE);
+}
+
+/** A fresh image holding `files`, contents seeded by `seed`. */
+export function mkfs(files: readonly FileSpec[], seed: string | number): SharedArrayBuffer {
+  const enc = new TextEncoder();
+  const paths = new Set<string>();
+  for (const f of files) {
+    if (paths.has(f.path)) throw new RangeError(`mkfs: duplicate path ${f.path}`);
+    if (enc.encode(f.path).length > MAX_PATH_BYTES) throw new RangeError(`mkfs: path too long: ${f.path}`);
+    if (!Number.isInteger(f.size) || f.size < 0 || f.size > 0xffffffff) {
+      throw new RangeError(`mkfs: bad size ${f.size} for ${f.path}`);
+    }
+    paths.add(f.path);
+  }
+  const inodeBlocks = blocksFor(files.length * INODE_BYTES);
+  const dataStart = 1 + inodeBlocks;
+  const totalBlocks = dataStart + files.reduce((n, f) => n + blocksFor(f.size), 0);
+  const image = new SharedArrayBuffer(totalBlocks * BLOCK_SIZE);
+  const view = new DataView(image);
+  const sb = [MAGIC, BLOCK_SIZE, files.length, 1, inodeBlocks, dataStart, totalBlocks];
+  sb.forEach((w, i) => view.setUint32(i * 4, w));
+
+  let next = dataStart;
+  files.forEach((f, ino) => {
+    const at = BLOCK_SIZE + ino * INODE_BYTES;
+    const name = enc.encode(f.path);
+    view.setUint32(at, next);
+    view.setUint32(at + 4, f.size);
+    view.setUint16(at + 8, name.length);
+    new Uint8Array(image, at + 10, name.length).set(name);
+    fillSeeded(new Uint8Array(image, next * BLOCK_SIZE, f.size), `${seed}:${f.path}`);
+    next += blocksFor(f.size);
+  });
+  return image;
+}
+
+/** Fill `bytes` from a generator seeded by `seed`. */
+function fillSeeded(bytes: Uint8Array, seed: string): void {
+  const rng = seedrandom.alea(seed);
+  const words = bytes.length >>> 2;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < words; i++) dv.setInt32(i * 4, rng.int32(), true);
+  for (let i = words * 4; i < bytes.length; i++) bytes[i] = rng.int32() & 0xff;
+}
+
+/** Read the superblock and inode table back from an image (the disk server's mount). */
+export function mount(image: SharedArrayBuffer): { sb: Superblock; inodes: Inode[] } {
+  const view = new DataView(image);
+  const w = Array.from({ length: SUPER_WORDS }, (_, i) => view.getUint32(i * 4));
+  if (w[0] !== MAGIC) throw new Error('mount: not a microlith image (bad magic)');
+  const sb: Superblock = {
+    blockSize: w[1],
+    inodeCount: w[2],
+    inodeStart: w[3],
+    inodeBlocks: w[4],
+    dataStart: w[5],
+    totalBlocks: w[6],
+  };
+  const dec = new TextDecoder();
+  const inodes: Inode[] = [];
+  for (let ino = 0; ino < sb.inodeCount; ino++) {
+    const at = sb.inodeStart * sb.blockSize + ino * INODE_BYTES;
+    const len = view.getUint16(at + 8);
+    // decode from a private copy: TextDecoder refuses views of shared memory
+    const path = dec.decode(new Uint8Array(image, at + 10, len).slice());
+    inodes.push({ ino, path, startBlock: view.getUint32(at), size: view.getUint32(at + 4) });
+  }
+  return { sb, inodes };
+}

@@ -1,0 +1,98 @@
+/**
+ * The one shape every server has (MINIX style), and the only things a server may
+ * see of the world: the ServerContext. Nothing here knows which kernel runs it.
+ *
+ * A server module is: an `init` that builds its state from boot information, and
+ * a call table of `do<Op>` handlers typed so that a message type without a handler
+ * is a compile error. `dispatch` is the receive loop's body: unknown messages get
+ * ENOSYS, and a handler that throws is a server crash, which the kernel handles.
+ */
+import type { AnyMsg, Errno, Msg, MsgType, Rep, Reply, ServerName } from '../protocol.js';
+import type { Counters } from '../metrics/counters.js';
+
+/** A seeded generator (a `seedrandom` instance). */
+export interface Rng {
+  (): number;
+  int32(): number;
+}
+
+export interface ServerContext {
+  readonly name: ServerName;
+  /** Ask server `to` to do `msg`; resolves with its reply, never rejects. */
+  call<S extends ServerName, K extends MsgType<S>>(to: S, msg: Msg<S, K>): Promise<Reply<Rep<S, K>>>;
+  readonly counters: Counters;
+  readonly rng: Rng;
+}
+
+export type Handler<S extends ServerName, K extends MsgType<S>, State> = (
+  state: State,
+  msg: Msg<S, K>,
+  ctx: ServerContext,
+) => Reply<Rep<S, K>> | Promise<Reply<Rep<S, K>>>;
+
+export type CallTable<S extends ServerName, State> = { [K in MsgType<S>]: Handler<S, K, State> };
+
+export interface ServerModule<S extends ServerName, State, Boot> {
+  readonly name: S;
+  init(boot: Boot, ctx: ServerContext): State;
+  readonly calls: CallTable<S, State>;
+}
+
+export function ok<T>(value: T): Reply<T> {
+  return { ok: true, value };
+}
+
+export function fail(errno: Errno, detail?: string): { ok: false; errno: Errno; detail?: string } {
+  return detail === undefined ? { ok: false, errno } : { ok: false, errno, detail };
+}
+
+/** Fault injection: the server crashes (throws) when it receives message number `atMessage`. */
+export interface FaultPlan {
+  server: ServerName;
+  atMessage: number;
+}
+
+export class InjectedFault extends Error {
+  constructor(server: ServerName, n: number) {
+    super(`injected fault: ${server} crashed at message ${n}`);
+    this.name = 'InjectedFault';
+  }
+}
+
+/** A booted server: its module, its state and its context. */
+export class ServerInstance<S extends ServerName = ServerName> {
+  constructor(
+    readonly module: ServerModule<S, any, any>,
+    readonly state: unknown,
+    readonly ctx: ServerContext,
+    private readonly faultAt = 0,
+  ) {}
+
+  /** Handle one message: look up the handler, ENOSYS if none. Throws only if the server crashes. */
+  dispatch(msg: { type: string }): Reply<unknown> | Promise<Reply<unknown>> {
+    const counters = this.ctx.counters;
+    counters.add('messagesHandled');
+    if (this.faultAt > 0 && counters.get('messagesHandled') === this.faultAt) {
+      throw new InjectedFault(this.module.name, this.faultAt);
+    }
+    const table = this.module.calls as unknown as Record<string, Handler<S, MsgType<S>, unknown>>;
+    const handler = Object.hasOwn(table, msg.type) ? table[msg.type] : undefined;
+    if (handler === undefined) {
+      counters.add('enosys');
+      return fail('ENOSYS', `${this.module.name} has no handler for ${String(msg.type)}`);
+    }
+    return handler(this.state, msg as AnyMsg<S> as Msg<S, MsgType<S>>, this.ctx);
+  }
+}
+
+/** Boot `module` with `boot` information in context `ctx`. */
+export function bootServer<S extends ServerName, State, Boot>(
+  module: ServerModule<S, State, Boot>,
+  boot: Boot,
+  ctx: ServerContext,
+  fault?: FaultPlan,
+): ServerInstance<S> {
+  const state = module.init(boot, ctx);
+  const faultAt = fault && fault.server === module.name ? fault.atMessage : 0;
+  return new ServerInstance(module, state, ctx, faultAt);
+}

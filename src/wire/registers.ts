@@ -1,0 +1,49 @@
+/**
+ * The wire device's registers: a few int32 cells in a SharedArrayBuffer owned by
+ * the kernel, so the harness can read the outcome tally and the digest even if
+ * the domain running the device died, and can ask the device to stop.
+ */
+export const REG = {
+  issued: 0,
+  ok: 1,
+  fail: 2,
+  info: 3,
+  responses: 4,
+  digestSum: 5,
+  digestMix: 6,
+  stop: 7,
+} as const;
+const REG_COUNT = 8;
+
+export type Registers = Int32Array;
+
+export function newRegisters(): Registers {
+  return new Int32Array(new SharedArrayBuffer(REG_COUNT * 4));
+}
+
+export interface Outcomes {
+  ok: number;
+  fail: number;
+  info: number;
+  pending: number;
+  notIssued: number;
+}
+
+/** The outcome tally as the registers hold it, for a run of `requests` requests. */
+export function readOutcomes(regs: Registers, requests: number): Outcomes {
+  const issued = Atomics.load(regs, REG.issued);
+  const ok = Atomics.load(regs, REG.ok);
+  const fail = Atomics.load(regs, REG.fail);
+  const info = Atomics.load(regs, REG.info);
+  return { ok, fail, info, pending: issued - ok - fail - info, notIssued: requests - issued };
+}
+
+/** The order-independent digest of all responses, as hex: sum lane, mix lane, response count. */
+export function readDigest(regs: Registers): string {
+  const hex = (i: number) => (Atomics.load(regs, i) >>> 0).toString(16).padStart(8, '0');
+  return `${hex(REG.digestSum)}${hex(REG.digestMix)}-${Atomics.load(regs, REG.responses)}`;
+}
+
+export function requestStop(regs: Registers): void {
+  Atomics.store(regs, REG.stop, 1);
+}
