@@ -19,10 +19,19 @@ export interface FaultRecord {
   message: string;
 }
 
+/** A protection domain (a thread) and how busy it was during the run (host-measured). */
+export interface DomainUsage {
+  name: string;
+  servers: ServerName[];
+  /** Fraction of the run's wall time the domain's event loop was busy, 0..1. */
+  utilisation: number;
+}
+
 export interface KernelRunResult {
   /** What the wire device measured; null if the domain holding it died. */
   wire: WireResult | null;
   faults: FaultRecord[];
+  domains: DomainUsage[];
 }
 
 export interface Kernel {

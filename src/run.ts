@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { DEFAULT_KERNEL_CONFIG, type KernelConfig, type Mode, type Transport } from './config.js';
-import type { Kernel, FaultRecord } from './kernel.js';
+import type { DomainUsage, Kernel, FaultRecord } from './kernel.js';
 import { sumCounters, type CounterValues } from './metrics/counters.js';
 import type { LatencySummary } from './metrics/latency.js';
 import { round } from './metrics/stats.js';
@@ -53,7 +53,11 @@ export interface RunReport {
   /** Host-measured: wall time on this machine, from the first request to the last reply. */
   elapsedMs: number;
   /** Host-measured throughput. */
-  throughput: { requestsPerSec: number; payloadBytesPerSec: number };
+  throughput: { requestsPerSec: number; payloadBytesPerSec: number; requestsPerCpuSec: number };
+  /** Host-measured CPU time of the whole process (all threads) during the run. */
+  cpu: { userMs: number; systemMs: number };
+  /** Each protection domain (thread) and its host-measured event-loop utilisation. */
+  domains: DomainUsage[];
   /** Host-measured round-trip latency of a request as the client sees it; null if lost with its domain. */
   latencyUs: Omit<LatencySummary, 'count'> | null;
   /** Counted work, all servers together (deterministic for a seed and configuration). */
@@ -123,11 +127,13 @@ export async function run(opts: RunOptions): Promise<RunReport> {
       ? new MonolithicKernel(cfg, image, regs, w.seed)
       : await Microkernel.boot(cfg, image, regs, w.seed);
   let result;
+  const cpu0 = process.cpuUsage();
   try {
     result = await kernel.run({ workload: w, requests: w.requests, clients: w.clients });
   } finally {
     await kernel.shutdown();
   }
+  const cpu = process.cpuUsage(cpu0);
   const byServer = kernel.counters();
   const counters = sumCounters(Object.values(byServer));
   const outcomes = readOutcomes(regs, w.requests);
@@ -163,7 +169,10 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     throughput: {
       requestsPerSec: round((outcomes.ok / elapsedMs) * 1000, 5),
       payloadBytesPerSec: round((counters.payloadBytes / elapsedMs) * 1000, 5),
+      requestsPerCpuSec: round(outcomes.ok / ((cpu.user + cpu.system) / 1e6), 5),
     },
+    cpu: { userMs: round(cpu.user / 1000, 6), systemMs: round(cpu.system / 1000, 6) },
+    domains: result.domains.map((d) => ({ ...d, utilisation: round(d.utilisation, 3) })),
     latencyUs: result.wire ? (latency as RunReport['latencyUs']) : null,
     counters,
     perRequest: {

@@ -1,7 +1,8 @@
 /**
  * The microkernel's data-path IPC: one Endpoint per granted channel end.
  *
- * Verbs: `call` (send, await the matching reply), `send` (no reply). Replies are
+ * Verbs: `call` (send, await the matching reply), `send` (no reply), `notify`
+ * (a payload-free event, like a MINIX notification or an interrupt). Replies are
  * matched by a per-endpoint counter id. Every call has a deadline (ETIMEDOUT) and
  * every pending call is settled with EPEERDIED when the peer's end closes, so no
  * promise is ever left pending. Errors cross as values.
@@ -27,10 +28,12 @@ export interface PortLike {
 const CALL = 0;
 const REPLY = 1;
 const SEND = 2;
+const NOTIFY = 3;
 type Frame =
   | { k: typeof CALL; i: number; m: { type: string } }
   | { k: typeof REPLY; i: number; r: Reply<unknown> }
-  | { k: typeof SEND; m: { type: string } };
+  | { k: typeof SEND; m: { type: string } }
+  | { k: typeof NOTIFY; e: string };
 
 export interface EndpointOptions {
   counters: Counters;
@@ -38,6 +41,8 @@ export interface EndpointOptions {
   deadlineMs: number;
   /** Handles a call or send from the peer; null when the peer may not call us (ECALLDENIED). */
   onCall: ((msg: { type: string }) => Reply<unknown> | Promise<Reply<unknown>>) | null;
+  /** Receives the peer's notifications. */
+  onNotify?: (event: string) => void;
   /** The local server crashed while handling a message. */
   onCrash: (err: unknown) => void;
   /** Names this endpoint in error details. */
@@ -79,6 +84,11 @@ export class Endpoint {
     if (!this.closed) this.post({ k: SEND, m: msg }, msg);
   }
 
+  /** Tell the peer that `event` happened: no payload, no reply. */
+  notify(event: string): void {
+    if (!this.closed) this.post({ k: NOTIFY, e: event }, {});
+  }
+
   /** Close our end: pending calls settle with ESHUTDOWN. */
   close(): void {
     this.peerGone('ESHUTDOWN');
@@ -103,6 +113,14 @@ export class Endpoint {
       if (p) {
         this.pending.delete(f.i);
         p.resolve(f.r);
+      }
+      return;
+    }
+    if (f.k === NOTIFY) {
+      try {
+        this.opts.onNotify?.(f.e);
+      } catch (e) {
+        this.opts.onCrash(e);
       }
       return;
     }

@@ -115,6 +115,7 @@ export class Microkernel implements Kernel {
   }
 
   async run(plan: RunPlan): Promise<KernelRunResult> {
+    const elu0 = new Map([...this.domains].map(([n, d]) => [n, d.worker.performance.eventLoopUtilization()]));
     const net = this.domains.get('net')!;
     const wire = net.ctl.run(plan).then(
       (w): WireResult | null => w,
@@ -127,7 +128,13 @@ export class Microkernel implements Kernel {
       return Promise.race([wire, netDied, grace]);
     });
     const result = await Promise.race([wire, netDied, afterFault]);
-    return { wire: result, faults: [...this.faults] };
+    const domains = [...this.domains].map(([name, d]) => ({
+      name,
+      servers: [name],
+      // a dead worker reports zeros; its share of the run is unknown
+      utilisation: d.worker.performance.eventLoopUtilization(elu0.get(name)).utilization || 0,
+    }));
+    return { wire: result, faults: [...this.faults], domains };
   }
 
   counters(): Record<ServerName, CounterValues> {

@@ -72,6 +72,7 @@ export class MonolithicKernel implements Kernel {
 
   async run(plan: RunPlan): Promise<KernelRunResult> {
     const stream = new RequestStream(plan.workload);
+    const elu0 = performance.eventLoopUtilization();
     const wire = await this.wire.run(
       { requests: plan.requests, clients: plan.clients, next: () => stream.next() },
       (reqId, request) => {
@@ -79,7 +80,9 @@ export class MonolithicKernel implements Kernel {
         return this.dispatch('net', msg) as never;
       },
     );
-    return { wire, faults: this.panic ? [this.panic] : [] };
+    const utilisation = performance.eventLoopUtilization(elu0).utilization;
+    const domains = [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation }];
+    return { wire, faults: this.panic ? [this.panic] : [], domains };
   }
 
   counters() {

@@ -39,6 +39,8 @@ export function formatRun(r: RunReport): string {
     ['payload throughput', `${mb(r.throughput.payloadBytesPerSec)}/s`, host],
     ['latency p50 / p99 (round trip, client to reply)', lat ? `${int(lat.p50)} / ${int(lat.p99)} µs` : 'lost with its domain', host],
     ['wall time', `${dec(r.elapsedMs, 0)} ms`, host],
+    ['requests per CPU-second (all threads)', int(r.throughput.requestsPerCpuSec), host],
+    ['busy fraction per domain', r.domains.map((d) => `${d.name} ${dec(d.utilisation * 100, 0)}%`).join(', '), host],
     ['bytes copied per request', int(r.perRequest.bytesCopied), counted],
     ['IPC messages per request', dec(r.perRequest.ipcMessages), counted],
     ['domain crossings per request', dec(r.perRequest.crossings), counted],
