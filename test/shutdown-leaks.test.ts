@@ -1,0 +1,190 @@
+/**
+ * After run() returns, nothing the kernel started is left alive in this process:
+ * no worker thread and no MessagePort (Kernel.shutdown's contract), whether the
+ * run ended normally or with a crashed server.
+ *
+ * What is observed, and why: on Node 20 `process.getActiveResourcesInfo()` does
+ * not list a live Worker at all (and lists a MessagePort only while it is
+ * ref'd with a listener), so it cannot be the check. Instead an async_hooks hook
+ * tracks every WORKER and MESSAGEPORT resource from creation to destruction, and
+ * on Linux the OS threads of this process are counted from /proc/self/task.
+ * The first tests prove both observables see a deliberately leaked Worker and
+ * MessagePort, and see them go away when released.
+ */
+import { createHook, type AsyncHook } from 'node:async_hooks';
+import { existsSync, readdirSync } from 'node:fs';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ServerName } from '../src/protocol.js';
+import { run, type RunOptions } from '../src/run.js';
+
+const TRACKED = new Set(['WORKER', 'MESSAGEPORT', 'Timeout']);
+type Tracked = 'WORKER' | 'MESSAGEPORT' | 'Timeout';
+
+/** Live tracked async resources: id -> type. */
+const live = new Map<number, Tracked>();
+/** Every tracked resource ever created, in creation order. */
+const created: { id: number; type: Tracked }[] = [];
+let hook: AsyncHook;
+
+beforeAll(() => {
+  hook = createHook({
+    init(id, type) {
+      if (!TRACKED.has(type)) return;
+      live.set(id, type as Tracked);
+      created.push({ id, type: type as Tracked });
+    },
+    destroy(id) {
+      live.delete(id);
+    },
+  }).enable();
+});
+
+afterAll(() => {
+  hook.disable();
+});
+
+const HAVE_PROC = existsSync('/proc/self/task');
+/** OS threads of this process (Linux), or NaN elsewhere. */
+function osThreads(): number {
+  return HAVE_PROC ? readdirSync('/proc/self/task').length : NaN;
+}
+
+function liveCount(type: Tracked): number {
+  let n = 0;
+  for (const t of live.values()) if (t === type) n++;
+  return n;
+}
+
+/**
+ * Let async_hooks deliver destroy events: Node emits them in a batch from an
+ * immediate after the handle closed, so a few event-loop turns (no timers, no
+ * wall-clock wait) are enough for anything already closed.
+ */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((res) => setImmediate(res));
+}
+
+/** What the process holds now. */
+async function snapshot() {
+  await settle();
+  return {
+    workers: liveCount('WORKER'),
+    ports: liveCount('MESSAGEPORT'),
+    threads: osThreads(),
+    activeMessagePorts: process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length,
+  };
+}
+
+/** Tracked resources created since `mark` (an index into `created`) that are still alive. */
+function survivorsSince(mark: number, type: Tracked): number {
+  return created.slice(mark).filter((c) => c.type === type && live.has(c.id)).length;
+}
+
+describe('the leak check itself', () => {
+  it('sees a deliberately leaked Worker, and sees it go when terminated', async () => {
+    const before = await snapshot();
+    const leaked = new Worker('setInterval(() => {}, 1000)', { eval: true, name: 'deliberate-leak' });
+    await new Promise((res) => leaked.once('online', res));
+    leaked.unref(); // even an unref'd worker is alive and must be seen
+    const during = await snapshot();
+    expect(during.workers).toBe(before.workers + 1);
+    if (HAVE_PROC) expect(during.threads).toBeGreaterThan(before.threads);
+
+    await leaked.terminate();
+    const after = await snapshot();
+    expect(after.workers).toBe(before.workers);
+    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
+  });
+
+  it('sees a deliberately leaked MessagePort pair, and sees it go when closed', async () => {
+    const before = await snapshot();
+    const { port1, port2 } = new MessageChannel();
+    port1.on('message', () => {});
+    const during = await snapshot();
+    expect(during.ports).toBe(before.ports + 2);
+    expect(during.activeMessagePorts).toBe(before.activeMessagePorts + 1);
+
+    port1.close();
+    port2.close();
+    await new Promise((res) => port1.once('close', res));
+    const after = await snapshot();
+    expect(after.ports).toBe(before.ports);
+    expect(after.activeMessagePorts).toBe(before.activeMessagePorts);
+  });
+});
+
+const BASE: RunOptions = { mode: 'microkernel', workload: 'specweb96', seed: 3, requests: 300 };
+
+describe('microkernel runs leave nothing alive', () => {
+  it('a run that ends normally', async () => {
+    const before = await snapshot();
+    const mark = created.length;
+    const report = await run(BASE);
+    expect(report.status).toBe('ok');
+    // the run really started one worker per server (so "none left" is not vacuous)
+    // ...and the channels between them (granted pairs) were made here
+    expect(created.slice(mark).filter((c) => c.type === 'MESSAGEPORT').length).toBeGreaterThanOrEqual(4);
+    const after = await snapshot();
+    expect(after.workers).toBe(before.workers);
+    expect(after.ports).toBe(before.ports);
+    expect(after.activeMessagePorts).toBe(before.activeMessagePorts);
+    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
+    expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
+  });
+
+  it.each(['disk', 'app', 'net'] as ServerName[])('a run in which the %s server crashed', async (server) => {
+    const before = await snapshot();
+    const mark = created.length;
+    const report = await run({ ...BASE, fault: { server, atMessage: 50 } });
+    // the fault fired (read from the kernel-owned counter slab; the report's
+    // `faults` can miss a crash, see the known bug in faults.test.ts)
+    expect(report.countersByServer[server].messagesHandled).toBe(50);
+    expect(created.slice(mark).filter((c) => c.type === 'WORKER')).toHaveLength(3);
+    const after = await snapshot();
+    expect(after.workers).toBe(before.workers);
+    expect(after.ports).toBe(before.ports);
+    expect(after.activeMessagePorts).toBe(before.activeMessagePorts);
+    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
+    expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
+  });
+
+  it('several runs in a row do not accumulate threads', async () => {
+    const before = await snapshot();
+    for (let i = 0; i < 3; i++) await run({ ...BASE, seed: 10 + i, requests: 100 });
+    const after = await snapshot();
+    expect(after.workers).toBe(before.workers);
+    expect(after.ports).toBe(before.ports);
+    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
+  });
+});
+
+describe('timers', () => {
+  it('a run that ends normally leaves no timer of its own behind', async () => {
+    await settle();
+    const mark = created.length;
+    await run(BASE);
+    await settle();
+    expect(survivorsSince(mark, 'Timeout')).toBe(0);
+  });
+
+  // KNOWN BUG (src/microkernel/kernel.ts, Microkernel.run): after a fault the
+  // kernel arms a grace timer of callTimeoutMs + 1000 ms and never clears it, so
+  // it outlives run() and shutdown() (Kernel.shutdown promises no timer is left).
+  // The run happens in its own test, so that only the leak assertion sits inside
+  // `it.fails`. When the bug is fixed that test starts failing: make it `it`.
+  let faultedSurvivors = -1;
+  it('a faulted run completes (setup for the next test)', async () => {
+    await settle();
+    const mark = created.length;
+    // many requests, so that the kernel notices the crash while the clients still run
+    const report = await run({ ...BASE, requests: 20_000, fault: { server: 'disk', atMessage: 50 } });
+    expect(report.faults.map((f) => f.server)).toEqual(['disk']);
+    await settle();
+    faultedSurvivors = survivorsSince(mark, 'Timeout');
+  });
+
+  it.fails('a faulted run leaves no timer of its own behind', () => {
+    expect(faultedSurvivors).toBe(0);
+  });
+});
