@@ -66,7 +66,7 @@ export async function compare(opts: CompareOptions): Promise<Comparison> {
   const warmup = opts.warmupRounds ?? 1;
   if (!Number.isInteger(rounds) || rounds < 1) throw new LabelError(`rounds must be a positive integer, got ${rounds}`);
   const reports = labels.map(() => [] as RunReport[]);
-  for (let r = -warmup; r < rounds; r++) {
+  for (let r = 0 - warmup; r < rounds; r++) {
     for (const [i, l] of labels.entries()) {
       const report = await run({ ...opts, mode: l.mode, ...(l.transport ? { transport: l.transport } : {}) });
       opts.onRun?.({ label: l.label, round: r, warmup: r < 0, report });

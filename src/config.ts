@@ -5,9 +5,9 @@
 import type { FaultPlan } from './servers/server.js';
 
 export type Mode = 'monolithic' | 'microkernel';
-export type Transport = 'copy';
+export type Transport = 'copy' | 'transfer' | 'shared';
 export const MODES: readonly Mode[] = ['monolithic', 'microkernel'];
-export const TRANSPORTS: readonly Transport[] = ['copy'];
+export const TRANSPORTS: readonly Transport[] = ['copy', 'transfer', 'shared'];
 
 export interface KernelConfig {
   mode: Mode;
@@ -19,6 +19,12 @@ export interface KernelConfig {
   mtu: number;
   /** The NIC computes the Internet checksum, so the net server does not. */
   checksumOffload: boolean;
+  /**
+   * Slots of the shared buffer pool (4 KiB each; the `shared` transport): the
+   * cache plus every block the clients can have in flight at once, so the cache
+   * never runs out of pool slots.
+   */
+  poolBlocks: number;
   /** Deadline of every cross-domain call, milliseconds. */
   callTimeoutMs: number;
   /** Crash a server on purpose (fault injection). */
@@ -28,6 +34,7 @@ export interface KernelConfig {
 export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
   transport: 'copy',
   cacheBlocks: 4096,
+  poolBlocks: 4096,
   mtu: 1500,
   checksumOffload: false,
   callTimeoutMs: 10_000,

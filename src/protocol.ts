@@ -12,7 +12,9 @@ export type Errno =
   | 'ENOSYS' // no handler for this message type
   | 'ECALLDENIED' // the caller holds no channel to that server
   | 'ETIMEDOUT' // the call passed its deadline
-  | 'EPEERDIED' // the callee's domain died before replying
+  | 'EPEERDIED' // the callee's domain died before replying: the outcome is unknown
+  | 'EDEADDST' // the callee's domain is known dead: the call was not delivered
+  | 'EFAULT' // a payload descriptor was stale or forged: refused, never read
   | 'ESHUTDOWN'; // the kernel is stopping
 
 /**

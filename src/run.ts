@@ -16,7 +16,7 @@ import { Microkernel } from './microkernel/kernel.js';
 import { MonolithicKernel } from './monolithic/kernel.js';
 import type { ServerName } from './protocol.js';
 import type { FaultPlan } from './servers/server.js';
-import { mkfs } from './servers/fs.js';
+import { blocksFor, mkfs } from './servers/fs.js';
 import { newRegisters, readDigest, readOutcomes, type Outcomes } from './wire/registers.js';
 import { fileSet } from './workload/generate.js';
 import { loadWorkload } from './workload/load.js';
@@ -34,6 +34,8 @@ export interface RunOptions {
   clients?: number;
   seed?: number | string;
   cacheBlocks?: number;
+  /** Shared pool size in 4 KiB slots (default: the cache plus what the clients can have in flight). */
+  poolBlocks?: number;
   mtu?: number;
   checksumOffload?: boolean;
   callTimeoutMs?: number;
@@ -50,7 +52,10 @@ export interface RunReport {
   transport: Transport | null;
   workload: { name: string; seed: number | string; requests: number; clients: number };
   outcomes: Outcomes;
-  /** Host-measured: wall time on this machine, from the first request to the last reply. */
+  /**
+   * Host-measured wall time on this machine, from the first request to the last
+   * reply (if the clients' domain died: from boot to shutdown, as the harness saw it).
+   */
   elapsedMs: number;
   /** Host-measured throughput. */
   throughput: { requestsPerSec: number; payloadBytesPerSec: number; requestsPerCpuSec: number };
@@ -58,6 +63,8 @@ export interface RunReport {
   cpu: { userMs: number; systemMs: number };
   /** Each protection domain (thread) and its host-measured event-loop utilisation. */
   domains: DomainUsage[];
+  /** Per server: its domain, that domain's utilisation, incarnations and restarts (no supervisor yet: 1 and 0). */
+  servers: Record<ServerName, { domain: string; utilisation: number; incarnations: number; restarts: number; crashed: boolean }>;
   /** Host-measured round-trip latency of a request as the client sees it; null if lost with its domain. */
   latencyUs: Omit<LatencySummary, 'count'> | null;
   /** Counted work, all servers together (deterministic for a seed and configuration). */
@@ -74,6 +81,9 @@ export interface RunReport {
   status: 'ok' | 'failed';
   problems: string[];
 }
+
+/** At most this many pool slots (256 MiB) are set aside for blocks in flight. */
+const MAX_IN_FLIGHT_BLOCKS = 65536;
 
 const images = new Map<string, SharedArrayBuffer>();
 
@@ -98,12 +108,16 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
     requests: opts.requests ?? base.requests,
     clients: opts.clients ?? base.clients,
   };
+  const cacheBlocks = opts.cacheBlocks ?? DEFAULT_KERNEL_CONFIG.cacheBlocks;
+  const largestFile = Math.max(...workload.fileSet.classes.flatMap((c) => c.sizes));
+  const inFlight = Math.min(workload.clients * blocksFor(largestFile), MAX_IN_FLIGHT_BLOCKS);
   const cfg: KernelConfig = {
     ...DEFAULT_KERNEL_CONFIG,
     mode: opts.mode,
+    cacheBlocks,
+    poolBlocks: opts.poolBlocks ?? cacheBlocks + inFlight,
     ...defined({
       transport: opts.transport,
-      cacheBlocks: opts.cacheBlocks,
       mtu: opts.mtu,
       checksumOffload: opts.checksumOffload,
       callTimeoutMs: opts.callTimeoutMs,
@@ -128,11 +142,13 @@ export async function run(opts: RunOptions): Promise<RunReport> {
       : await Microkernel.boot(cfg, image, regs, w.seed);
   let result;
   const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
   try {
     result = await kernel.run({ workload: w, requests: w.requests, clients: w.clients });
   } finally {
     await kernel.shutdown();
   }
+  const harnessMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const byServer = kernel.counters();
   const counters = sumCounters(Object.values(byServer));
@@ -142,7 +158,8 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     outcomes.info += outcomes.pending;
     outcomes.pending = 0;
   }
-  const elapsedMs = result.wire?.elapsedMs ?? NaN;
+  // the wire's own clock, or the harness's when the wire died with its domain
+  const elapsedMs = result.wire?.elapsedMs ?? harnessMs;
   const done = outcomes.ok + outcomes.fail + outcomes.info;
   const per = (x: number) => (done ? round(x / done, 4) : 0);
   const problems = [
@@ -173,6 +190,20 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     },
     cpu: { userMs: round(cpu.user / 1000, 6), systemMs: round(cpu.system / 1000, 6) },
     domains: result.domains.map((d) => ({ ...d, utilisation: round(d.utilisation, 3) })),
+    servers: Object.fromEntries(
+      result.domains.flatMap((d) =>
+        d.servers.map((s) => [
+          s,
+          {
+            domain: d.name,
+            utilisation: round(d.utilisation, 3),
+            incarnations: 1,
+            restarts: 0,
+            crashed: result.faults.some((f) => f.server === s),
+          },
+        ]),
+      ),
+    ) as RunReport['servers'],
     latencyUs: result.wire ? (latency as RunReport['latencyUs']) : null,
     counters,
     perRequest: {

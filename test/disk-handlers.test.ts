@@ -9,7 +9,7 @@ import { Counters } from '../src/metrics/counters.js';
 import type { Reply } from '../src/protocol.js';
 import { disk } from '../src/servers/disk.js';
 import { BLOCK_SIZE, INODE_BYTES, mkfs, mount, type FileSpec } from '../src/servers/fs.js';
-import { bootServer, type ServerContext } from '../src/servers/server.js';
+import { bootServer, heapBlocks, type ServerContext } from '../src/servers/server.js';
 
 // Layout by hand: 4 inodes * 128 B fit in one inode block (block 1), data from block 2.
 //   /a      10 B    block 2
@@ -43,6 +43,7 @@ function boot(cacheBlocks = 64, files: FileSpec[] = FILES) {
   const counters = new Counters();
   const ctx: ServerContext = {
     name: 'disk',
+    blocks: heapBlocks,
     counters,
     rng: seedrandom('x'),
     call: forbiddenCall as unknown as ServerContext['call'],

@@ -66,11 +66,8 @@ describe.each(['monolithic', 'microkernel'] as const)('%s kernel', (mode) => {
     });
 
     it('the fault fired at the planned message of that server', () => {
-      const handled = t.report.countersByServer[server].messagesHandled;
-      // a microkernel net server may handle one more message after its fault:
-      // see the known bug 'a crashed net server keeps handling requests' below
-      if (mode === 'microkernel' && server === 'net') expect(handled).toBeGreaterThanOrEqual(AT_MESSAGE);
-      else expect(handled).toBe(AT_MESSAGE);
+      // fail-stop: the server handles nothing after the message it crashed on
+      expect(t.report.countersByServer[server].messagesHandled).toBe(AT_MESSAGE);
     });
 
     it('no request is left pending, and every request is accounted for', () => {
@@ -142,37 +139,25 @@ describe('edges of the fault plan', () => {
   });
 });
 
-// KNOWN BUG (src/microkernel/worker.ts, crash() and control.run()): when the
-// net server's handler throws on a request from the wire, crash() throws to the
-// wire's client loop, which catches it (outcome 'info') and sends the next
-// request to the same, crashed server before the process.nextTick rethrow ends
-// the worker. With net@1 every client's first request is still handled, and 32
-// APP_GETs reach the app from a server that already crashed. Deterministic, so
-// pinned with `it.fails` (the run sits in its own test so only the claim is
-// inside it); when fixed the it.fails test fails: make it `it`.
-describe('known bug: a crashed net server keeps handling requests', () => {
+// A crashed server stops at once (fail-stop): the net server crashing on the
+// wire's first request must not go on handling the clients' other requests.
+describe('a crashed net server stops at once', () => {
   let r: RunReport | null = null;
   it('microkernel, net@1: the run ends with the crash reported (setup)', async () => {
     r = (await faultedRun('microkernel', 'net', 1)).report;
     expect(r.faults.map((f) => f.server)).toEqual(['net']);
   });
 
-  it.fails('the crashed net server handled only the message it crashed on, and the app got nothing', () => {
+  it('the crashed net server handled only the message it crashed on, and the app got nothing', () => {
     expect(r!.countersByServer.net.messagesHandled).toBe(1);
     expect(r!.countersByServer.app.messagesHandled).toBe(0);
   });
 });
 
-// KNOWN BUG (src/microkernel/kernel.ts, Microkernel.run/shutdown/watch): when a
-// server worker dies and the remaining requests then fail fast (EPEERDIED), the
-// wire can finish before the kernel has handled the dead worker's 'exit' event;
-// run() then calls shutdown(), which sets `stopping`, and watch() drops the exit:
-// the report says status 'ok', faults [] although the fault fired. With 300
-// requests and app@50 this happens in roughly one run in four on a 2-core host,
-// so it cannot be pinned with `it.fails`; it is quarantined behind an env flag.
-// Reproduce with MICROLITH_KNOWN_BUGS=1 npx vitest run test/faults.test.ts, and
-// drop the skipIf once fixed.
-describe.skipIf(process.env.MICROLITH_KNOWN_BUGS !== '1')('known bug: a crash the kernel notices after the run ended', () => {
+// A worker that dies near the end of a run must still be reported, even when
+// the remaining requests fail fast and the clients finish before the kernel has
+// seen the worker's exit.
+describe('a crash the kernel notices as the run ends', () => {
   it('microkernel: an app crash is always reported, however fast the run ends', async () => {
     for (let i = 0; i < 8; i++) {
       const r = await run({ mode: 'microkernel', workload: 'specweb96', seed: 3, requests: 300, fault: { server: 'app', atMessage: 50 } });

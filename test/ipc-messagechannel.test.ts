@@ -234,7 +234,7 @@ describe('Endpoint: refusals, deadlines, peer death, crashes', () => {
     expect(A.pendingCalls).toBe(0);
   });
 
-  it('closing the peer port settles pending calls with EPEERDIED; later calls fail fast', async () => {
+  it('closing the peer port settles pending calls with EPEERDIED; later calls fail fast with EDEADDST', async () => {
     const arrived = deferred();
     let n = 0;
     const { A, ca, port2 } = pair(
@@ -252,13 +252,14 @@ describe('Endpoint: refusals, deadlines, peer death, crashes', () => {
     for (const r of await Promise.all(pending)) expect(r).toEqual({ ok: false, errno: 'EPEERDIED', detail: 'app->net' });
     expect(A.pendingCalls).toBe(0);
     const sentBefore = ca.get('ipcMessages');
-    expect(await A.call({ type: 'X' })).toEqual({ ok: false, errno: 'EPEERDIED', detail: 'app->net' });
+    // known dead before sending: not delivered, so a definite failure rather than an unknown outcome
+    expect(await A.call({ type: 'X' })).toEqual({ ok: false, errno: 'EDEADDST', detail: 'app->net' });
     A.send({ type: 'X' });
     A.notify('x');
     expect(ca.get('ipcMessages')).toBe(sentBefore); // nothing was posted to a dead peer
   });
 
-  it('closing our own end settles our pending calls with ESHUTDOWN, and the peer sees EPEERDIED', async () => {
+  it('closing our own end settles our pending calls with ESHUTDOWN, and the peer then refuses calls with EDEADDST', async () => {
     const arrived = deferred();
     const { A, B, port2 } = pair({}, { onCall: () => (arrived.resolve(), new Promise(() => {})) });
     const pending = A.call({ type: 'X' });
@@ -267,7 +268,7 @@ describe('Endpoint: refusals, deadlines, peer death, crashes', () => {
     A.close();
     expect(await pending).toMatchObject({ ok: false, errno: 'ESHUTDOWN' });
     await peerClosed;
-    expect(await B.call({ type: 'Y' })).toMatchObject({ ok: false, errno: 'EPEERDIED' });
+    expect(await B.call({ type: 'Y' })).toMatchObject({ ok: false, errno: 'EDEADDST' });
   });
 
   it('a handler that throws calls onCrash with the error and sends no reply', async () => {

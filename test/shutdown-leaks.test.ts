@@ -137,8 +137,7 @@ describe('microkernel runs leave nothing alive', () => {
     const before = await snapshot();
     const mark = created.length;
     const report = await run({ ...BASE, fault: { server, atMessage: 50 } });
-    // the fault fired (read from the kernel-owned counter slab; the report's
-    // `faults` can miss a crash, see the known bug in faults.test.ts)
+    // the fault fired (read from the kernel-owned counter slab)
     expect(report.countersByServer[server].messagesHandled).toBe(50);
     expect(created.slice(mark).filter((c) => c.type === 'WORKER')).toHaveLength(3);
     const after = await snapshot();
@@ -168,11 +167,8 @@ describe('timers', () => {
     expect(survivorsSince(mark, 'Timeout')).toBe(0);
   });
 
-  // KNOWN BUG (src/microkernel/kernel.ts, Microkernel.run): after a fault the
-  // kernel arms a grace timer of callTimeoutMs + 1000 ms and never clears it, so
-  // it outlives run() and shutdown() (Kernel.shutdown promises no timer is left).
-  // The run happens in its own test, so that only the leak assertion sits inside
-  // `it.fails`. When the bug is fixed that test starts failing: make it `it`.
+  // After a fault the kernel arms a grace timer for the requests in flight; it
+  // must be cleared when the run ends (Kernel.shutdown promises no timer is left).
   let faultedSurvivors = -1;
   it('a faulted run completes (setup for the next test)', async () => {
     await settle();
@@ -184,7 +180,7 @@ describe('timers', () => {
     faultedSurvivors = survivorsSince(mark, 'Timeout');
   });
 
-  it.fails('a faulted run leaves no timer of its own behind', () => {
+  it('a faulted run leaves no timer of its own behind', () => {
     expect(faultedSurvivors).toBe(0);
   });
 });

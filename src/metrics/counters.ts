@@ -12,6 +12,7 @@ export const COUNTER_NAMES = [
   'ipcMessages',
   'crossings',
   'bytesCopied',
+  'descriptorsRefused',
   // calls that stayed inside one domain (monolithic only)
   'directCalls',
   // work every mode does alike
@@ -38,6 +39,7 @@ export const MODE_SPECIFIC_COUNTERS: readonly CounterName[] = [
   'ipcMessages',
   'crossings',
   'bytesCopied',
+  'descriptorsRefused',
   'directCalls',
 ];
 

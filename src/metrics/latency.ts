@@ -20,22 +20,30 @@ export class LatencyRecorder {
     numberOfSignificantValueDigits: 3,
   });
 
+  private sum = 0;
+  private max = 0;
+
   /** Record one latency in microseconds (host-measured). */
   record(us: number): void {
-    this.h.recordValue(Math.max(1, Math.round(us)));
+    const v = Math.max(1, Math.round(us));
+    this.h.recordValue(v);
+    this.sum += v;
+    if (v > this.max) this.max = v;
   }
 
   summary(): LatencySummary {
     const h = this.h;
-    const round = (x: number) => Math.round(x * 10) / 10;
+    const n = h.totalCount;
+    // a percentile is its bucket's top end: never report one above the exact max
+    const at = (p: number) => Math.min(h.getValueAtPercentile(p), this.max);
     return {
-      count: h.totalCount,
-      p50: h.getValueAtPercentile(50),
-      p90: h.getValueAtPercentile(90),
-      p99: h.getValueAtPercentile(99),
-      p999: h.getValueAtPercentile(99.9),
-      max: h.maxValue,
-      mean: round(h.totalCount ? h.mean : 0),
+      count: n,
+      p50: at(50),
+      p90: at(90),
+      p99: at(99),
+      p999: at(99.9),
+      max: this.max,
+      mean: n ? Math.round((this.sum / n) * 10) / 10 : 0,
     };
   }
 }

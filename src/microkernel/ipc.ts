@@ -7,19 +7,23 @@
  * every pending call is settled with EPEERDIED when the peer's end closes, so no
  * promise is ever left pending. Errors cross as values.
  *
- * Transport `copy`: the message is structured-cloned into the peer's heap
- * (Mach-style message copy). Each message, its crossing and every byte the clone
- * copies are counted here, where they happen.
+ * Payloads go through a transport codec (transport.ts: copy, transfer, shared)
+ * and then through the port, whose structured clone copies whatever views are
+ * left in the message. Each message, its crossing and every byte the clone
+ * copies are counted here, where they happen. Pool slots a received message
+ * maps stay pinned in a `held` list until the handler that received them is done.
  *
  * The port is any MessagePort-like object, so the same code runs over an
  * in-thread MessageChannel in tests and between workers in the kernel.
  */
 import type { Counters } from '../metrics/counters.js';
-import type { Reply } from '../protocol.js';
+import type { Errno, Reply } from '../protocol.js';
+import { DescriptorError } from './pool.js';
+import { copyCodec, release, type Codec, type Held } from './transport.js';
 
 /** The few MessagePort members this module uses (node:worker_threads' MessagePort fits). */
 export interface PortLike {
-  postMessage(value: unknown): void;
+  postMessage(value: unknown, transfer?: readonly ArrayBuffer[]): void;
   on(event: 'message', listener: (value: unknown) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   close(): void;
@@ -29,22 +33,28 @@ const CALL = 0;
 const REPLY = 1;
 const SEND = 2;
 const NOTIFY = 3;
+type Msg = { type: string } & Record<string, unknown>;
 type Frame =
-  | { k: typeof CALL; i: number; m: { type: string } }
+  | { k: typeof CALL; i: number; m: Msg }
   | { k: typeof REPLY; i: number; r: Reply<unknown> }
-  | { k: typeof SEND; m: { type: string } }
+  | { k: typeof SEND; m: Msg }
   | { k: typeof NOTIFY; e: string };
 
 export interface EndpointOptions {
   counters: Counters;
   /** Deadline of each call, ms. */
   deadlineMs: number;
-  /** Handles a call or send from the peer; null when the peer may not call us (ECALLDENIED). */
-  onCall: ((msg: { type: string }) => Reply<unknown> | Promise<Reply<unknown>>) | null;
+  /**
+   * Handles a call or send from the peer; null when the peer may not call us
+   * (ECALLDENIED). Slots in `held` stay pinned until the returned reply is sent.
+   */
+  onCall: ((msg: { type: string }, held: Held) => Reply<unknown> | Promise<Reply<unknown>>) | null;
   /** Receives the peer's notifications. */
   onNotify?: (event: string) => void;
   /** The local server crashed while handling a message. */
   onCrash: (err: unknown) => void;
+  /** How payloads cross (default: copy). */
+  codec?: Codec;
   /** Names this endpoint in error details. */
   label: string;
 }
@@ -52,46 +62,57 @@ export interface EndpointOptions {
 interface Pending {
   resolve: (r: Reply<unknown>) => void;
   deadline: number;
+  held: Held;
 }
 
 export class Endpoint {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>(); // insertion order = deadline order
-  private closed = false;
+  private gone: 'EDEADDST' | 'ESHUTDOWN' | null = null; // why no more calls go out
   private sweeper: ReturnType<typeof setInterval> | null = null;
+  private readonly codec: Codec;
 
   constructor(
     private readonly port: PortLike,
     private readonly opts: EndpointOptions,
   ) {
+    this.codec = opts.codec ?? copyCodec;
     port.on('message', (f) => this.receive(f as Frame));
-    port.on('close', () => this.peerGone('EPEERDIED'));
+    port.on('close', () => this.peerGone('EPEERDIED', 'EDEADDST'));
   }
 
-  /** Send `msg` and await the peer's reply; never rejects. */
-  call(msg: { type: string }): Promise<Reply<unknown>> {
-    if (this.closed) return Promise.resolve({ ok: false, errno: 'EPEERDIED', detail: this.opts.label });
+  /**
+   * Send `msg` and await the peer's reply; never rejects. Descriptors in the
+   * reply are mapped and pinned into `held` (the caller's invocation).
+   */
+  call(msg: { type: string }, held: Held = []): Promise<Reply<unknown>> {
+    if (this.gone) return Promise.resolve(this.refused(this.gone));
     const i = this.nextId++;
     return new Promise((resolve) => {
-      this.pending.set(i, { resolve, deadline: performance.now() + this.opts.deadlineMs });
+      this.pending.set(i, { resolve, deadline: performance.now() + this.opts.deadlineMs, held });
+      const sent = this.post(CALL, i, msg as Msg);
+      if (sent !== true) {
+        this.pending.delete(i);
+        resolve(sent);
+        return;
+      }
       this.startSweeper();
-      this.post({ k: CALL, i, m: msg }, msg);
     });
   }
 
   /** Send `msg` without waiting for anything. */
   send(msg: { type: string }): void {
-    if (!this.closed) this.post({ k: SEND, m: msg }, msg);
+    if (!this.gone) this.post(SEND, 0, msg as Msg);
   }
 
   /** Tell the peer that `event` happened: no payload, no reply. */
   notify(event: string): void {
-    if (!this.closed) this.post({ k: NOTIFY, e: event }, {});
+    if (!this.gone) this.postFrame({ k: NOTIFY, e: event }, []);
   }
 
-  /** Close our end: pending calls settle with ESHUTDOWN. */
+  /** Close our end: pending and later calls settle with ESHUTDOWN. */
   close(): void {
-    this.peerGone('ESHUTDOWN');
+    this.peerGone('ESHUTDOWN', 'ESHUTDOWN');
     this.port.close();
   }
 
@@ -99,39 +120,92 @@ export class Endpoint {
     return this.pending.size;
   }
 
-  private post(frame: Frame, payloadOf: object): void {
+  private refused(errno: Errno, detail = this.opts.label): Reply<never> {
+    return { ok: false, errno, detail };
+  }
+
+  /**
+   * Encode and post a call, send or reply; true, or the error reply if the
+   * message cannot be sent (then nothing was sent and nothing is counted).
+   */
+  private post(k: typeof CALL | typeof SEND | typeof REPLY, i: number, body: Msg | Reply<unknown>): true | Reply<never> {
+    try {
+      if (k === REPLY) {
+        const r = body as Reply<unknown>;
+        const enc = r.ok && isRecord(r.value) ? this.codec.encode(r.value, this.opts.counters) : null;
+        const frame: Frame = { k, i, r: enc ? { ok: true, value: enc.value } : r };
+        this.postFrame(frame, enc?.transfer ?? [], enc?.value);
+      } else {
+        const enc = this.codec.encode(body as Msg, this.opts.counters);
+        this.postFrame(k === CALL ? { k, i, m: enc.value as Msg } : { k, m: enc.value as Msg }, enc.transfer, enc.value);
+      }
+      return true;
+    } catch (e) {
+      return this.refused('EINVAL', `${this.opts.label}: message cannot be sent: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** Post one frame and count it: a message, a crossing, and the bytes the clone copies. */
+  private postFrame(frame: Frame, transfer: ArrayBuffer[], payload?: unknown): void {
+    this.port.postMessage(frame, transfer);
     const c = this.opts.counters;
     c.add('ipcMessages');
     c.add('crossings');
-    c.add('bytesCopied', clonedBytes(payloadOf));
-    this.port.postMessage(frame);
+    if (payload !== undefined) c.add('bytesCopied', clonedBytes(payload, transfer));
   }
 
   private receive(f: Frame): void {
-    if (f.k === REPLY) {
-      const p = this.pending.get(f.i);
-      if (p) {
-        this.pending.delete(f.i);
-        p.resolve(f.r);
-      }
-      return;
+    switch (f.k) {
+      case REPLY:
+        return this.receiveReply(f.i, f.r);
+      case NOTIFY:
+        try {
+          this.opts.onNotify?.(f.e);
+        } catch (e) {
+          this.opts.onCrash(e);
+        }
+        return;
+      default:
+        return this.receiveCall(f);
     }
-    if (f.k === NOTIFY) {
+  }
+
+  private receiveReply(i: number, r: Reply<unknown>): void {
+    const p = this.pending.get(i);
+    if (!p) return; // late reply to a call that timed out
+    this.pending.delete(i);
+    if (r.ok && isRecord(r.value)) {
       try {
-        this.opts.onNotify?.(f.e);
+        this.codec.decode(r.value, p.held);
       } catch (e) {
-        this.opts.onCrash(e);
+        if (!(e instanceof DescriptorError)) throw e;
+        this.opts.counters.add('descriptorsRefused');
+        return p.resolve(this.refused('EFAULT', e.message));
       }
-      return;
     }
-    const onCall = this.opts.onCall;
+    p.resolve(r);
+  }
+
+  private receiveCall(f: Extract<Frame, { k: typeof CALL | typeof SEND }>): void {
+    const held: Held = [];
     const answer = (r: Reply<unknown>) => {
-      if (f.k === CALL && !this.closed) this.post({ k: REPLY, i: f.i, r }, r.ok ? (r.value as object) : r);
+      if (f.k === CALL && this.gone !== 'ESHUTDOWN') {
+        const sent = this.post(REPLY, f.i, r);
+        if (sent !== true) this.post(REPLY, f.i, sent);
+      }
+      release(held);
     };
-    if (onCall === null) return answer({ ok: false, errno: 'ECALLDENIED', detail: this.opts.label });
+    if (this.opts.onCall === null) return answer(this.refused('ECALLDENIED'));
+    try {
+      this.codec.decode(f.m, held);
+    } catch (e) {
+      if (!(e instanceof DescriptorError)) throw e;
+      this.opts.counters.add('descriptorsRefused');
+      return answer(this.refused('EFAULT', e.message));
+    }
     let r: Reply<unknown> | Promise<Reply<unknown>>;
     try {
-      r = onCall(f.m);
+      r = this.opts.onCall(f.m, held);
     } catch (e) {
       return this.opts.onCrash(e);
     }
@@ -139,12 +213,13 @@ export class Endpoint {
     else answer(r);
   }
 
-  private peerGone(errno: 'EPEERDIED' | 'ESHUTDOWN'): void {
-    this.closed = true;
+  /** No more replies will come: settle every pending call with `pendingErrno`. */
+  private peerGone(pendingErrno: 'EPEERDIED' | 'ESHUTDOWN', later: 'EDEADDST' | 'ESHUTDOWN'): void {
+    this.gone ??= later;
     this.stopSweeper();
     const all = [...this.pending.values()];
     this.pending.clear();
-    for (const p of all) p.resolve({ ok: false, errno, detail: this.opts.label });
+    for (const p of all) p.resolve(this.refused(pendingErrno));
   }
 
   private startSweeper(): void {
@@ -165,28 +240,33 @@ export class Endpoint {
     for (const [i, p] of this.pending) {
       if (p.deadline > now) break;
       this.pending.delete(i);
-      p.resolve({ ok: false, errno: 'ETIMEDOUT', detail: this.opts.label });
+      p.resolve(this.refused('ETIMEDOUT'));
     }
     if (this.pending.size === 0) this.stopSweeper();
   }
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}
+
 /**
- * Bytes a structured clone of `obj` copies: each distinct ArrayBuffer behind a
+ * Bytes a structured clone of `value` copies: each distinct ArrayBuffer behind a
  * byte view among its fields (or in an array field) is copied whole. Shared
- * memory is not copied. Payloads sit at the top level of messages and replies.
+ * memory and transferred buffers are not copied. Payloads sit at the top level
+ * of messages and reply values; anything else (null, numbers) copies no bytes
+ * worth counting.
  */
-export function clonedBytes(obj: object): number {
+export function clonedBytes(value: unknown, transferred: readonly ArrayBuffer[] = []): number {
+  if (typeof value !== 'object' || value === null) return 0;
   let total = 0;
-  let seen: Set<ArrayBufferLike> | null = null;
+  const seen = new Set<ArrayBufferLike>(transferred);
   const count = (v: unknown) => {
-    if (!ArrayBuffer.isView(v) || v.buffer instanceof SharedArrayBuffer) return;
-    seen ??= new Set();
-    if (seen.has(v.buffer)) return;
+    if (!ArrayBuffer.isView(v) || v.buffer instanceof SharedArrayBuffer || seen.has(v.buffer)) return;
     seen.add(v.buffer);
     total += v.buffer.byteLength;
   };
-  for (const v of Object.values(obj)) {
+  for (const v of Object.values(value)) {
     if (Array.isArray(v)) v.forEach(count);
     else count(v);
   }

@@ -17,6 +17,8 @@ import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js
 import type { WireResult } from '../wire/clients.js';
 import { requestStop, type Registers } from '../wire/registers.js';
 import type { WorkerControl } from './worker.js';
+import { newPoolMemory, type PoolMemory } from './pool.js';
+import { BLOCK_SIZE } from '../servers/fs.js';
 
 /** What a server worker is started with (its workerData). */
 export interface WorkerBoot {
@@ -27,11 +29,16 @@ export interface WorkerBoot {
   counters: SharedArrayBuffer;
   regs: ArrayBufferLike;
   channels: { peer: ServerName; port: MessagePort; peerMayCall: boolean }[];
+  /** Shared buffer pools every domain maps (the `shared` transport). */
+  pools: PoolMemory[];
+  /** Where a crashing worker leaves its reason: int32 length, then UTF-8. */
+  crashNote: SharedArrayBuffer;
 }
 
 interface Domain {
   name: ServerName;
   worker: Worker;
+  crashNote: SharedArrayBuffer;
   ctl: Comlink.Remote<WorkerControl>;
   counters: Float64Array;
   exited: Promise<number>;
@@ -73,9 +80,21 @@ export class Microkernel implements Kernel {
       channels.get(b)!.push({ peer: a, port: port2, peerMayCall: mayCall(a, b) });
     }
     const domains = new Map<ServerName, Domain>();
+    const pools = cfg.transport === 'shared' ? [newPoolMemory(0, cfg.poolBlocks, BLOCK_SIZE)] : [];
     for (const name of SERVER_NAMES) {
       const slab = new SharedArrayBuffer(COUNTER_SLAB_BYTES);
-      const boot: WorkerBoot = { name, cfg, seed, image, counters: slab, regs: regs.buffer, channels: channels.get(name)! };
+      const crashNote = new SharedArrayBuffer(1024);
+      const boot: WorkerBoot = {
+        name,
+        cfg,
+        seed,
+        image,
+        counters: slab,
+        regs: regs.buffer,
+        channels: channels.get(name)!,
+        pools,
+        crashNote,
+      };
       const worker = startWorker({
         workerData: boot,
         transferList: boot.channels.map((c) => c.port),
@@ -83,7 +102,7 @@ export class Microkernel implements Kernel {
       });
       const exited = new Promise<number>((res) => worker.once('exit', res));
       const ctl = Comlink.wrap<WorkerControl>(nodeEndpoint(worker));
-      domains.set(name, { name, worker, ctl, counters: new Float64Array(slab), exited });
+      domains.set(name, { name, worker, crashNote, ctl, counters: new Float64Array(slab), exited });
     }
     const k = new Microkernel(cfg, regs, domains);
     k.watch();
@@ -107,7 +126,8 @@ export class Microkernel implements Kernel {
       d.worker.on('error', (e) => (message = e instanceof Error ? e.message : String(e)));
       d.exited.then((code) => {
         if (this.stopping) return;
-        this.faults.push({ server: d.name, kind: 'crash', message: message ?? `worker exited with code ${code}` });
+        const note = crashNote(d.crashNote);
+        this.faults.push({ server: d.name, kind: 'crash', message: note ?? message ?? `worker exited with code ${code}` });
         requestStop(this.regs);
         signal();
       });
@@ -122,12 +142,17 @@ export class Microkernel implements Kernel {
       () => null,
     );
     const netDied = net.exited.then(() => null);
+    let grace: ReturnType<typeof setTimeout> | undefined;
     const afterFault = this.firstFault.then(async () => {
       // the run stops; give the requests in flight their deadline to settle
-      const grace = new Promise<null>((res) => setTimeout(res, this.cfg.callTimeoutMs + 1000, null).unref());
-      return Promise.race([wire, netDied, grace]);
+      const expired = new Promise<null>((res) => (grace = setTimeout(res, this.cfg.callTimeoutMs + 1000, null)));
+      return Promise.race([wire, netDied, expired]);
     });
     const result = await Promise.race([wire, netDied, afterFault]);
+    clearTimeout(grace);
+    // a domain that died near the end may not have been reported yet: each one
+    // either answers the control plane or has exited (and is then in `faults`)
+    await Promise.all([...this.domains.values()].map((d) => Promise.race([d.ctl.stats(), d.exited])));
     const domains = [...this.domains].map(([name, d]) => ({
       name,
       servers: [name],
@@ -154,4 +179,10 @@ export class Microkernel implements Kernel {
       }),
     );
   }
+}
+
+/** The reason a crashed worker left, if any. */
+function crashNote(note: SharedArrayBuffer): string | null {
+  const n = Atomics.load(new Int32Array(note), 0);
+  return n > 0 ? new TextDecoder().decode(new Uint8Array(note, 4, n).slice()) : null;
 }

@@ -2,22 +2,26 @@
  * The body of every server worker: one protection domain holding one server.
  *
  * The kernel starts it with the server's name, its granted channel ends and the
- * kernel-owned memory it may use (disk image, counter slab, wire registers); the
- * control plane (boot, stats, running the wire device) is comlink. The data path
- * is the kernel's own IPC (ipc.ts). A handler that throws crashes this worker,
- * which is exactly the fault the kernel isolates.
+ * kernel-owned memory it may use (disk image, counter slab, wire registers,
+ * shared pools, a crash note); the control plane (boot, stats, running the wire
+ * device) is comlink. The data path is the kernel's own IPC (ipc.ts).
+ *
+ * A handler that throws crashes this worker at once (fail-stop): the reason goes
+ * into the crash note, which the kernel reads after the exit.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Counters } from '../metrics/counters.js';
 import type { Msg, ServerName } from '../protocol.js';
-import { fail, type ServerContext, type ServerInstance } from '../servers/server.js';
+import { fail, heapBlocks, type BlockAllocator, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { bootByName, serverRng } from '../boot.js';
 import { SimulatedWire, type WireResult } from '../wire/clients.js';
 import { RequestStream } from '../workload/generate.js';
 import type { RunPlan } from '../kernel.js';
 import { Endpoint } from './ipc.js';
+import { PoolBlocks, PoolMapping } from './pool.js';
+import { copyCodec, keptBuffers, release, sharedCodec, transferCodec, type Codec, type Held } from './transport.js';
 import type { WorkerBoot } from './kernel.js';
 
 export interface WorkerControl {
@@ -30,43 +34,78 @@ export interface WorkerControl {
 
 const data = workerData as WorkerBoot;
 const counters = new Counters(data.counters);
-const regs = new Int32Array(data.regs);
-const wire = new SimulatedWire(regs);
+const wire = new SimulatedWire(new Int32Array(data.regs));
 const endpoints = new Map<ServerName, Endpoint>();
+const pools = data.pools.map((m) => new PoolMapping(m));
 let server: ServerInstance | null = null;
 
-/** The server crashed: rethrow outside any handler so the worker dies with the error. */
+/** The server crashed: leave the reason in the crash note and stop this domain now. */
 function crash(err: unknown): never {
-  process.nextTick(() => {
-    throw err;
-  });
-  throw err;
+  const text = new TextEncoder().encode(err instanceof Error ? err.message : String(err)).subarray(0, data.crashNote.byteLength - 4);
+  new Uint8Array(data.crashNote, 4).set(text);
+  Atomics.store(new Int32Array(data.crashNote), 0, text.length);
+  process.exit(1);
 }
 
-const ctx: ServerContext = {
+/** The transport codec and the cache's allocator for this kernel's transport. */
+function transport(): { codec: Codec; blocks: BlockAllocator } {
+  switch (data.cfg.transport) {
+    case 'copy':
+      return { codec: copyCodec, blocks: heapBlocks };
+    case 'transfer':
+      return {
+        codec: transferCodec,
+        blocks: {
+          alloc(bytes) {
+            const b = new Uint8Array(bytes);
+            keptBuffers.add(b.buffer);
+            return b;
+          },
+          free() {},
+        },
+      };
+    case 'shared':
+      return { codec: sharedCodec(pools), blocks: data.name === 'disk' && pools[0] ? new PoolBlocks(pools[0]) : heapBlocks };
+  }
+}
+
+const { codec, blocks } = transport();
+
+const base: ServerContext = {
   name: data.name,
+  blocks,
   counters,
   rng: serverRng(data.name, data.seed),
-  call: ((to: ServerName, msg: { type: string }) => {
-    const ep = endpoints.get(to);
-    return ep ? ep.call(msg) : Promise.resolve(fail('ECALLDENIED', `${data.name} -> ${to}`));
-  }) as ServerContext['call'],
+  call: () => {
+    throw new Error('call outside an invocation');
+  },
 };
+
+/** A context for one invocation: its calls pin what their replies map into `held`. */
+function invocation(held: Held): ServerContext {
+  return {
+    ...base,
+    call: ((to: ServerName, msg: { type: string }) => {
+      const ep = endpoints.get(to);
+      return ep ? ep.call(msg, held) : Promise.resolve(fail('ECALLDENIED', `${data.name} -> ${to}`));
+    }) as ServerContext['call'],
+  };
+}
 
 const control: WorkerControl = {
   boot() {
-    server = bootByName(data.name, data.cfg, { image: data.image, device: wire }, ctx);
+    server = bootByName(data.name, data.cfg, { image: data.image, device: wire }, base);
     const srv = server;
     for (const ch of data.channels) {
-      const label = `${data.name}<->${ch.peer}`;
       endpoints.set(
         ch.peer,
         new Endpoint(ch.port, {
           counters,
+          codec,
           deadlineMs: data.cfg.callTimeoutMs,
-          onCall: ch.peerMayCall ? (m) => srv.dispatch(m) : null,
+          onCall: ch.peerMayCall ? (m, held) => srv.dispatch(m, invocation(held)) : null,
           onCrash: crash,
-          label,
+          label: `${data.name}<->${ch.peer}`,
         }),
       );
     }
@@ -76,12 +115,15 @@ const control: WorkerControl = {
     const srv = server;
     if (!srv || data.name !== 'net') throw new Error(`run: ${data.name} holds no wire device`);
     const stream = new RequestStream(plan.workload);
-    return wire.run({ requests: plan.requests, clients: plan.clients, next: () => stream.next() }, (reqId, request) => {
+    return wire.run({ requests: plan.requests, clients: plan.clients, next: () => stream.next() }, async (reqId, request) => {
       const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId, request };
+      const held: Held = [];
       try {
-        return Promise.resolve(srv.dispatch(msg) as never).catch(crash);
+        return (await srv.dispatch(msg, invocation(held))) as never;
       } catch (e) {
         return crash(e);
+      } finally {
+        release(held);
       }
     });
   },

@@ -8,7 +8,7 @@
  */
 import { Counters } from '../metrics/counters.js';
 import { DEFAULT_GRANTS, SERVER_NAMES, type Msg, type ServerName } from '../protocol.js';
-import { fail, type ServerContext, type ServerInstance } from '../servers/server.js';
+import { fail, heapBlocks, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { bootByName, serverRng } from '../boot.js';
 import type { KernelConfig } from '../config.js';
 import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
@@ -41,6 +41,7 @@ export class MonolithicKernel implements Kernel {
       this.slabs.set(name, counters);
       const ctx: ServerContext = {
         name,
+        blocks: heapBlocks,
         counters,
         rng: serverRng(name, seed),
         call: (to, msg) => this.call(name, to, msg) as never,

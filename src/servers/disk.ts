@@ -2,9 +2,10 @@
  * disk — the block device and file system server.
  *
  * The image (the media) belongs to the kernel and outlives this server; the
- * buffer cache is this server's own memory. Cached blocks are immutable: a read
- * hands out views of them (zero-copy in the monolithic kernel) and a block is
- * never overwritten in place, so a view stays valid after eviction.
+ * buffer cache is this server's own memory, allocated through the kernel's
+ * BlockAllocator (its heap, or the shared pool). Cached blocks are immutable: a
+ * read hands out views of them (zero-copy in the monolithic kernel), and a block
+ * is never overwritten while anyone else may hold a view of it.
  *
  * Calls: DISK_LOOKUP (path -> inode), DISK_STAT (inode -> size), DISK_READ.
  */
@@ -51,11 +52,15 @@ function getBlock(st: DiskState, bno: number, ctx: ServerContext): Uint8Array {
   }
   ctx.counters.add('cacheMisses');
   ctx.counters.add('diskBlocksRead');
+  if (st.cache.size >= st.cacheBlocks) {
+    const [oldest, evicted] = st.cache.entries().next().value!;
+    st.cache.delete(oldest);
+    ctx.blocks.free(evicted);
+  }
   // the device's DMA into a fresh cache buffer: a disk transfer, not a CPU copy
-  const block = new Uint8Array(BLOCK_SIZE);
+  const block = ctx.blocks.alloc(BLOCK_SIZE);
   block.set(new Uint8Array(st.image, bno * BLOCK_SIZE, BLOCK_SIZE));
   st.cache.set(bno, block);
-  if (st.cache.size > st.cacheBlocks) st.cache.delete(st.cache.keys().next().value!);
   return block;
 }
 

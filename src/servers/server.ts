@@ -16,8 +16,26 @@ export interface Rng {
   int32(): number;
 }
 
+/**
+ * Where a server's long-lived blocks (its cache) live. The kernel decides: the
+ * server's private heap, or a pool shared with other domains.
+ */
+export interface BlockAllocator {
+  /** A block of `bytes` this server keeps and hands out read-only views of. */
+  alloc(bytes: number): Uint8Array;
+  /** The server no longer keeps `block`; views of it already handed out stay valid. */
+  free(block: Uint8Array): void;
+}
+
+/** Blocks on the server's own heap; a freed block is left to the garbage collector. */
+export const heapBlocks: BlockAllocator = {
+  alloc: (bytes) => new Uint8Array(bytes),
+  free() {},
+};
+
 export interface ServerContext {
   readonly name: ServerName;
+  readonly blocks: BlockAllocator;
   /** Ask server `to` to do `msg`; resolves with its reply, never rejects. */
   call<S extends ServerName, K extends MsgType<S>>(to: S, msg: Msg<S, K>): Promise<Reply<Rep<S, K>>>;
   readonly counters: Counters;
@@ -68,9 +86,13 @@ export class ServerInstance<S extends ServerName = ServerName> {
     private readonly faultAt = 0,
   ) {}
 
-  /** Handle one message: look up the handler, ENOSYS if none. Throws only if the server crashes. */
-  dispatch(msg: { type: string }): Reply<unknown> | Promise<Reply<unknown>> {
-    const counters = this.ctx.counters;
+  /**
+   * Handle one message: look up the handler, ENOSYS if none. Throws only if the
+   * server crashes. `ctx` may be a per-invocation context (the microkernel's,
+   * which tracks the payloads this invocation holds).
+   */
+  dispatch(msg: { type: string }, ctx: ServerContext = this.ctx): Reply<unknown> | Promise<Reply<unknown>> {
+    const counters = ctx.counters;
     counters.add('messagesHandled');
     if (this.faultAt > 0 && counters.get('messagesHandled') === this.faultAt) {
       throw new InjectedFault(this.module.name, this.faultAt);
@@ -81,7 +103,7 @@ export class ServerInstance<S extends ServerName = ServerName> {
       counters.add('enosys');
       return fail('ENOSYS', `${this.module.name} has no handler for ${String(msg.type)}`);
     }
-    return handler(this.state, msg as AnyMsg<S> as Msg<S, MsgType<S>>, this.ctx);
+    return handler(this.state, msg as AnyMsg<S> as Msg<S, MsgType<S>>, ctx);
   }
 }
 

@@ -1,0 +1,127 @@
+/**
+ * Payload transports: how the bytes of a message cross from one domain to
+ * another. A payload is a top-level array field of byte views (`data`, `body`);
+ * everything else in a message is small and is always structured-cloned.
+ *
+ *   copy      structured clone (Mach-style copy): every ArrayBuffer behind a
+ *             payload view is copied whole.
+ *   transfer  the ArrayBuffer moves (page remapping): no copy in flight, but a
+ *             view the sender must keep (a cache block, or part of a larger
+ *             buffer) is first copied out to a buffer of its own — counted.
+ *   shared    IO-Lite-style: a view into the shared pool crosses as a pinned
+ *             descriptor; only a view outside the pool is copied (counted).
+ *
+ * A codec counts the copies it makes itself (transfer's copy-out); the channel
+ * counts what its own mechanism copies (a structured clone of the views left in
+ * the message).
+ */
+import type { Counters } from '../metrics/counters.js';
+import type { Transport } from '../config.js';
+import { DescriptorError, PoolMapping, type Descriptor } from './pool.js';
+
+/** Slots a domain holds pinned until it is done with a message's payload. */
+export type Held = Array<{ pool: PoolMapping; slot: number }>;
+
+export interface Codec {
+  readonly name: Transport;
+  /**
+   * Prepare `value` (a message, or a reply's value) for posting: a shallow copy
+   * whose payload arrays may hold moved copies or descriptors instead of views,
+   * and the buffers to transfer. Counts the copies the codec itself makes.
+   */
+  encode(value: Record<string, unknown>, counters: Counters): { value: Record<string, unknown>; transfer: ArrayBuffer[] };
+  /** Map a received value's descriptors to views in place, pinning them into `held`; throws DescriptorError. */
+  decode(value: Record<string, unknown>, held: Held): void;
+}
+
+/** Buffers a domain keeps (cache blocks): `transfer` must copy them out, never move them. */
+export const keptBuffers = new WeakSet<ArrayBufferLike>();
+
+const isView = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+
+/** Is `v` a payload field: an array whose elements are byte views or descriptors? */
+function isPayload(v: unknown): v is unknown[] {
+  return Array.isArray(v) && v.length > 0 && typeof v[0] === 'object' && v[0] !== null;
+}
+
+/** A shallow copy of `value` with each payload array mapped by `f`. */
+function mapPayloads(value: Record<string, unknown>, f: (v: unknown) => unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k in value) {
+    const v = value[k];
+    out[k] = isPayload(v) ? v.map(f) : v;
+  }
+  return out;
+}
+
+/** Structured clone: the channel copies every view; nothing to do here. */
+export const copyCodec: Codec = {
+  name: 'copy',
+  encode: (value) => ({ value, transfer: [] }),
+  decode() {},
+};
+
+export const transferCodec: Codec = {
+  name: 'transfer',
+  encode(value, counters) {
+    const moved = new Set<ArrayBuffer>();
+    const out = mapPayloads(value, (v) => {
+      if (!isView(v) || v.buffer instanceof SharedArrayBuffer) return v;
+      const whole = v.byteOffset === 0 && v.byteLength === v.buffer.byteLength;
+      if (whole && !keptBuffers.has(v.buffer) && !moved.has(v.buffer as ArrayBuffer)) {
+        moved.add(v.buffer as ArrayBuffer);
+        return v;
+      }
+      const own = v.slice(); // copy out what the sender must keep (or shares with other bytes)
+      counters.add('bytesCopied', own.length);
+      moved.add(own.buffer);
+      return own;
+    });
+    return { value: out, transfer: [...moved] };
+  },
+  decode() {},
+};
+
+function isDescriptor(v: unknown): v is Descriptor {
+  return typeof v === 'object' && v !== null && !isView(v) && 'pool' in v;
+}
+
+/** The shared-pool transport over the pools this domain maps; views outside them are cloned. */
+export function sharedCodec(pools: PoolMapping[]): Codec {
+  const byBuffer = new Map<ArrayBufferLike, PoolMapping>(pools.map((p) => [p.mem.data, p]));
+  const byId = new Map<number, PoolMapping>(pools.map((p) => [p.mem.id, p]));
+  return {
+    name: 'shared',
+    encode(value) {
+      const out = mapPayloads(value, (v) => {
+        if (!isView(v)) return v;
+        const pool = byBuffer.get(v.buffer);
+        const d = pool?.describe(v);
+        if (!pool || !d) return v;
+        pool.pin(d.slot);
+        return d;
+      });
+      return { value: out, transfer: [] };
+    },
+    decode(value, held) {
+      for (const k in value) {
+        const arr = value[k];
+        if (!isPayload(arr)) continue;
+        for (let i = 0; i < arr.length; i++) {
+          const d = arr[i];
+          if (!isDescriptor(d)) continue;
+          const pool = byId.get(d.pool);
+          if (!pool) throw new DescriptorError(`descriptor names unknown pool ${String(d.pool)}`);
+          arr[i] = pool.resolve(d);
+          held.push({ pool, slot: d.slot });
+        }
+      }
+    },
+  };
+}
+
+/** Unpin everything in `held`: the domain is done with those payloads. */
+export function release(held: Held): void {
+  for (const h of held) h.pool.unpin(h.slot);
+  held.length = 0;
+}
