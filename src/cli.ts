@@ -6,7 +6,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { MODES, TRANSPORTS, type Mode, type Transport } from './config.js';
+import { ConfigError, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
 import { compare, DEFAULT_LABELS, LabelError } from './compare.js';
 import { SERVER_NAMES, type ServerName } from './protocol.js';
 import { formatComparison, formatRun } from './report/text.js';
@@ -40,6 +40,11 @@ function positiveInt(name: string, v: number | undefined, max = Number.MAX_SAFE_
   return v;
 }
 
+function nonNegative(name: string, v: number, max: number): number {
+  if (!Number.isFinite(v) || v < 0 || v > max) throw new UsageError(`--${name} must be a number from 0 to ${max}, got ${v}`);
+  return v;
+}
+
 /** Flags shared by run and compare. */
 function workloadFlags<T>(y: Argv<T>) {
   return y
@@ -51,6 +56,7 @@ function workloadFlags<T>(y: Argv<T>) {
     .option('mtu', { type: 'number', describe: 'frame size in bytes, headers included', default: 1500 })
     .option('checksum-offload', { type: 'boolean', default: false, describe: 'the NIC computes the Internet checksum' })
     .option('call-timeout-ms', { type: 'number', default: 10_000, describe: 'deadline of every cross-domain call' })
+    .option('spin-us', { type: 'number', default: 50, describe: 'ring signalling: µs a domain polls after its last message before it sleeps' })
     .option('fault', { type: 'string', describe: 'crash a server on purpose: SERVER@N crashes SERVER at its Nth message' })
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout (text goes to stderr)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary text' });
@@ -65,6 +71,7 @@ type WorkloadArgs = {
   mtu: number;
   'checksum-offload': boolean;
   'call-timeout-ms': number;
+  'spin-us': number;
   fault?: string;
 };
 
@@ -80,6 +87,7 @@ function runOptions(a: WorkloadArgs): Omit<RunOptions, 'mode'> {
     mtu: positiveInt('mtu', a.mtu, 65535),
     checksumOffload: a['checksum-offload'],
     callTimeoutMs: positiveInt('call-timeout-ms', a['call-timeout-ms'], 3_600_000),
+    spinUs: nonNegative('spin-us', a['spin-us'], 1_000_000),
     fault: parseFault(a.fault),
   };
 }
@@ -95,11 +103,12 @@ async function main(argv: string[]): Promise<number> {
       (y) =>
         workloadFlags(y)
           .option('mode', { alias: 'm', choices: MODES, default: 'monolithic' as Mode, describe: 'which kernel' })
-          .option('transport', { alias: 't', choices: TRANSPORTS, default: 'copy' as Transport, describe: 'how payloads cross domains (microkernel)' }),
+          .option('transport', { alias: 't', choices: TRANSPORTS, default: 'copy' as Transport, describe: 'how payloads cross domains (microkernel)' })
+          .option('signal', { choices: SIGNALS, default: 'message' as Signal, describe: 'how a domain learns a message waits (microkernel): port events, or shared-memory rings it polls' }),
       async (a) => {
         const opts = runOptions(a);
         if (!a.quiet) err(`running ${opts.workload && typeof opts.workload === 'object' ? opts.workload.name : a.workload} under the ${a.mode} kernel...`);
-        const report = await run({ ...opts, mode: a.mode, transport: a.transport });
+        const report = await run({ ...opts, mode: a.mode, transport: a.transport, signal: a.signal });
         if (a.json) out(JSON.stringify(report, null, 2));
         if (!a.quiet) (a.json ? err : out)(formatRun(report));
         code = report.status === 'ok' ? 0 : 1;
@@ -171,7 +180,7 @@ async function main(argv: string[]): Promise<number> {
 main(hideBin(process.argv)).then(
   (code) => (process.exitCode = code),
   (e: unknown) => {
-    if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError) {
+    if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError || e instanceof ConfigError) {
       err(`microlith: ${e.message}`);
       if (e instanceof UsageError) err(`Run 'microlith --help' for usage.`);
       process.exitCode = 2;

@@ -3,7 +3,7 @@
  * seed, in interleaved rounds (A B A B ...) after a warm-up, so that drift of a
  * shared machine hits every label alike. Ratios are paired round by round.
  */
-import { MODES, TRANSPORTS, type Mode, type Transport } from './config.js';
+import { MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
 import { median, round, spread, type Spread } from './metrics/stats.js';
 import { run, SCHEMA_VERSION, type RunOptions, type RunReport } from './run.js';
 
@@ -19,10 +19,7 @@ export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport'> {
   onRun?: (info: { label: string; round: number; warmup: boolean; report: RunReport }) => void;
 }
 
-export interface CompareResult {
-  label: string;
-  mode: Mode;
-  transport: Transport | null;
+export interface CompareResult extends Label {
   /** Host-measured throughput over the rounds. */
   requestsPerSec: Spread;
   /** This label's throughput over the baseline's, paired by round. */
@@ -44,19 +41,27 @@ export interface Comparison {
 
 export class LabelError extends Error {}
 
-/** 'monolithic' | 'microkernel' | 'microkernel:<transport>' -> mode and transport. */
-export function parseLabel(label: string): { label: string; mode: Mode; transport: Transport | null } {
-  const [mode, transport, ...rest] = label.split(':');
-  if (!MODES.includes(mode as Mode) || rest.length) {
-    throw new LabelError(`unknown label '${label}' (expected monolithic or microkernel[:${TRANSPORTS.join('|')}])`);
-  }
+export interface Label {
+  label: string;
+  mode: Mode;
+  transport: Transport | null;
+  signal: Signal | null;
+}
+
+/** 'monolithic' | 'microkernel[:<transport>[:<signal>]]' -> mode, transport and signalling. */
+export function parseLabel(label: string): Label {
+  const [mode, transport, signal, ...rest] = label.split(':');
+  const usage = `expected monolithic or microkernel[:${TRANSPORTS.join('|')}[:${SIGNALS.join('|')}]]`;
+  if (!MODES.includes(mode as Mode) || rest.length) throw new LabelError(`unknown label '${label}' (${usage})`);
   if (mode === 'monolithic') {
-    if (transport !== undefined) throw new LabelError(`label '${label}': the monolithic kernel has no transport`);
-    return { label, mode, transport: null };
+    if (transport !== undefined) throw new LabelError(`label '${label}': the monolithic kernel has no transport (${usage})`);
+    return { label, mode, transport: null, signal: null };
   }
   const t = (transport ?? 'copy') as Transport;
-  if (!TRANSPORTS.includes(t)) throw new LabelError(`label '${label}': unknown transport '${transport}' (${TRANSPORTS.join(', ')})`);
-  return { label: `microkernel:${t}`, mode: 'microkernel', transport: t };
+  if (!TRANSPORTS.includes(t)) throw new LabelError(`label '${label}': unknown transport '${transport}' (${usage})`);
+  const g = (signal ?? 'message') as Signal;
+  if (!SIGNALS.includes(g)) throw new LabelError(`label '${label}': unknown signalling '${signal}' (${usage})`);
+  return { label: `microkernel:${t}${g === 'message' ? '' : `:${g}`}`, mode: 'microkernel', transport: t, signal: g };
 }
 
 export async function compare(opts: CompareOptions): Promise<Comparison> {
@@ -68,7 +73,12 @@ export async function compare(opts: CompareOptions): Promise<Comparison> {
   const reports = labels.map(() => [] as RunReport[]);
   for (let r = 0 - warmup; r < rounds; r++) {
     for (const [i, l] of labels.entries()) {
-      const report = await run({ ...opts, mode: l.mode, ...(l.transport ? { transport: l.transport } : {}) });
+      const report = await run({
+        ...opts,
+        mode: l.mode,
+        ...(l.transport ? { transport: l.transport } : {}),
+        ...(l.signal ? { signal: l.signal } : {}),
+      });
       opts.onRun?.({ label: l.label, round: r, warmup: r < 0, report });
       if (r >= 0) reports[i].push(report);
     }

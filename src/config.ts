@@ -8,6 +8,12 @@ export type Mode = 'monolithic' | 'microkernel';
 export type Transport = 'copy' | 'transfer' | 'shared';
 export const MODES: readonly Mode[] = ['monolithic', 'microkernel'];
 export const TRANSPORTS: readonly Transport[] = ['copy', 'transfer', 'shared'];
+/** How a domain learns that a message is waiting: a MessagePort event, or a shared-memory ring it polls. */
+export type Signal = 'message' | 'ring';
+export const SIGNALS: readonly Signal[] = ['message', 'ring'];
+
+/** A configuration that cannot run (bad usage, exit code 2). */
+export class ConfigError extends Error {}
 
 export interface KernelConfig {
   mode: Mode;
@@ -25,6 +31,12 @@ export interface KernelConfig {
    * never runs out of pool slots.
    */
   poolBlocks: number;
+  /** Signalling between domains (microkernel only). */
+  signal: Signal;
+  /** With ring signalling: how long a domain keeps polling after its last message before it sleeps, µs. */
+  spinUs: number;
+  /** With ring signalling: bytes of each ring (one per direction of a channel), a power of two. */
+  ringBytes: number;
   /** Deadline of every cross-domain call, milliseconds. */
   callTimeoutMs: number;
   /** Crash a server on purpose (fault injection). */
@@ -36,6 +48,9 @@ export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
   cacheBlocks: 4096,
   poolBlocks: 4096,
   mtu: 1500,
+  signal: 'message',
+  spinUs: 50,
+  ringBytes: 1 << 20,
   checksumOffload: false,
   callTimeoutMs: 10_000,
   fault: null,

@@ -7,7 +7,8 @@
  */
 import os from 'node:os';
 import { createRequire } from 'node:module';
-import { DEFAULT_KERNEL_CONFIG, type KernelConfig, type Mode, type Transport } from './config.js';
+import { ConfigError, DEFAULT_KERNEL_CONFIG, type KernelConfig, type Mode, type Signal, type Transport } from './config.js';
+import { pow2AtLeast } from './microkernel/ring.js';
 import type { DomainUsage, Kernel, FaultRecord } from './kernel.js';
 import { sumCounters, type CounterValues } from './metrics/counters.js';
 import type { LatencySummary } from './metrics/latency.js';
@@ -37,6 +38,10 @@ export interface RunOptions {
   /** Shared pool size in 4 KiB slots (default: the cache plus what the clients can have in flight). */
   poolBlocks?: number;
   mtu?: number;
+  signal?: Signal;
+  spinUs?: number;
+  /** Bytes per ring (default: room for two of the largest messages the workload makes). */
+  ringBytes?: number;
   checksumOffload?: boolean;
   callTimeoutMs?: number;
   fault?: FaultPlan | null;
@@ -50,6 +55,8 @@ export interface RunReport {
   mode: Mode;
   /** How payloads crossed domains: null in the monolith, which passes references. */
   transport: Transport | null;
+  /** How domains were signalled: null in the monolith, which makes direct calls. */
+  signal: Signal | null;
   workload: { name: string; seed: number | string; requests: number; clients: number };
   outcomes: Outcomes;
   /**
@@ -116,7 +123,11 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
     mode: opts.mode,
     cacheBlocks,
     poolBlocks: opts.poolBlocks ?? cacheBlocks + inFlight,
+    // a ring takes records up to half its size: room for the largest response and headers
+    ringBytes: opts.ringBytes ?? Math.max(DEFAULT_KERNEL_CONFIG.ringBytes, pow2AtLeast(2 * (largestFile + 65536))),
     ...defined({
+      signal: opts.signal,
+      spinUs: opts.spinUs,
       transport: opts.transport,
       mtu: opts.mtu,
       checksumOffload: opts.checksumOffload,
@@ -124,6 +135,10 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
       fault: opts.fault,
     }),
   };
+  if (cfg.mode === 'microkernel' && cfg.signal === 'ring' && cfg.transport === 'transfer') {
+    throw new ConfigError('the transfer transport moves ArrayBuffers with postMessage: use it with --signal message');
+  }
+  if (!Number.isFinite(cfg.spinUs) || cfg.spinUs < 0) throw new ConfigError(`spinUs must be >= 0, got ${cfg.spinUs}`);
   return { workload, cfg };
 }
 
@@ -180,6 +195,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     },
     mode: cfg.mode,
     transport: cfg.mode === 'monolithic' ? null : cfg.transport,
+    signal: cfg.mode === 'monolithic' ? null : cfg.signal,
     workload: { name: w.name, seed: w.seed, requests: w.requests, clients: w.clients },
     outcomes,
     elapsedMs: round(elapsedMs, 6),

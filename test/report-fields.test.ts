@@ -57,11 +57,13 @@ describe.each(['monolithic', 'microkernel'] as const)('run report (%s)', (mode) 
   it('config is fully resolved: defaults included, overrides applied, workload settings filled in', () => {
     for (const [k, v] of Object.entries(DEFAULT_KERNEL_CONFIG)) {
       expect(r.config, k).toHaveProperty(k);
-      if (k !== 'cacheBlocks' && k !== 'poolBlocks') expect(r.config[k as keyof typeof DEFAULT_KERNEL_CONFIG], k).toEqual(v);
+      if (!['cacheBlocks', 'poolBlocks', 'ringBytes'].includes(k)) expect(r.config[k as keyof typeof DEFAULT_KERNEL_CONFIG], k).toEqual(v);
     }
     expect(r.config.cacheBlocks).toBe(512);
     // the pool holds the cache plus one largest file (921,600 B = 225 blocks) per client
     expect(r.config.poolBlocks).toBe(512 + r.config.clients * 225);
+    // a ring holds two of the largest responses (2 × (921,600 B + 64 KiB) = 1,974,272 B, rounded up to a power of two)
+    expect(r.config.ringBytes).toBe(2 * 1024 * 1024);
     expect(r.config.mode).toBe(mode);
     expect(r.config.workload).toBe('specweb96');
     expect(r.config.seed).toBe('lab');
@@ -279,13 +281,21 @@ describe('compare()', () => {
 });
 
 describe('parseLabel', () => {
-  it('accepts the known labels, defaulting the microkernel transport to copy', () => {
-    expect(parseLabel('monolithic')).toEqual({ label: 'monolithic', mode: 'monolithic', transport: null });
-    expect(parseLabel('microkernel:copy')).toEqual({ label: 'microkernel:copy', mode: 'microkernel', transport: 'copy' });
-    expect(parseLabel('microkernel')).toEqual({ label: 'microkernel:copy', mode: 'microkernel', transport: 'copy' });
+  it('accepts the known labels, defaulting the microkernel transport to copy and signalling to message', () => {
+    expect(parseLabel('monolithic')).toEqual({ label: 'monolithic', mode: 'monolithic', transport: null, signal: null });
+    const copy = { label: 'microkernel:copy', mode: 'microkernel', transport: 'copy', signal: 'message' };
+    expect(parseLabel('microkernel:copy')).toEqual(copy);
+    expect(parseLabel('microkernel')).toEqual(copy);
+    expect(parseLabel('microkernel:copy:message')).toEqual(copy);
+    expect(parseLabel('microkernel:shared:ring')).toEqual({
+      label: 'microkernel:shared:ring',
+      mode: 'microkernel',
+      transport: 'shared',
+      signal: 'ring',
+    });
   });
 
-  it.each(['microkernel:teleport', 'monolithic:copy', 'hybrid', 'microkernel:copy:extra', ''])('rejects %j', (label) => {
+  it.each(['microkernel:teleport', 'monolithic:copy', 'hybrid', 'microkernel:copy:extra', 'microkernel:copy:ring:x', ''])('rejects %j', (label) => {
     expect(() => parseLabel(label)).toThrow(LabelError);
   });
 

@@ -27,6 +27,8 @@ export interface PortLike {
   on(event: 'message', listener: (value: unknown) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   close(): void;
+  /** True when the port counts the bytes it copies itself (rings); else a structured clone is assumed. */
+  readonly countsCopies?: boolean;
 }
 
 const CALL = 0;
@@ -151,7 +153,7 @@ export class Endpoint {
     const c = this.opts.counters;
     c.add('ipcMessages');
     c.add('crossings');
-    if (payload !== undefined) c.add('bytesCopied', clonedBytes(payload, transfer));
+    if (payload !== undefined && !this.port.countsCopies) c.add('bytesCopied', clonedBytes(payload, transfer));
   }
 
   private receive(f: Frame): void {

@@ -18,6 +18,7 @@ import type { WireResult } from '../wire/clients.js';
 import { requestStop, type Registers } from '../wire/registers.js';
 import type { WorkerControl } from './worker.js';
 import { newPoolMemory, type PoolMemory } from './pool.js';
+import { newDoorbell, newRingMemory, type Doorbell, type RingMemory } from './ring.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
 
 /** What a server worker is started with (its workerData). */
@@ -28,7 +29,16 @@ export interface WorkerBoot {
   image: SharedArrayBuffer;
   counters: SharedArrayBuffer;
   regs: ArrayBufferLike;
-  channels: { peer: ServerName; port: MessagePort; peerMayCall: boolean }[];
+  channels: {
+    peer: ServerName;
+    /** The channel's port: carries messages, or with ring signalling only the peer's liveness. */
+    port: MessagePort;
+    peerMayCall: boolean;
+    /** Ring signalling: our outbound and inbound rings and the peer's doorbell. */
+    rings: { tx: RingMemory; rx: RingMemory; peerBell: Doorbell } | null;
+  }[];
+  /** Ring signalling: this domain's doorbell. */
+  bell: Doorbell;
   /** Shared buffer pools every domain maps (the `shared` transport). */
   pools: PoolMemory[];
   /** Where a crashing worker leaves its reason: int32 length, then UTF-8. */
@@ -69,6 +79,8 @@ export class Microkernel implements Kernel {
   /** Start one worker per server, connect the granted pairs, and boot every server. */
   static async boot(cfg: KernelConfig, image: SharedArrayBuffer, regs: Registers, seed: string | number) {
     const channels = new Map<ServerName, WorkerBoot['channels']>(SERVER_NAMES.map((n) => [n, []]));
+    const bells = new Map<ServerName, Doorbell>(SERVER_NAMES.map((n) => [n, newDoorbell()]));
+    const rings = cfg.signal === 'ring';
     const pairs = new Set<string>();
     for (const [a, b] of DEFAULT_GRANTS) {
       const key = [a, b].sort().join('|');
@@ -76,8 +88,20 @@ export class Microkernel implements Kernel {
       pairs.add(key);
       const { port1, port2 } = new MessageChannel();
       const mayCall = (x: ServerName, y: ServerName) => DEFAULT_GRANTS.some(([p, q]) => p === x && q === y);
-      channels.get(a)!.push({ peer: b, port: port1, peerMayCall: mayCall(b, a) });
-      channels.get(b)!.push({ peer: a, port: port2, peerMayCall: mayCall(a, b) });
+      const ab = rings ? newRingMemory(cfg.ringBytes) : null;
+      const ba = rings ? newRingMemory(cfg.ringBytes) : null;
+      channels.get(a)!.push({
+        peer: b,
+        port: port1,
+        peerMayCall: mayCall(b, a),
+        rings: ab && ba ? { tx: ab, rx: ba, peerBell: bells.get(b)! } : null,
+      });
+      channels.get(b)!.push({
+        peer: a,
+        port: port2,
+        peerMayCall: mayCall(a, b),
+        rings: ab && ba ? { tx: ba, rx: ab, peerBell: bells.get(a)! } : null,
+      });
     }
     const domains = new Map<ServerName, Domain>();
     const pools = cfg.transport === 'shared' ? [newPoolMemory(0, cfg.poolBlocks, BLOCK_SIZE)] : [];
@@ -94,6 +118,7 @@ export class Microkernel implements Kernel {
         channels: channels.get(name)!,
         pools,
         crashNote,
+        bell: bells.get(name)!,
       };
       const worker = startWorker({
         workerData: boot,

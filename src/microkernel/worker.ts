@@ -21,6 +21,7 @@ import { RequestStream } from '../workload/generate.js';
 import type { RunPlan } from '../kernel.js';
 import { Endpoint } from './ipc.js';
 import { PoolBlocks, PoolMapping } from './pool.js';
+import { Pump, RingChannel } from './ring.js';
 import { copyCodec, keptBuffers, release, sharedCodec, transferCodec, type Codec, type Held } from './transport.js';
 import type { WorkerBoot } from './kernel.js';
 
@@ -96,10 +97,12 @@ const control: WorkerControl = {
   boot() {
     server = bootByName(data.name, data.cfg, { image: data.image, device: wire }, base);
     const srv = server;
+    const pump = data.cfg.signal === 'ring' ? new Pump(data.bell, data.cfg.spinUs) : null;
     for (const ch of data.channels) {
+      const port = pump && ch.rings ? new RingChannel(ch.rings.tx, ch.rings.rx, ch.rings.peerBell, ch.port, pump, counters) : ch.port;
       endpoints.set(
         ch.peer,
-        new Endpoint(ch.port, {
+        new Endpoint(port, {
           counters,
           codec,
           deadlineMs: data.cfg.callTimeoutMs,

@@ -16,8 +16,9 @@ function table(head: string[]): Table.Table {
   return new Table({ head: head.map((h) => pc.bold(h)), style: { head: [], border: [], compact: true } });
 }
 
-export function labelOf(r: Pick<RunReport, 'mode' | 'transport'>): string {
-  return r.transport ? `${r.mode}:${r.transport}` : r.mode;
+export function labelOf(r: Pick<RunReport, 'mode' | 'transport' | 'signal'>): string {
+  if (!r.transport) return r.mode;
+  return `${r.mode}:${r.transport}${r.signal && r.signal !== 'message' ? `:${r.signal}` : ''}`;
 }
 
 export function formatRun(r: RunReport): string {
