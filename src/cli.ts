@@ -9,7 +9,9 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
 import { compare, DEFAULT_LABELS, LabelError } from './compare.js';
 import { SERVER_NAMES, type ServerName } from './protocol.js';
-import { formatComparison, formatRun } from './report/text.js';
+import { formatComparison, formatIpcBench, formatRun } from './report/text.js';
+import { benchIpc } from './microkernel/bench-ipc.js';
+import os from 'node:os';
 import { run, type RunOptions } from './run.js';
 import type { FaultPlan } from './servers/server.js';
 import { loadWorkload, shippedWorkloads, WorkloadError } from './workload/load.js';
@@ -145,6 +147,49 @@ async function main(argv: string[]): Promise<number> {
       },
     )
     .command(
+      'bench <what>',
+      'microbenchmarks: `bench ipc` measures the kernel\'s own IPC (round trip, pipelined, one-way bandwidth)',
+      (y) =>
+        y
+          .positional('what', { choices: ['ipc'] as const, demandOption: true })
+          .option('transports', { type: 'string', default: TRANSPORTS.join(','), describe: 'comma-separated transports' })
+          .option('signals', { type: 'string', default: SIGNALS.join(','), describe: 'comma-separated signalling choices' })
+          .option('sizes', { type: 'string', default: '8,64,512,4096,65536,1048576', describe: 'message payload sizes in bytes' })
+          .option('spin-us', { type: 'number', default: 50, describe: 'ring signalling: µs to poll before sleeping' })
+          .option('depth', { type: 'number', default: 64, describe: 'calls in flight for the pipelined and bandwidth figures' })
+          .option('effort', { type: 'number', default: 1, describe: 'scale the number of calls per figure' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON on stdout (the table goes to stderr)' }),
+      async (a) => {
+        const list = <T extends string>(flag: string, v: string, allowed: readonly T[]) =>
+          v.split(',').map((x) => {
+            if (!allowed.includes(x as T)) throw new UsageError(`--${flag}: unknown '${x}' (expected ${allowed.join(', ')})`);
+            return x as T;
+          });
+        const sizes = a.sizes.split(',').map((x) => {
+          const n = Number(x);
+          if (!Number.isInteger(n) || n < 0 || n > 64 * 1024 * 1024) throw new UsageError(`--sizes: '${x}' is not a byte count from 0 to 64 MiB`);
+          return n;
+        });
+        const opts = {
+          transports: list('transports', a.transports, TRANSPORTS),
+          signals: list('signals', a.signals, SIGNALS),
+          sizes,
+          spinUs: nonNegative('spin-us', a['spin-us'], 1_000_000),
+          depth: positiveInt('depth', a.depth, 4096)!,
+          effort: nonNegative('effort', a.effort, 100) || 1,
+        };
+        err(`bench ipc: this thread <-> one echo domain; spin ${opts.spinUs} µs; ${opts.depth} in flight for pipelined/bandwidth`);
+        const results = await benchIpc({
+          ...opts,
+          onResult: (r) =>
+            err(`  ${`${r.transport}:${r.signal}`.padEnd(17)} ${String(r.sizeBytes).padStart(8)} B  round trip ${r.roundTripUs.median} µs`),
+        });
+        const env = { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
+        if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: opts, results }, null, 2));
+        (a.json ? err : out)(formatIpcBench(results));
+      },
+    )
+    .command(
       'workloads',
       'list the shipped workloads',
       (y) => y,
@@ -164,7 +209,7 @@ async function main(argv: string[]): Promise<number> {
         out(`${a.file}: ok (workload '${w.name}', ${w.requests} requests, ${w.clients} clients)`);
       },
     )
-    .demandCommand(1, 'name a command: run, compare, workloads or validate')
+    .demandCommand(1, 'name a command: run, compare, bench, workloads or validate')
     .strict()
     .help()
     .alias('h', 'help')

@@ -7,7 +7,7 @@
  * There is no supervisor yet: when a server dies the run stops, the requests in
  * flight are settled by the IPC layer (EPEERDIED), and the fault is reported.
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type Worker, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
@@ -17,6 +17,7 @@ import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js
 import type { WireResult } from '../wire/clients.js';
 import { requestStop, type Registers } from '../wire/registers.js';
 import type { WorkerControl } from './worker.js';
+import { startWorker } from './spawn.js';
 import { newPoolMemory, type PoolMemory } from './pool.js';
 import { newDoorbell, newRingMemory, type Doorbell, type RingMemory } from './ring.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
@@ -52,17 +53,6 @@ interface Domain {
   ctl: Comlink.Remote<WorkerControl>;
   counters: Float64Array;
   exited: Promise<number>;
-}
-
-/**
- * How to start a server worker from here: the compiled worker.js as is, or, when
- * running from TypeScript sources (tests, tsx), worker.ts through tsx's loader.
- */
-function startWorker(options: ConstructorParameters<typeof Worker>[1]): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), options);
-  const entry = JSON.stringify(new URL('./worker.ts', import.meta.url).href);
-  const loader = `import('tsx/esm/api').then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
-  return new Worker(loader, { ...options, eval: true });
 }
 
 export class Microkernel implements Kernel {
@@ -120,7 +110,7 @@ export class Microkernel implements Kernel {
         crashNote,
         bell: bells.get(name)!,
       };
-      const worker = startWorker({
+      const worker = startWorker('worker', {
         workerData: boot,
         transferList: boot.channels.map((c) => c.port),
         name: `microlith-${name}`,

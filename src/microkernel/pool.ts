@@ -125,6 +125,10 @@ export class PoolBlocks implements BlockAllocator {
   alloc(bytes: number): Uint8Array {
     if (bytes !== this.pool.mem.slotBytes) return new Uint8Array(bytes);
     let slot = this.freeSlots.pop();
+    while (slot !== undefined && this.pool.refs(slot) !== 0) {
+      this.waiting.add(slot); // pinned since it was freed: not reusable yet
+      slot = this.freeSlots.pop();
+    }
     if (slot === undefined) {
       for (const s of this.waiting) {
         if (this.pool.refs(s) === 0) {

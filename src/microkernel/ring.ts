@@ -32,6 +32,8 @@ const TAIL = 1;
 const WRAP = 0xffffffff;
 const BELL = 0;
 const ASLEEP = 1;
+/** Longest tight poll inside one turn of the event loop, µs. */
+const SYNC_SPIN_US = 20;
 /** A sleeping pump wakes at least this often to look at its rings and ports. */
 const SLEEP_TIMEOUT_MS = 200;
 
@@ -195,8 +197,18 @@ export class Pump {
       work += ch.service();
       backlog ||= ch.hasBacklog();
     }
-    const now = performance.now();
+    let now = performance.now();
     if (work > 0) this.lastWork = now;
+    else if (!backlog && (now - this.lastWork) * 1000 < this.spinUs) {
+      // nothing came this turn and the microtasks have run: poll tightly for a
+      // short slice before yielding again (a turn of the event loop costs µs)
+      const until = now + Math.min(this.spinUs, SYNC_SPIN_US) / 1000;
+      while (now < until && work === 0) {
+        for (const ch of this.channels) if (!ch.idle()) work += ch.service();
+        now = performance.now();
+      }
+      if (work > 0) this.lastWork = now;
+    }
     if (work > 0 || backlog || (now - this.lastWork) * 1000 < this.spinUs) {
       this.scheduled = true;
       setImmediate(this.turn);
@@ -256,6 +268,8 @@ export class RingChannel implements PortLike {
     this.tx = new Ring(tx);
     this.rx = new Ring(rx);
     this.peerBell = new Int32Array(peerBell);
+    // listening keeps the port, and so the domain, alive while the channel is open
+    liveness.on('message', () => {});
     loop.add(this);
   }
 
@@ -319,13 +333,7 @@ export class RingChannel implements PortLike {
   /** Serialise `frame` into the tx ring; false if it does not fit now. */
   private write(frame: Frame): boolean {
     const slices: Uint8Array[] = [];
-    const json = JSON.stringify(frame, (_k, v) => {
-      if (v instanceof Uint8Array) {
-        slices.push(v);
-        return { $b: slices.length - 1 };
-      }
-      return v;
-    });
+    const json = JSON.stringify(extractSlices(frame, slices));
     const jsonLen = Buffer.byteLength(json);
     const length = 4 + jsonLen + slices.reduce((n, s) => n + 4 + s.length, 0);
     if (length > this.tx.maxRecord) throw new RangeError(`message of ${length} bytes does not fit a ring of this size`);
@@ -346,12 +354,44 @@ export class RingChannel implements PortLike {
   }
 }
 
-function restoreSlices(v: unknown, slices: Uint8Array[]): any {
-  if (Array.isArray(v)) return v.map((x) => restoreSlices(x, slices));
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    if (typeof o.$b === 'number' && Object.keys(o).length === 1) return slices[o.$b];
-    for (const k in o) o[k] = restoreSlices(o[k], slices);
+/** The part of a frame that carries payload fields: a message, or a reply's value. */
+function body(frame: Frame): Record<string, unknown> | null {
+  const m = frame.m ?? (frame.r as { value?: unknown } | undefined)?.value;
+  return typeof m === 'object' && m !== null && !(m instanceof Uint8Array) ? (m as Record<string, unknown>) : null;
+}
+
+/**
+ * `frame` with each payload field's slices moved to `slices` and replaced by
+ * their indexes; the names of those fields go in `$s`. Only the body's top-level
+ * arrays of byte views are payload (as everywhere in the IPC).
+ */
+function extractSlices(frame: Frame, slices: Uint8Array[]): Frame {
+  const m = body(frame);
+  if (!m) return frame;
+  let out: Record<string, unknown> | null = null;
+  const fields: string[] = [];
+  for (const k in m) {
+    const v = m[k];
+    if (!Array.isArray(v) || !v.some((x) => x instanceof Uint8Array)) continue;
+    out ??= { ...m };
+    fields.push(k);
+    out[k] = v.map((x) => (x instanceof Uint8Array ? slices.push(x) - 1 : x));
   }
-  return v;
+  if (!out) return frame;
+  const f: Frame = frame.m ? { ...frame, m: out } : { ...frame, r: { ...(frame.r as object), value: out } };
+  f.$s = fields;
+  return f;
+}
+
+/** Undo extractSlices on a parsed frame: indexes in the `$s` fields become the slices. */
+function restoreSlices(frame: Frame, slices: Uint8Array[]): Frame {
+  const m = body(frame);
+  const fields = frame.$s;
+  if (!m || !Array.isArray(fields)) return frame;
+  for (const k of fields) {
+    const v = m[k];
+    if (Array.isArray(v)) m[k] = v.map((x) => (typeof x === 'number' ? slices[x] : x));
+  }
+  delete frame.$s;
+  return frame;
 }

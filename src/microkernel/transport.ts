@@ -125,3 +125,15 @@ export function release(held: Held): void {
   for (const h of held) h.pool.unpin(h.slot);
   held.length = 0;
 }
+
+/** The codec for `transport` over the pools a domain maps. */
+export function codecFor(transport: Transport, pools: PoolMapping[]): Codec {
+  switch (transport) {
+    case 'copy':
+      return copyCodec;
+    case 'transfer':
+      return transferCodec;
+    case 'shared':
+      return sharedCodec(pools);
+  }
+}

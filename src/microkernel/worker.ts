@@ -22,7 +22,7 @@ import type { RunPlan } from '../kernel.js';
 import { Endpoint } from './ipc.js';
 import { PoolBlocks, PoolMapping } from './pool.js';
 import { Pump, RingChannel } from './ring.js';
-import { copyCodec, keptBuffers, release, sharedCodec, transferCodec, type Codec, type Held } from './transport.js';
+import { codecFor, keptBuffers, release, type Held } from './transport.js';
 import type { WorkerBoot } from './kernel.js';
 
 export interface WorkerControl {
@@ -48,29 +48,27 @@ function crash(err: unknown): never {
   process.exit(1);
 }
 
-/** The transport codec and the cache's allocator for this kernel's transport. */
-function transport(): { codec: Codec; blocks: BlockAllocator } {
+/** The cache's allocator for this kernel's transport: kept blocks, or pool slots for the disk. */
+function cacheBlocks(): BlockAllocator {
   switch (data.cfg.transport) {
     case 'copy':
-      return { codec: copyCodec, blocks: heapBlocks };
+      return heapBlocks;
     case 'transfer':
       return {
-        codec: transferCodec,
-        blocks: {
-          alloc(bytes) {
-            const b = new Uint8Array(bytes);
-            keptBuffers.add(b.buffer);
-            return b;
-          },
-          free() {},
+        alloc(bytes) {
+          const b = new Uint8Array(bytes);
+          keptBuffers.add(b.buffer);
+          return b;
         },
+        free() {},
       };
     case 'shared':
-      return { codec: sharedCodec(pools), blocks: data.name === 'disk' && pools[0] ? new PoolBlocks(pools[0]) : heapBlocks };
+      return data.name === 'disk' && pools[0] ? new PoolBlocks(pools[0]) : heapBlocks;
   }
 }
 
-const { codec, blocks } = transport();
+const codec = codecFor(data.cfg.transport, pools);
+const blocks = cacheBlocks();
 
 const base: ServerContext = {
   name: data.name,

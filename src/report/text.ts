@@ -7,6 +7,7 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { Comparison } from '../compare.js';
 import type { RunReport } from '../run.js';
+import type { IpcBenchResult } from '../microkernel/bench-ipc.js';
 
 const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 const dec = (x: number, d = 2) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d }) : 'n/a');
@@ -96,4 +97,30 @@ export function formatComparison(c: Comparison): string {
   const failed = c.results.flatMap((r) => r.reports.filter((x) => x.status !== 'ok').map((x) => `${r.label}: ${x.problems.join('; ')}`));
   if (failed.length) lines.push(pc.red(`FAILED runs: ${failed.join(' | ')}`));
   return lines.join('\n');
+}
+
+export function formatIpcBench(results: IpcBenchResult[]): string {
+  const t = table([
+    'transport:signal',
+    'payload\nbytes',
+    'round trip µs\nmedian (p99)',
+    'pipelined µs\nper round trip',
+    'one-way\nMB/s',
+    'bytes copied\nper round trip',
+  ]);
+  for (const r of results) {
+    t.push([
+      `${r.transport}:${r.signal}`,
+      int(r.sizeBytes),
+      `${dec(r.roundTripUs.median)} (${dec(r.roundTripUs.p99)})`,
+      dec(r.pipelinedRoundTripUs),
+      dec(r.oneWayMBps, 1),
+      int(r.bytesCopiedPerRoundTrip),
+    ]);
+  }
+  return [
+    t.toString(),
+    pc.dim('all times host-measured; round trip = request and reply with the payload both ways, one call at a time;'),
+    pc.dim('pipelined = wall time / calls with many in flight; one-way = payload bytes to a sink per second; copies counted.'),
+  ].join('\n');
 }
