@@ -1,0 +1,260 @@
+/**
+ * The three payload transports end to end, through run() and compare() with real
+ * worker threads: every transport gives the monolith's answers and counts the
+ * same work, and bytesCopied is exactly what each transport's design says it
+ * must be, computed by hand from the request stream and the file set:
+ *
+ *   per request the app sends NET_SEND with body [header, ...file slices]:
+ *   copy      structured clone copies every cache block whole on disk -> app and
+ *             again on app -> net (>= 2 x file bytes), plus the headers
+ *   transfer  the disk copies its (kept) cache slices out once (= file bytes);
+ *             every buffer then moves, headers included: nothing else is copied
+ *   shared    file bytes cross as pool descriptors: only the headers, which live
+ *             on the app's heap, are cloned (= payload bytes - file bytes)
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { compare, type Comparison } from '../src/compare.js';
+import { COUNTER_NAMES, type CounterName } from '../src/metrics/counters.js';
+import { run, type RunOptions, type RunReport } from '../src/run.js';
+import { BLOCK_SIZE, blocksFor } from '../src/servers/fs.js';
+import { fileSet, RequestStream } from '../src/workload/generate.js';
+import { loadWorkload } from '../src/workload/load.js';
+
+const REQUESTS = 400;
+const SEEDS = [1996, 'lab'] as const;
+const TRANSPORTS = ['copy', 'transfer', 'shared'] as const;
+type T = (typeof TRANSPORTS)[number];
+const NOT_COMPARED: readonly CounterName[] = ['bytesCopied', 'ipcMessages', 'crossings', 'directCalls', 'descriptorsRefused'];
+const COMPARED = COUNTER_NAMES.filter((n) => !NOT_COMPARED.includes(n));
+/**
+ * Messages per request in the microkernel: net -> app APP_GET, app -> disk
+ * DISK_LOOKUP and DISK_READ, app -> net NET_SEND, each a call and a reply.
+ */
+const MESSAGES_PER_REQUEST = 8;
+
+/**
+ * What the first `requests` requests of specweb96 ask for, from the request
+ * stream and the file set (never from a counter): the file bytes served, the
+ * bytes of the HTTP headers the app puts in front of them, the cache blocks the
+ * reads cover (files start on a block boundary), and the largest file in blocks.
+ */
+function served(seed: number | string, requests: number) {
+  const w = { ...loadWorkload('specweb96'), seed };
+  const sizes = new Map(fileSet(w).map((f) => [f.path, f.size]));
+  const stream = new RequestStream(w);
+  let fileBytes = 0;
+  let headerBytes = 0;
+  let blocks = 0;
+  let maxBlocks = 0;
+  for (let i = 0; i < requests; i++) {
+    const path = /^GET (\S+) HTTP\/1\.0$/.exec(stream.next())?.[1];
+    const size = path === undefined ? undefined : sizes.get(path);
+    if (size === undefined) throw new Error(`request ${i} names no file of the file set`);
+    fileBytes += size;
+    headerBytes += `HTTP/1.0 200 OK\r\nContent-Length: ${size}\r\n\r\n`.length; // ASCII: one byte per char
+    blocks += blocksFor(size);
+    maxBlocks = Math.max(maxBlocks, blocksFor(size));
+  }
+  return { fileBytes, headerBytes, blocks, maxBlocks };
+}
+
+function expectAllOk(r: RunReport): void {
+  expect(r.status, r.problems.join('; ')).toBe('ok');
+  expect(r.faults).toEqual([]);
+  expect(r.outcomes).toEqual({ ok: REQUESTS, fail: 0, info: 0, pending: 0, notIssued: 0 });
+}
+
+function pick(r: RunReport, names: readonly CounterName[]): Partial<Record<CounterName, number>> {
+  return Object.fromEntries(names.map((n) => [n, r.counters[n]]));
+}
+
+describe('the hand-computed expectations', () => {
+  it('served(): file bytes, header bytes and the largest file are positive and consistent', () => {
+    const s = served(1996, REQUESTS);
+    expect(s.fileBytes).toBeGreaterThan(REQUESTS * 102); // every file is at least 102 bytes
+    // "HTTP/1.0 200 OK\r\n" (17) + "Content-Length: " (16) + digits (3..6) + "\r\n\r\n" (4)
+    expect(s.headerBytes).toBeGreaterThanOrEqual(REQUESTS * 40);
+    expect(s.headerBytes).toBeLessThanOrEqual(REQUESTS * 43);
+    expect(s.maxBlocks).toBeGreaterThan(1);
+    expect(s.blocks * BLOCK_SIZE).toBeGreaterThanOrEqual(s.fileBytes);
+    expect((s.blocks - REQUESTS) * BLOCK_SIZE).toBeLessThan(s.fileBytes); // at most one partial block per file
+    expect(served(1996, REQUESTS)).toEqual(s); // deterministic
+    expect(served('lab', REQUESTS)).not.toEqual(s); // and the seeds differ
+  });
+});
+
+describe.each(SEEDS)(`specweb96, seed %s, ${REQUESTS} requests: monolithic and microkernel with each transport`, (seed) => {
+  let mono: RunReport;
+  const micro = {} as Record<T, RunReport>;
+  let expected: ReturnType<typeof served>;
+  beforeAll(async () => {
+    expected = served(seed, REQUESTS);
+    const base: Omit<RunOptions, 'mode'> = { workload: 'specweb96', seed, requests: REQUESTS };
+    mono = await run({ ...base, mode: 'monolithic' });
+    for (const transport of TRANSPORTS) micro[transport] = await run({ ...base, mode: 'microkernel', transport });
+  });
+
+  it('every request ends ok under every kernel and transport, and each report names its transport', () => {
+    expectAllOk(mono);
+    expect(mono.transport).toBeNull();
+    for (const t of TRANSPORTS) {
+      expectAllOk(micro[t]);
+      expect(micro[t].mode).toBe('microkernel');
+      expect(micro[t].transport).toBe(t);
+      expect(micro[t].config.transport).toBe(t);
+    }
+  });
+
+  it.each(TRANSPORTS)('%s gives the same digest as the monolith', (t) => {
+    expect(mono.digest).toMatch(/\S/);
+    expect(micro[t].digest).toBe(mono.digest);
+  });
+
+  it.each(TRANSPORTS)('%s counts the same work as the monolith (all but the IPC counters)', (t) => {
+    expect(COMPARED).toContain('payloadBytes');
+    expect(COMPARED).toContain('diskBlocksRead');
+    expect(pick(micro[t], COMPARED)).toEqual(pick(mono, COMPARED));
+  });
+
+  it('the work is what the request stream asks for: payload = file bytes + header bytes, one disk read per request', () => {
+    for (const r of [mono, ...TRANSPORTS.map((t) => micro[t])]) {
+      expect(r.counters.payloadBytes).toBe(expected.fileBytes + expected.headerBytes);
+      expect(r.counters.diskReads).toBe(REQUESTS);
+      expect(r.counters.appRequests).toBe(REQUESTS);
+    }
+  });
+
+  it('ipcMessages and crossings are equal across transports: 8 per request, 2 per monolithic direct call', () => {
+    for (const t of TRANSPORTS) {
+      expect(micro[t].counters.ipcMessages).toBe(MESSAGES_PER_REQUEST * REQUESTS);
+      expect(micro[t].counters.crossings).toBe(MESSAGES_PER_REQUEST * REQUESTS);
+      expect(micro[t].counters.ipcMessages).toBe(2 * mono.counters.directCalls);
+      expect(micro[t].counters.directCalls).toBe(0);
+    }
+    expect(mono.counters.ipcMessages).toBe(0);
+  });
+
+  it('no descriptor is refused under any transport', () => {
+    for (const r of [mono, ...TRANSPORTS.map((t) => micro[t])]) expect(r.counters.descriptorsRefused).toBe(0);
+  });
+
+  it('the monolith copies nothing', () => {
+    expect(mono.counters.bytesCopied).toBe(0);
+  });
+
+  it('copy: at least twice the file bytes served (disk -> app, app -> net)', () => {
+    expect(expected.fileBytes).toBeGreaterThan(0);
+    expect(micro.copy.counters.bytesCopied).toBeGreaterThanOrEqual(2 * expected.fileBytes);
+    // exactly: the clone copies each cache block behind a slice whole, twice, and the headers once
+    expect(micro.copy.counters.bytesCopied).toBe(2 * BLOCK_SIZE * expected.blocks + expected.headerBytes);
+    expect(micro.copy.countersByServer.disk.bytesCopied).toBe(BLOCK_SIZE * expected.blocks);
+  });
+
+  it('transfer: exactly the file bytes served (the disk copies its cache slices out once; every buffer then moves)', () => {
+    expect(micro.transfer.counters.bytesCopied).toBe(expected.fileBytes);
+    // all of it counted at the disk, where the copy-out happens
+    expect(micro.transfer.countersByServer.disk.bytesCopied).toBe(expected.fileBytes);
+    expect(micro.transfer.countersByServer.app.bytesCopied).toBe(0);
+    expect(micro.transfer.countersByServer.net.bytesCopied).toBe(0);
+  });
+
+  it('shared: exactly the HTTP header bytes (payload bytes - file bytes): no file byte is copied', () => {
+    expect(micro.shared.counters.bytesCopied).toBe(expected.headerBytes);
+    expect(micro.shared.counters.bytesCopied).toBe(micro.shared.counters.payloadBytes - expected.fileBytes);
+    expect(micro.shared.countersByServer.disk.bytesCopied).toBe(0); // replies are descriptors
+    expect(micro.shared.countersByServer.app.bytesCopied).toBe(expected.headerBytes);
+  });
+
+  it('per read request: copy > transfer > shared', () => {
+    const per = (t: T) => micro[t].counters.bytesCopied / micro[t].counters.diskReads;
+    expect(per('copy')).toBeGreaterThan(per('transfer'));
+    expect(per('transfer')).toBeGreaterThan(per('shared'));
+    expect(per('transfer')).toBe(expected.fileBytes / REQUESTS);
+    expect(per('shared')).toBe(expected.headerBytes / REQUESTS);
+  });
+});
+
+describe(`compare(): monolithic and every transport in one comparison (seed 7, ${REQUESTS} requests)`, () => {
+  const LABELS = ['monolithic', 'microkernel:copy', 'microkernel:transfer', 'microkernel:shared'];
+  let cmp: Comparison;
+  let reference: RunReport;
+  beforeAll(async () => {
+    cmp = await compare({ workload: 'specweb96', seed: 7, requests: REQUESTS, labels: LABELS, rounds: 1, warmupRounds: 0 });
+    reference = await run({ workload: 'specweb96', seed: 7, requests: REQUESTS, mode: 'monolithic' });
+  });
+
+  it('digestsEqual is true, and every report carries the monolith\'s digest from a separate run', () => {
+    expect(cmp.digestsEqual).toBe(true);
+    expect(cmp.results).toHaveLength(4);
+    for (const res of cmp.results) {
+      expect(res.reports).toHaveLength(1); // rounds 1, warm-up not reported
+      expectAllOk(res.reports[0]);
+      expect(res.reports[0].digest).toBe(reference.digest);
+    }
+  });
+
+  it('the results are the labels in order, with their modes and transports; the first is the baseline', () => {
+    expect(cmp.baseline).toBe('monolithic');
+    expect(cmp.rounds).toBe(1);
+    expect(cmp.results.map((r) => [r.label, r.mode, r.transport])).toEqual([
+      ['monolithic', 'monolithic', null],
+      ['microkernel:copy', 'microkernel', 'copy'],
+      ['microkernel:transfer', 'microkernel', 'transfer'],
+      ['microkernel:shared', 'microkernel', 'shared'],
+    ]);
+    expect(cmp.results.map((r) => r.reports[0].transport)).toEqual([null, 'copy', 'transfer', 'shared']);
+  });
+
+  it('each label\'s bytesCopied is the hand-computed figure for its transport', () => {
+    const e = served(7, REQUESTS);
+    const copied = cmp.results.map((r) => r.reports[0].counters.bytesCopied);
+    expect(copied[0]).toBe(0);
+    expect(copied[1]).toBeGreaterThanOrEqual(2 * e.fileBytes);
+    expect(copied[2]).toBe(e.fileBytes);
+    expect(copied[3]).toBe(e.headerBytes);
+  });
+});
+
+describe('a cache smaller than the largest file served (8 blocks)', () => {
+  const CACHE = 8;
+  const seed = 1996;
+  let mono: RunReport;
+  const micro = {} as Record<T, RunReport>;
+  beforeAll(async () => {
+    const base: Omit<RunOptions, 'mode'> = { workload: 'specweb96', seed, requests: REQUESTS, cacheBlocks: CACHE };
+    mono = await run({ ...base, mode: 'monolithic' });
+    for (const transport of TRANSPORTS) micro[transport] = await run({ ...base, mode: 'microkernel', transport });
+  });
+
+  it('the run reads files of more blocks than the cache holds, and the cache evicts', () => {
+    expect(served(seed, REQUESTS).maxBlocks).toBeGreaterThan(CACHE);
+    expect(mono.config.cacheBlocks).toBe(CACHE);
+    expect(mono.counters.cacheMisses).toBeGreaterThan(mono.counters.cacheHits);
+  });
+
+  it.each(['copy', 'transfer'] as const)('%s: same digest and work as the monolith; bytesCopied as with a big cache', (t) => {
+    const e = served(seed, REQUESTS);
+    expectAllOk(micro[t]);
+    expect(micro[t].digest).toBe(mono.digest);
+    expect(pick(micro[t], COMPARED)).toEqual(pick(mono, COMPARED));
+    if (t === 'transfer') expect(micro[t].counters.bytesCopied).toBe(e.fileBytes);
+    else expect(micro[t].counters.bytesCopied).toBeGreaterThanOrEqual(2 * e.fileBytes);
+  });
+
+  it('shared: every request still ends ok and counts the same work', () => {
+    expectAllOk(micro.shared);
+    expect(pick(micro.shared, COMPARED)).toEqual(pick(mono, COMPARED));
+    expect(micro.shared.counters.descriptorsRefused).toBe(0);
+  });
+
+  // KNOWN BUG (src/servers/disk.ts getBlock with src/microkernel/pool.ts PoolBlocks):
+  // a read of more blocks than the cache holds evicts, mid-read, a block whose
+  // view is already in this read's reply; PoolBlocks.free finds its slot
+  // unpinned (the reply is encoded only after the handler returns) and alloc
+  // hands the same slot back at once for a later block of the read, overwriting
+  // it. The response then carries wrong bytes, silently (status ok). The monolith
+  // and the heap-backed transports are unaffected. Flip to it() when fixed.
+  it.fails('shared: same digest as the monolith', () => {
+    expect(micro.shared.digest).toBe(mono.digest);
+  });
+});
