@@ -59,6 +59,9 @@ function state(mem: PoolMemory, slot: number): [number, number] {
   return [meta[slot * 2], meta[slot * 2 + 1]];
 }
 
+/** Lets the microtasks queued by the current task run (PoolBlocks releases freed slots then). */
+const endOfTask = () => new Promise<void>((r) => setImmediate(r));
+
 describe('newPoolMemory', () => {
   it('lays out slots * slotBytes of data and one [generation, refs] Int32 pair per slot, all zero', () => {
     const mem = newPoolMemory(5, 3, 128);
@@ -113,11 +116,8 @@ describe('PoolMapping.describe', () => {
     expect(owner.describe(new Uint8Array(other.mem.data, 0, 8))).toBeNull();
   });
 
-  // KNOWN BUG (src/microkernel/pool.ts, describe): a zero-length view at byteOffset
-  // === data.byteLength computes slot === slots and reads meta out of range, so
-  // Atomics.load throws a RangeError instead of describe returning null. Flip to
-  // it() when fixed.
-  it.fails('a zero-length view at the very end of the pool lies in no slot: null, not a RangeError', () => {
+  // Regression test (was a bug in src/microkernel/pool.ts, describe).
+  it('a zero-length view at the very end of the pool lies in no slot: null, not a RangeError', () => {
     const { mem, owner } = pool();
     expect(owner.describe(new Uint8Array(mem.data, SLOTS * SLOT, 0))).toBeNull();
   });
@@ -373,7 +373,17 @@ describe('PoolBlocks: the owner side', () => {
     expect(pooled.every((b) => b.buffer === mem.data)).toBe(true);
   });
 
-  it('free() of an unpinned slot makes it reusable, and reuse bumps its generation', () => {
+  it('a freed slot is not reused within the task that freed it (its reply is not encoded yet)', async () => {
+    const { mem, owner } = pool();
+    const blocks = new PoolBlocks(owner);
+    const all = Array.from({ length: SLOTS }, () => blocks.alloc(SLOT));
+    blocks.free(all[2]);
+    expect(blocks.alloc(SLOT).buffer).not.toBe(mem.data); // same task: a heap block, not the slot
+    await endOfTask();
+    expect(owner.slotOf(blocks.alloc(SLOT))).toBe(owner.slotOf(all[2]));
+  });
+
+  it('free() of an unpinned slot makes it reusable, and reuse bumps its generation', async () => {
     const { mem, owner } = pool();
     const blocks = new PoolBlocks(owner);
     const all = Array.from({ length: SLOTS }, () => blocks.alloc(SLOT));
@@ -382,6 +392,7 @@ describe('PoolBlocks: the owner side', () => {
     const old = owner.describe(victim.subarray(0, 4))!;
     expect(old.gen).toBe(1);
     blocks.free(victim);
+    await endOfTask();
     const again = blocks.alloc(SLOT);
     expect(again.buffer).toBe(mem.data);
     expect(owner.slotOf(again)).toBe(slot);
@@ -390,13 +401,14 @@ describe('PoolBlocks: the owner side', () => {
     refused(owner, old); // the old descriptor can never read the new contents
   });
 
-  it('free() of a pinned slot defers its reuse until it is unpinned', () => {
+  it('free() of a pinned slot defers its reuse until it is unpinned', async () => {
     const { mem, owner, peer } = pool();
     const blocks = new PoolBlocks(owner);
     const all = Array.from({ length: SLOTS }, () => blocks.alloc(SLOT));
     const slot = owner.slotOf(all[1]);
     peer.pin(slot); // a reader holds it
     blocks.free(all[1]);
+    await endOfTask();
     const meanwhile = blocks.alloc(SLOT);
     expect(meanwhile.buffer).not.toBe(mem.data); // not the pinned slot: a heap block
     expect(owner.generation(slot)).toBe(1); // untouched while pinned
@@ -407,7 +419,7 @@ describe('PoolBlocks: the owner side', () => {
     expect(owner.generation(slot)).toBe(2);
   });
 
-  it('a free slot is handed out before a deferred one becomes due', () => {
+  it('a free slot is handed out before a deferred one becomes due', async () => {
     const { owner, peer } = pool();
     const blocks = new PoolBlocks(owner);
     const all = Array.from({ length: SLOTS }, () => blocks.alloc(SLOT));
@@ -416,17 +428,19 @@ describe('PoolBlocks: the owner side', () => {
     peer.pin(pinnedSlot);
     blocks.free(all[0]);
     blocks.free(all[3]);
+    await endOfTask();
     expect(owner.slotOf(blocks.alloc(SLOT))).toBe(freeSlot);
     expect(blocks.alloc(SLOT).buffer).toBeInstanceOf(ArrayBuffer); // the pinned one is still held
   });
 
-  it('a slot pinned again after its free() (a reader re-sent its view) is skipped, and reused once unpinned', () => {
+  it('a slot pinned again after its free() (a reader re-sent its view) is skipped, and reused once unpinned', async () => {
     const { mem, owner, peer } = pool();
     const blocks = new PoolBlocks(owner);
     const all = Array.from({ length: SLOTS }, () => blocks.alloc(SLOT));
     const slot = owner.slotOf(all[2]);
-    blocks.free(all[2]); // unpinned when freed: on the free list
-    peer.pin(slot); // then pinned by a reader
+    blocks.free(all[2]); // unpinned when freed
+    peer.pin(slot); // then pinned by a reader (its reply was encoded in the same task)
+    await endOfTask();
     const meanwhile = blocks.alloc(SLOT); // must neither throw (claim of a pinned slot) nor hand it out
     expect(meanwhile.buffer).not.toBe(mem.data);
     expect(state(mem, slot)).toEqual([1, 1]);
@@ -435,6 +449,17 @@ describe('PoolBlocks: the owner side', () => {
     expect(owner.slotOf(reused)).toBe(slot);
     expect(reused.buffer).toBe(mem.data);
     expect(state(mem, slot)).toEqual([2, 0]);
+  });
+
+  it('free() twice hands the slot out once', async () => {
+    const { mem, owner } = pool();
+    const blocks = new PoolBlocks(owner);
+    const all = Array.from({ length: SLOTS }, () => blocks.alloc(SLOT));
+    blocks.free(all[1]);
+    blocks.free(all[1]);
+    await endOfTask();
+    expect(blocks.alloc(SLOT).buffer).toBe(mem.data);
+    expect(blocks.alloc(SLOT).buffer).not.toBe(mem.data);
   });
 
   it('free() of a heap block is ignored: it never enters the pool', () => {
@@ -488,14 +513,8 @@ describe('PoolBlocks as the disk server\'s cache allocator', () => {
     }
   });
 
-  // KNOWN BUG (src/servers/disk.ts getBlock + src/microkernel/pool.ts PoolBlocks):
-  // when one read covers more blocks than the cache holds, getBlock evicts a block
-  // this same read already put into `data`; PoolBlocks.free sees it unpinned (the
-  // reply is not encoded yet) and alloc hands the same slot straight back (LIFO)
-  // for a later block, so the earlier view now shows the later block's bytes. In
-  // a run: microkernel:shared with cacheBlocks 8 gives a different digest from
-  // monolithic (see transport-end-to-end.test.ts). Flip to it() when fixed.
-  it.fails('a cache smaller than the file still returns the file\'s bytes (no slot reused within one read)', () => {
+  // Regression test (was a bug in src/servers/disk.ts getBlock + src/microkernel/pool.ts PoolBlocks).
+  it('a cache smaller than the file still returns the file\'s bytes (no slot reused within one read)', () => {
     const { data, want } = readWholeFile(2, 8);
     let at = 0;
     for (const d of data) {

@@ -354,13 +354,8 @@ describe('encode never mutates the caller', () => {
 });
 
 describe('encode keeps the shape of a reply value', () => {
-  // KNOWN BUG (src/microkernel/transport.ts, mapPayloads): encode copies the value
-  // with `for (k in value)` into a plain object, so under transfer and shared a
-  // reply whose value is an array arrives as {0: .., 1: ..} (and a Map or a Date
-  // as {}), while copy delivers it as it is. Endpoint.post encodes any object
-  // value (ipc.ts, isRecord). No server replies with an array today. Flip to it()
-  // when fixed.
-  it.fails.each([['transfer', transferCodec], ['shared', sharedCodec([])]] as const)(
+  // Regression test (was a bug in src/microkernel/transport.ts, mapPayloads).
+  it.each([['transfer', transferCodec], ['shared', sharedCodec([])]] as const)(
     '%s: an array value stays an array',
     (_n, codec) => {
       const { value } = codec.encode([1, 2, 3] as unknown as Rec, new Counters());

@@ -247,14 +247,8 @@ describe('a cache smaller than the largest file served (8 blocks)', () => {
     expect(micro.shared.counters.descriptorsRefused).toBe(0);
   });
 
-  // KNOWN BUG (src/servers/disk.ts getBlock with src/microkernel/pool.ts PoolBlocks):
-  // a read of more blocks than the cache holds evicts, mid-read, a block whose
-  // view is already in this read's reply; PoolBlocks.free finds its slot
-  // unpinned (the reply is encoded only after the handler returns) and alloc
-  // hands the same slot back at once for a later block of the read, overwriting
-  // it. The response then carries wrong bytes, silently (status ok). The monolith
-  // and the heap-backed transports are unaffected. Flip to it() when fixed.
-  it.fails('shared: same digest as the monolith', () => {
+  // Regression test (was a bug in src/servers/disk.ts getBlock with src/microkernel/pool.ts PoolBlocks).
+  it('shared: same digest as the monolith', () => {
     expect(micro.shared.digest).toBe(mono.digest);
   });
 });

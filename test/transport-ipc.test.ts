@@ -378,11 +378,8 @@ describe('shared transport: forged and stale descriptors are refused with EFAULT
 });
 
 describe('shared transport: pins are never leaked', () => {
-  // KNOWN BUG (src/microkernel/ipc.ts, receiveReply, `if (!p) return;`): a reply that
-  // arrives after its call timed out is dropped without unpinning the slots its
-  // sender pinned in encode, so those slots stay pinned forever (the disk cache
-  // can never reuse them). Expected: a dropped reply's descriptors are released.
-  it.fails('a reply that comes after the deadline leaves its slots unpinned', async () => {
+  // Regression test (was a bug in src/microkernel/ipc.ts, receiveReply, `if (!p).
+  it('a reply that comes after the deadline leaves its slots unpinned', async () => {
     const pool = sharedPool();
     const block = new PoolBlocks(pool.disk).alloc(SLOT);
     const slot = pool.disk.slotOf(block);
@@ -407,10 +404,8 @@ describe('shared transport: pins are never leaked', () => {
     expect(pool.disk.refs(slot)).toBe(0);
   });
 
-  // KNOWN BUG (src/microkernel/ipc.ts, post): encode pins the pool slots of a reply
-  // (or message) before postMessage; when postMessage then throws (an uncloneable
-  // value), the EINVAL path never unpins them. Expected: refs back to 0.
-  it.fails('a reply that cannot be sent leaves its slots unpinned', async () => {
+  // Regression test (was a bug in src/microkernel/ipc.ts, post).
+  it('a reply that cannot be sent leaves its slots unpinned', async () => {
     const pool = sharedPool();
     const block = new PoolBlocks(pool.disk).alloc(SLOT);
     const slot = pool.disk.slotOf(block);
@@ -419,10 +414,8 @@ describe('shared transport: pins are never leaked', () => {
     expect(pool.disk.refs(slot)).toBe(0);
   });
 
-  // KNOWN BUG (src/microkernel/transport.ts sharedCodec.decode + ipc.ts receiveCall):
-  // decode stops at the first bad descriptor; the valid descriptors after it,
-  // which their sender pinned, are neither resolved into `held` nor unpinned.
-  it.fails('a message refused for one bad descriptor leaves the other slots unpinned', async () => {
+  // Regression test (was a bug in src/microkernel/transport.ts sharedCodec.decode + ipc.ts receiveCall).
+  it('a message refused for one bad descriptor leaves the other slots unpinned', async () => {
     const pool = sharedPool();
     const blocks = new PoolBlocks(pool.app);
     const a = blocks.alloc(SLOT);

@@ -131,18 +131,22 @@ export class Endpoint {
    * message cannot be sent (then nothing was sent and nothing is counted).
    */
   private post(k: typeof CALL | typeof SEND | typeof REPLY, i: number, body: Msg | Reply<unknown>): true | Reply<never> {
+    let encoded: Record<string, unknown> | null = null;
     try {
       if (k === REPLY) {
         const r = body as Reply<unknown>;
         const enc = r.ok && isRecord(r.value) ? this.codec.encode(r.value, this.opts.counters) : null;
+        encoded = enc?.value ?? null;
         const frame: Frame = { k, i, r: enc ? { ok: true, value: enc.value } : r };
         this.postFrame(frame, enc?.transfer ?? [], enc?.value);
       } else {
         const enc = this.codec.encode(body as Msg, this.opts.counters);
+        encoded = enc.value;
         this.postFrame(k === CALL ? { k, i, m: enc.value as Msg } : { k, m: enc.value as Msg }, enc.transfer, enc.value);
       }
       return true;
     } catch (e) {
+      if (encoded) this.codec.abandon(encoded); // nothing was sent: drop the pins its encoding took
       return this.refused('EINVAL', `${this.opts.label}: message cannot be sent: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
@@ -174,7 +178,7 @@ export class Endpoint {
 
   private receiveReply(i: number, r: Reply<unknown>): void {
     const p = this.pending.get(i);
-    if (!p) return; // late reply to a call that timed out
+    if (!p) return this.drop(r); // a late reply to a call that timed out
     this.pending.delete(i);
     if (r.ok && isRecord(r.value)) {
       try {
@@ -188,6 +192,18 @@ export class Endpoint {
     p.resolve(r);
   }
 
+  /** Nobody wants `r`: map its descriptors only to drop the pins the sender took. */
+  private drop(r: Reply<unknown>): void {
+    if (!r.ok || !isRecord(r.value)) return;
+    const held: Held = [];
+    try {
+      this.codec.decode(r.value, held);
+    } catch (e) {
+      if (!(e instanceof DescriptorError)) throw e;
+    }
+    release(held);
+  }
+
   private receiveCall(f: Extract<Frame, { k: typeof CALL | typeof SEND }>): void {
     const held: Held = [];
     const answer = (r: Reply<unknown>) => {
@@ -197,7 +213,10 @@ export class Endpoint {
       }
       release(held);
     };
-    if (this.opts.onCall === null) return answer(this.refused('ECALLDENIED'));
+    if (this.opts.onCall === null) {
+      this.drop({ ok: true, value: f.m });
+      return answer(this.refused('ECALLDENIED'));
+    }
     try {
       this.codec.decode(f.m, held);
     } catch (e) {

@@ -56,6 +56,7 @@ export class PoolMapping {
     if (view.buffer !== this.mem.data) return null;
     const { slotBytes } = this.mem;
     const slot = Math.floor(view.byteOffset / slotBytes);
+    if (slot >= this.mem.slots) return null; // an empty view at the very end
     const offset = view.byteOffset - slot * slotBytes;
     if (offset + view.length > slotBytes) return null; // spans slots: not a slice of one buffer
     return { pool: this.mem.id, slot, offset, length: view.length, gen: Atomics.load(this.meta, slot * 2) };
@@ -110,25 +111,28 @@ export class PoolMapping {
 
 /**
  * The pool as a server's BlockAllocator (the owner side: the disk's cache).
- * A freed slot that someone still pins waits until it is unpinned; when no slot
- * is free the block comes from the heap instead, and crossing domains will then
- * copy it (counted by the channel).
+ *
+ * A freed slot is reused only once nobody pins it, and never within the task
+ * that freed it: a synchronous handler may evict a block it has just put into
+ * its own reply, which is encoded (and so pinned) only when the handler returns.
+ * When no slot is free the block comes from the heap instead, and crossing
+ * domains will then copy it (counted by the channel).
  */
 export class PoolBlocks implements BlockAllocator {
   private readonly freeSlots: number[] = [];
-  private readonly waiting = new Set<number>(); // freed but still pinned
+  private readonly state: Uint8Array; // per slot: FREE, ALLOCATED or RELEASED
+  private readonly quarantine: number[] = []; // freed during the current task
+  private readonly waiting = new Set<number>(); // freed; reusable once unpinned
+  private flushQueued = false;
 
   constructor(private readonly pool: PoolMapping) {
+    this.state = new Uint8Array(pool.mem.slots);
     for (let s = pool.mem.slots - 1; s >= 0; s--) this.freeSlots.push(s);
   }
 
   alloc(bytes: number): Uint8Array {
     if (bytes !== this.pool.mem.slotBytes) return new Uint8Array(bytes);
     let slot = this.freeSlots.pop();
-    while (slot !== undefined && this.pool.refs(slot) !== 0) {
-      this.waiting.add(slot); // pinned since it was freed: not reusable yet
-      slot = this.freeSlots.pop();
-    }
     if (slot === undefined) {
       for (const s of this.waiting) {
         if (this.pool.refs(s) === 0) {
@@ -138,13 +142,27 @@ export class PoolBlocks implements BlockAllocator {
         }
       }
     }
-    return slot === undefined ? new Uint8Array(bytes) : this.pool.claim(slot);
+    if (slot === undefined) return new Uint8Array(bytes);
+    this.state[slot] = ALLOCATED;
+    return this.pool.claim(slot);
   }
 
   free(block: Uint8Array): void {
     if (block.buffer !== this.pool.mem.data) return;
     const slot = this.pool.slotOf(block);
-    if (this.pool.refs(slot) === 0) this.freeSlots.push(slot);
-    else this.waiting.add(slot);
+    if (this.state[slot] !== ALLOCATED) return; // not ours, or freed twice
+    this.state[slot] = RELEASED;
+    this.quarantine.push(slot);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => {
+        this.flushQueued = false;
+        for (const s of this.quarantine) this.waiting.add(s);
+        this.quarantine.length = 0;
+      });
+    }
   }
 }
+
+const ALLOCATED = 1;
+const RELEASED = 2;

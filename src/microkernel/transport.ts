@@ -30,8 +30,14 @@ export interface Codec {
    * and the buffers to transfer. Counts the copies the codec itself makes.
    */
   encode(value: Record<string, unknown>, counters: Counters): { value: Record<string, unknown>; transfer: ArrayBuffer[] };
-  /** Map a received value's descriptors to views in place, pinning them into `held`; throws DescriptorError. */
+  /**
+   * Map a received value's descriptors to views in place, pinning them into
+   * `held`. Every valid descriptor is mapped (so its pin is dropped when `held`
+   * is released); then the first bad one, if any, is thrown as DescriptorError.
+   */
   decode(value: Record<string, unknown>, held: Held): void;
+  /** Drop the pins an encoded value took (it was never sent). */
+  abandon(encoded: Record<string, unknown>): void;
 }
 
 /** Buffers a domain keeps (cache blocks): `transfer` must copy them out, never move them. */
@@ -44,8 +50,10 @@ function isPayload(v: unknown): v is unknown[] {
   return Array.isArray(v) && v.length > 0 && typeof v[0] === 'object' && v[0] !== null;
 }
 
-/** A shallow copy of `value` with each payload array mapped by `f`. */
+/** A shallow copy of `value` with each payload array mapped by `f` (only plain objects carry payloads). */
 function mapPayloads(value: Record<string, unknown>, f: (v: unknown) => unknown): Record<string, unknown> {
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const k in value) {
     const v = value[k];
@@ -59,6 +67,7 @@ export const copyCodec: Codec = {
   name: 'copy',
   encode: (value) => ({ value, transfer: [] }),
   decode() {},
+  abandon() {},
 };
 
 export const transferCodec: Codec = {
@@ -80,6 +89,7 @@ export const transferCodec: Codec = {
     return { value: out, transfer: [...moved] };
   },
   decode() {},
+  abandon() {},
 };
 
 function isDescriptor(v: unknown): v is Descriptor {
@@ -104,6 +114,7 @@ export function sharedCodec(pools: PoolMapping[]): Codec {
       return { value: out, transfer: [] };
     },
     decode(value, held) {
+      let bad: DescriptorError | null = null;
       for (const k in value) {
         const arr = value[k];
         if (!isPayload(arr)) continue;
@@ -111,10 +122,23 @@ export function sharedCodec(pools: PoolMapping[]): Codec {
           const d = arr[i];
           if (!isDescriptor(d)) continue;
           const pool = byId.get(d.pool);
-          if (!pool) throw new DescriptorError(`descriptor names unknown pool ${String(d.pool)}`);
-          arr[i] = pool.resolve(d);
-          held.push({ pool, slot: d.slot });
+          try {
+            if (!pool) throw new DescriptorError(`descriptor names unknown pool ${String(d.pool)}`);
+            arr[i] = pool.resolve(d);
+            held.push({ pool, slot: d.slot });
+          } catch (e) {
+            if (!(e instanceof DescriptorError)) throw e;
+            bad ??= e;
+          }
         }
+      }
+      if (bad) throw bad;
+    },
+    abandon(encoded) {
+      for (const k in encoded) {
+        const arr = encoded[k];
+        if (!isPayload(arr)) continue;
+        for (const d of arr) if (isDescriptor(d)) byId.get(d.pool)?.unpin(d.slot);
       }
     },
   };
