@@ -106,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
         workloadFlags(y)
           .option('mode', { alias: 'm', choices: MODES, default: 'monolithic' as Mode, describe: 'which kernel' })
           .option('transport', { alias: 't', choices: TRANSPORTS, default: 'copy' as Transport, describe: 'how payloads cross domains (microkernel)' })
-          .option('signal', { choices: SIGNALS, default: 'message' as Signal, describe: 'how a domain learns a message waits (microkernel): port events, or shared-memory rings it polls' }),
+          .option('signal', { choices: SIGNALS, default: 'message' as Signal, describe: 'how a domain learns a message waits (microkernel): a port event per message, per batch, or shared-memory rings it polls' }),
       async (a) => {
         const opts = runOptions(a);
         if (!a.quiet) err(`running ${opts.workload && typeof opts.workload === 'object' ? opts.workload.name : a.workload} under the ${a.mode} kernel...`);

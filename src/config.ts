@@ -8,9 +8,13 @@ export type Mode = 'monolithic' | 'microkernel';
 export type Transport = 'copy' | 'transfer' | 'shared';
 export const MODES: readonly Mode[] = ['monolithic', 'microkernel'];
 export const TRANSPORTS: readonly Transport[] = ['copy', 'transfer', 'shared'];
-/** How a domain learns that a message is waiting: a MessagePort event, or a shared-memory ring it polls. */
-export type Signal = 'message' | 'ring';
-export const SIGNALS: readonly Signal[] = ['message', 'ring'];
+/**
+ * How a domain learns that a message is waiting: a MessagePort event per
+ * message, MessagePort events carrying every frame a domain posted in one turn
+ * of its event loop, or a shared-memory ring it polls.
+ */
+export type Signal = 'message' | 'batch' | 'ring';
+export const SIGNALS: readonly Signal[] = ['message', 'batch', 'ring'];
 
 /** A configuration that cannot run (bad usage, exit code 2). */
 export class ConfigError extends Error {}

@@ -10,6 +10,7 @@ import { Endpoint } from './ipc.js';
 import { PoolMapping, type PoolMemory } from './pool.js';
 import { Pump, RingChannel, type Doorbell, type RingMemory } from './ring.js';
 import { codecFor } from './transport.js';
+import { BatchingPort } from './batch.js';
 
 export interface EchoBoot {
   port: MessagePort;
@@ -24,7 +25,12 @@ export interface EchoBoot {
 const data = workerData as EchoBoot;
 const counters = new Counters(data.counters);
 const pump = data.rings ? new Pump(data.rings.bell, data.spinUs) : null;
-const port = pump && data.rings ? new RingChannel(data.rings.tx, data.rings.rx, data.rings.peerBell, data.port, pump, counters) : data.port;
+const port =
+  pump && data.rings
+    ? new RingChannel(data.rings.tx, data.rings.rx, data.rings.peerBell, data.port, pump, counters)
+    : data.signal === 'batch'
+      ? new BatchingPort(data.port)
+      : data.port;
 
 new Endpoint(port, {
   counters,

@@ -22,6 +22,7 @@ import type { RunPlan } from '../kernel.js';
 import { Endpoint } from './ipc.js';
 import { PoolBlocks, PoolMapping } from './pool.js';
 import { Pump, RingChannel } from './ring.js';
+import { BatchingPort } from './batch.js';
 import { codecFor, keptBuffers, release, type Held } from './transport.js';
 import type { WorkerBoot } from './kernel.js';
 
@@ -97,7 +98,11 @@ const control: WorkerControl = {
     const srv = server;
     const pump = data.cfg.signal === 'ring' ? new Pump(data.bell, data.cfg.spinUs) : null;
     for (const ch of data.channels) {
-      const port = pump && ch.rings ? new RingChannel(ch.rings.tx, ch.rings.rx, ch.rings.peerBell, ch.port, pump, counters) : ch.port;
+      const port = pump && ch.rings
+        ? new RingChannel(ch.rings.tx, ch.rings.rx, ch.rings.peerBell, ch.port, pump, counters)
+        : data.cfg.signal === 'batch'
+          ? new BatchingPort(ch.port)
+          : ch.port;
       endpoints.set(
         ch.peer,
         new Endpoint(port, {
