@@ -15,8 +15,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
-import { compare, type Comparison } from '../src/compare.js';
-import { median, spread } from '../src/metrics/stats.js';
+import { compare, type Comparison } from '../dist/compare.js';
+import { median, spread } from '../dist/metrics/stats.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
