@@ -2,20 +2,23 @@
  * `npm run bench`: host-measured throughput of the monolith against each
  * microkernel transport, on specweb96 with 64 clients and on whole-1-MiB-file
  * requests. A benchmark, not a test: it asserts nothing, it measures and writes
- * the results to bench/results/<time>.json and a table on stdout.
+ * the results to bench/results/bench-<time>.json and a table on stdout.
  *
  * Rounds are interleaved (A B C D A B C D ...) after a warm-up, and each label's
  * throughput is divided by the monolith's of the same round; the table shows
- * medians and min–max of those paired ratios, and requests per CPU-second (all
- * threads: the microkernel can use both cores).
+ * medians and min–max of those paired ratios, requests per CPU-second (all
+ * threads: the microkernel can use both cores) and each label's busy time per
+ * request summed over its domains (where the time goes).
  *
  *   npm run bench -- [--rounds N] [--warmup N] [--quick] [--labels a,b,...] [--only specweb96|large-1mib]
+ *   npm run bench -- --spin-sweep 0,10,50,200   ring signalling's --spin-us, interleaved, on specweb96
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { compare, type Comparison } from '../dist/compare.js';
+import { run, type RunReport } from '../dist/run.js';
 import { median, spread } from '../dist/metrics/stats.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -27,90 +30,142 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     labels: { type: 'string', default: 'monolithic,microkernel:copy,microkernel:transfer,microkernel:shared' },
     only: { type: 'string' },
+    'spin-sweep': { type: 'string' },
   },
 });
-
-const scale = args.quick ? 0.25 : 1;
-const scenarios = [
-  { name: 'specweb96', workload: 'specweb96', requests: 20_000 * scale, clients: 64, cacheBlocks: 4096 },
-  {
-    name: 'large-1mib',
-    workload: `${here}workloads/large-1mib.json`,
-    requests: 1500 * scale,
-    clients: 16,
-    cacheBlocks: 16384, // the whole file set fits: this scenario measures moving bytes, not the disk
-  },
-].filter((s) => !args.only || s.name === args.only);
-
 const rounds = Number(args.rounds);
 const warmupRounds = Number(args.warmup);
-const labels = args.labels.split(',');
-const out: { scenario: string; checksum: 'software'; comparison: Comparison; requestsPerCpuSec: Record<string, number> }[] = [];
 
-for (const s of scenarios) {
-  process.stderr.write(`\n${s.name}: ${s.requests} requests, ${s.clients} clients, ${rounds} rounds after ${warmupRounds} warm-up\n`);
-  const comparison = await compare({
-    workload: s.workload,
-    requests: s.requests,
-    clients: s.clients,
-    cacheBlocks: s.cacheBlocks,
-    labels,
-    rounds,
-    warmupRounds,
-    onRun: ({ label, round, warmup, report }) =>
-      process.stderr.write(
-        `  ${warmup ? 'warm-up' : `round ${round + 1}`}\t${label.padEnd(22)}${Math.round(report.throughput.requestsPerSec)} req/s\n`,
-      ),
-  });
-  const requestsPerCpuSec = Object.fromEntries(
-    comparison.results.map((r) => [r.label, median(r.reports.map((x) => x.throughput.requestsPerCpuSec))]),
-  );
-  out.push({ scenario: s.name, checksum: 'software', comparison, requestsPerCpuSec });
+/** Sum over the domains of their host-measured busy time per request, µs. */
+const busyUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.busyUsPerRequest ?? 0), 0);
+
+function save(data: object): void {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = `${here}results`;
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}/bench-${stamp}.json`;
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ...data }, null, 2));
+  console.log(`results written to bench/results/${file.slice(dir.length + 1)}`);
 }
 
-const t = new Table({
-  head: [
+function newTable(head: string[]): Table.Table {
+  return new Table({ head, style: { head: [], border: [], compact: true } });
+}
+
+/** The monolith and each label, on specweb96 (64 clients) and 1 MiB files. */
+async function throughput(): Promise<void> {
+  const scale = args.quick ? 0.25 : 1;
+  const scenarios = [
+    { name: 'specweb96', workload: 'specweb96', requests: 20_000 * scale, clients: 64, cacheBlocks: 4096 },
+    {
+      name: 'large-1mib',
+      workload: `${here}workloads/large-1mib.json`,
+      requests: 1500 * scale,
+      clients: 16,
+      cacheBlocks: 16384, // the whole file set fits: this scenario measures moving bytes, not the disk
+    },
+  ].filter((s) => !args.only || s.name === args.only);
+  const labels = args.labels.split(',');
+  const out: { scenario: string; checksum: 'software'; comparison: Comparison }[] = [];
+  for (const s of scenarios) {
+    process.stderr.write(`\n${s.name}: ${s.requests} requests, ${s.clients} clients, ${rounds} rounds after ${warmupRounds} warm-up\n`);
+    const comparison = await compare({
+      workload: s.workload,
+      requests: s.requests,
+      clients: s.clients,
+      cacheBlocks: s.cacheBlocks,
+      labels,
+      rounds,
+      warmupRounds,
+      onRun: ({ label, round, warmup, report }) =>
+        process.stderr.write(`  ${warmup ? 'warm-up' : `round ${round + 1}`}\t${label.padEnd(26)}${Math.round(report.throughput.requestsPerSec)} req/s\n`),
+    });
+    out.push({ scenario: s.name, checksum: 'software', comparison });
+  }
+  const t = newTable([
     'scenario',
     'label',
-    'req/s (host, median)',
+    'req/s\n(host, median)',
     'ratio to monolithic\n(paired median)',
     'ratio min–max',
     'req per CPU-s\n(host, median)',
+    'busy µs per request\n(all domains, host)',
     'bytes copied\nper request',
-  ],
-  style: { head: [], border: [], compact: true },
-});
-for (const o of out) {
-  for (const r of o.comparison.results) {
+  ]);
+  for (const o of out) {
+    for (const r of o.comparison.results) {
+      t.push([
+        o.scenario,
+        r.label,
+        Math.round(r.requestsPerSec.median),
+        r.ratio.median.toFixed(3),
+        `${r.ratio.min.toFixed(3)}–${r.ratio.max.toFixed(3)}`,
+        Math.round(median(r.reports.map((x) => x.throughput.requestsPerCpuSec))),
+        median(r.reports.map(busyUs)).toFixed(1),
+        Math.round(r.reports[0].perRequest.bytesCopied),
+      ]);
+    }
+  }
+  console.log(t.toString());
+  // the full run reports are large; keep the figures and the first report of each label
+  const slim = out.map((o) => ({
+    ...o,
+    comparison: {
+      ...o.comparison,
+      results: o.comparison.results.map(({ reports, ...r }) => ({
+        ...r,
+        requestsPerSecRounds: reports.map((x) => x.throughput.requestsPerSec),
+        requestsPerCpuSec: spread(reports.map((x) => x.throughput.requestsPerCpuSec)),
+        busyUsPerRequest: spread(reports.map(busyUs)),
+        firstReport: reports[0],
+      })),
+    },
+  }));
+  save({ kind: 'throughput', rounds, warmupRounds, results: slim });
+}
+
+/**
+ * Ring signalling's spin budget: each value in interleaved rounds against the
+ * monolith, on specweb96 with 64 clients. Chooses the default of --spin-us.
+ */
+async function spinSweep(spins: number[]): Promise<void> {
+  const requests = args.quick ? 5000 : 20_000;
+  const common = { workload: 'specweb96', requests, clients: 64 } as const;
+  const rows = new Map<number, { rps: number[]; ratio: number[]; busy: number[]; p50: number[] }>();
+  for (let r = 0 - warmupRounds; r < rounds; r++) {
+    const mono = await run({ ...common, mode: 'monolithic' });
+    for (const spinUs of spins) {
+      const rep = await run({ ...common, mode: 'microkernel', transport: 'shared', signal: 'ring', spinUs });
+      process.stderr.write(`  ${r < 0 ? 'warm-up' : `round ${r + 1}`}\tspin ${spinUs} µs\t${Math.round(rep.throughput.requestsPerSec)} req/s\n`);
+      if (r < 0) continue;
+      const row = rows.get(spinUs) ?? { rps: [], ratio: [], busy: [], p50: [] };
+      row.rps.push(rep.throughput.requestsPerSec);
+      row.ratio.push(rep.throughput.requestsPerSec / mono.throughput.requestsPerSec);
+      row.busy.push(busyUs(rep));
+      row.p50.push(rep.latencyUs?.p50 ?? NaN);
+      rows.set(spinUs, row);
+    }
+  }
+  const t = newTable([
+    '--spin-us',
+    'req/s\n(host, median)',
+    'ratio to monolithic\n(paired median, min–max)',
+    'busy µs per request\n(all domains, host)',
+    'p50 µs\n(host, round trip)',
+  ]);
+  for (const [spin, row] of rows) {
+    const ratio = spread(row.ratio);
     t.push([
-      o.scenario,
-      r.label,
-      Math.round(r.requestsPerSec.median),
-      r.ratio.median.toFixed(3),
-      `${r.ratio.min.toFixed(3)}–${r.ratio.max.toFixed(3)}`,
-      Math.round(o.requestsPerCpuSec[r.label]),
-      Math.round(r.reports[0].perRequest.bytesCopied),
+      spin,
+      Math.round(median(row.rps)),
+      `${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})`,
+      median(row.busy).toFixed(1),
+      Math.round(median(row.p50)),
     ]);
   }
+  console.log(t.toString());
+  save({ kind: 'spin-sweep', rounds, warmupRounds, requests, rows: Object.fromEntries(rows) });
 }
-console.log(t.toString());
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const dir = `${here}results`;
-mkdirSync(dir, { recursive: true });
-const file = `${dir}/bench-${stamp}.json`;
-// the full run reports are large; keep the figures and the first report of each label
-const slim = out.map((o) => ({
-  ...o,
-  comparison: {
-    ...o.comparison,
-    results: o.comparison.results.map(({ reports, ...r }) => ({
-      ...r,
-      requestsPerSecRounds: reports.map((x) => x.throughput.requestsPerSec),
-      cpuPerRequestUs: spread(reports.map((x) => ((x.cpu.userMs + x.cpu.systemMs) * 1000) / x.outcomes.ok)),
-      firstReport: reports[0],
-    })),
-  },
-}));
-writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), rounds, warmupRounds, results: slim }, null, 2));
-console.log(`results written to bench/results/${file.slice(dir.length + 1)}`);
+if (args['spin-sweep']) await spinSweep(args['spin-sweep'].split(',').map(Number));
+else await throughput();

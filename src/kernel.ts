@@ -25,6 +25,8 @@ export interface DomainUsage {
   servers: ServerName[];
   /** Fraction of the run's wall time the domain's event loop was busy, 0..1. */
   utilisation: number;
+  /** Host-measured busy time of the domain per completed request, µs (filled in by the report). */
+  busyUsPerRequest?: number;
 }
 
 export interface KernelRunResult {

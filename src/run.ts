@@ -205,7 +205,11 @@ export async function run(opts: RunOptions): Promise<RunReport> {
       requestsPerCpuSec: round(outcomes.ok / ((cpu.user + cpu.system) / 1e6), 5),
     },
     cpu: { userMs: round(cpu.user / 1000, 6), systemMs: round(cpu.system / 1000, 6) },
-    domains: result.domains.map((d) => ({ ...d, utilisation: round(d.utilisation, 3) })),
+    domains: result.domains.map((d) => ({
+      ...d,
+      utilisation: round(d.utilisation, 3),
+      busyUsPerRequest: done ? round((d.utilisation * elapsedMs * 1000) / done, 3) : 0,
+    })),
     servers: Object.fromEntries(
       result.domains.flatMap((d) =>
         d.servers.map((s) => [

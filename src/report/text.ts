@@ -43,6 +43,7 @@ export function formatRun(r: RunReport): string {
     ['wall time', `${dec(r.elapsedMs, 0)} ms`, host],
     ['requests per CPU-second (all threads)', int(r.throughput.requestsPerCpuSec), host],
     ['busy fraction per domain', r.domains.map((d) => `${d.name} ${dec(d.utilisation * 100, 0)}%`).join(', '), host],
+    ['busy µs per request, per domain', r.domains.map((d) => `${d.name} ${dec(d.busyUsPerRequest ?? NaN, 1)}`).join(', '), host],
     ['bytes copied per request', int(r.perRequest.bytesCopied), counted],
     ['IPC messages per request', dec(r.perRequest.ipcMessages), counted],
     ['domain crossings per request', dec(r.perRequest.crossings), counted],
