@@ -16,9 +16,9 @@ import { median } from '../metrics/stats.js';
 import type { EchoBoot } from './echo-worker.js';
 import { Endpoint } from './ipc.js';
 import { newPoolMemory, PoolBlocks, PoolMapping } from './pool.js';
-import { newDoorbell, newRingMemory, pow2AtLeast, Pump, RingChannel } from './ring.js';
+import { newDoorbell, newRingMemory, pow2AtLeast, Pump } from './ring.js';
 import { startWorker } from './spawn.js';
-import { BatchingPort } from './batch.js';
+import { openChannel } from './batch.js';
 import { codecFor, type Held, release } from './transport.js';
 
 export interface IpcBenchOptions {
@@ -106,12 +106,7 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
   worker.once('error', () => {});
   const counters = new Counters();
   const pump = ab && ba && myBell && peerBell ? new Pump(myBell, opts.spinUs) : null;
-  const port =
-    pump && ab && ba && peerBell
-      ? new RingChannel(ab, ba, peerBell, port1, pump, counters)
-      : signal === 'batch'
-        ? new BatchingPort(port1)
-        : port1;
+  const port = openChannel(signal, port1, pump && ab && ba && peerBell ? { rings: { tx: ab, rx: ba, peerBell }, pump, counters } : null);
   const mapping = pool ? new PoolMapping(pool) : null;
   const blocks = mapping ? new PoolBlocks(mapping) : null;
   const ep = new Endpoint(port, {

@@ -8,9 +8,9 @@ import { Counters } from '../metrics/counters.js';
 import type { Signal, Transport } from '../config.js';
 import { Endpoint } from './ipc.js';
 import { PoolMapping, type PoolMemory } from './pool.js';
-import { Pump, RingChannel, type Doorbell, type RingMemory } from './ring.js';
+import { Pump, type Doorbell, type RingMemory } from './ring.js';
 import { codecFor } from './transport.js';
-import { BatchingPort } from './batch.js';
+import { openChannel } from './batch.js';
 
 export interface EchoBoot {
   port: MessagePort;
@@ -25,12 +25,7 @@ export interface EchoBoot {
 const data = workerData as EchoBoot;
 const counters = new Counters(data.counters);
 const pump = data.rings ? new Pump(data.rings.bell, data.spinUs) : null;
-const port =
-  pump && data.rings
-    ? new RingChannel(data.rings.tx, data.rings.rx, data.rings.peerBell, data.port, pump, counters)
-    : data.signal === 'batch'
-      ? new BatchingPort(data.port)
-      : data.port;
+const port = openChannel(data.signal, data.port, pump && data.rings ? { rings: data.rings, pump, counters } : null);
 
 new Endpoint(port, {
   counters,

@@ -21,8 +21,8 @@ import { RequestStream } from '../workload/generate.js';
 import type { RunPlan } from '../kernel.js';
 import { Endpoint } from './ipc.js';
 import { PoolBlocks, PoolMapping } from './pool.js';
-import { Pump, RingChannel } from './ring.js';
-import { BatchingPort } from './batch.js';
+import { Pump } from './ring.js';
+import { openChannel } from './batch.js';
 import { codecFor, keptBuffers, release, type Held } from './transport.js';
 import type { WorkerBoot } from './kernel.js';
 
@@ -98,11 +98,7 @@ const control: WorkerControl = {
     const srv = server;
     const pump = data.cfg.signal === 'ring' ? new Pump(data.bell, data.cfg.spinUs) : null;
     for (const ch of data.channels) {
-      const port = pump && ch.rings
-        ? new RingChannel(ch.rings.tx, ch.rings.rx, ch.rings.peerBell, ch.port, pump, counters)
-        : data.cfg.signal === 'batch'
-          ? new BatchingPort(ch.port)
-          : ch.port;
+      const port = openChannel(data.cfg.signal, ch.port, pump && ch.rings ? { rings: ch.rings, pump, counters } : null);
       endpoints.set(
         ch.peer,
         new Endpoint(port, {
