@@ -62,6 +62,14 @@ function expectBadUsage(r: Result, problem: RegExp): void {
   if (ls.length === 2) expect(ls[1]).toMatch(/--help/);
 }
 
+/** A bad input file: exit 2, nothing on stdout, and exactly `microlith: <line>` on stderr (no usage hint). */
+function expectBadFile(r: Result, line: string): void {
+  expect(r.signal).toBeNull();
+  expect(r.status, r.stderr).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toBe(`microlith: ${line}\n`);
+}
+
 describe('help and usage errors', () => {
   it('--help exits 0 and lists the run and compare commands', () => {
     const r = cli('--help');
@@ -112,6 +120,11 @@ describe('malformed workload files', () => {
     const r = cli('run', '--workload', file, '-n', '10');
     expectBadUsage(r, /frobs/);
     expect(lines(r.stderr)[0]).toContain(file);
+    // JSON.stringify(..., null, 2): 76 lines of specweb96 (each class 15 lines), then frobs
+    expectBadFile(
+      r,
+      `${file}:77:3 (top level): unknown key 'frobs' (known keys: $schema, name, description, seed, requests, clients, fileSet, popularity)`,
+    );
   });
 
   it('an unknown nested key names the enclosing field too', () => {
@@ -120,6 +133,7 @@ describe('malformed workload files', () => {
     expectBadUsage(r, /depth/);
     expect(lines(r.stderr)[0]).toContain(file);
     expect(lines(r.stderr)[0]).toContain('fileSet');
+    expectBadFile(r, `${file}:72:5 fileSet: unknown key 'depth' (known keys: directories, classes)`);
   });
 
   it('an out-of-range value names the field', () => {
@@ -127,13 +141,86 @@ describe('malformed workload files', () => {
     const r = cli('run', '--workload', file, '-n', '10');
     expectBadUsage(r, /clients/);
     expect(lines(r.stderr)[0]).toContain(file);
+    expectBadFile(r, `${file}:7:14 clients: expected an integer from 1 to 4096`);
   });
 
-  it('text that is not JSON exits 2 naming the file', () => {
+  it('text that is not JSON exits 2 naming the file and where the text ends', () => {
     const file = write('broken.json', '{ "name": "broken", ');
     const r = cli('run', '--workload', file, '-n', '10');
-    expectBadUsage(r, /JSON/);
-    expect(lines(r.stderr)[0]).toContain(file);
+    expectBadFile(r, `${file}:1:21 (top level): the file ends too early (truncated?)`);
+  });
+});
+
+describe('validate: a bad file is one line on stderr, exit 2, no usage hint', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'microlith-validate-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const file = (name: string, text: string | Buffer): string => {
+    const f = join(dir, name);
+    writeFileSync(f, text);
+    return f;
+  };
+  const good = [
+    '{',
+    '  "name": "tiny",',
+    '  "seed": 7,',
+    '  "requests": 100,',
+    '  "clients": 4,',
+    '  "fileSet": { "directories": 1, "classes": [{ "name": "a", "weight": 1, "sizes": [10] }] },',
+    '  "popularity": { "kind": "zipf", "exponent": 1 }',
+    '}',
+  ];
+
+  it('a good file: exit 0, one line on stdout naming it, nothing on stderr', () => {
+    const f = file('good.json', good.join('\n'));
+    const r = cli('validate', f);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`${f}: ok (workload 'tiny', 100 requests, 4 clients)\n`);
+    expect(r.stderr).toBe('');
+  });
+
+  it('a zero weight: file:line:col, the field and what it expects', () => {
+    // line 6, column 71: the 0 after "weight":
+    const f = file('weight.json', good.join('\n').replace('"weight": 1', '"weight": 0'));
+    expectBadFile(cli('validate', f), `${f}:6:71 fileSet.classes[0].weight: expected a number > 0`);
+  });
+
+  it('an unknown key: the place of the key', () => {
+    const f = file('key.json', good.join('\n').replace('"seed": 7,', '"seed": 7, "sed": 8,'));
+    expectBadFile(
+      cli('validate', f),
+      `${f}:3:14 (top level): unknown key 'sed' (known keys: $schema, name, description, seed, requests, clients, fileSet, popularity)`,
+    );
+  });
+
+  it('a __proto__ key is refused by name and place', () => {
+    const f = file('proto.json', good.join('\n').replace('"kind": "zipf",', '"kind": "zipf", "__proto__": { "polluted": true },'));
+    expectBadFile(cli('validate', f), `${f}:7:35 popularity: key '__proto__' is not allowed (__proto__, constructor and prototype are refused)`);
+  });
+
+  it('a trailing comma in an array (JSON.parse gives no position): the place of the bracket', () => {
+    const f = file('comma.json', good.join('\n').replace('"sizes": [10]', '"sizes": [10,]'));
+    expectBadFile(cli('validate', f), `${f}:6:87 fileSet.classes[0].sizes: trailing comma before ']'`);
+  });
+
+  it('bytes that are not UTF-8', () => {
+    const text = good.join('\n');
+    const at = text.indexOf('tiny') + 2;
+    const bytes = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xff]), Buffer.from(text.slice(at))]);
+    const f = file('latin.json', bytes);
+    expectBadFile(cli('validate', f), `${f}:2:14 name: not UTF-8 text (byte 0xFF here); save the file as UTF-8`);
+  });
+
+  it('an empty file, a missing file and a directory', () => {
+    const empty = file('empty.json', '');
+    expectBadFile(cli('validate', empty), `${empty}:1:1 (top level): the file is empty (expected a JSON object)`);
+    const missing = join(dir, 'nope.json');
+    expectBadFile(cli('validate', missing), `${missing}: cannot read: no such file (ENOENT)`);
+    expectBadFile(cli('validate', dir), `${dir}: is a directory, not a workload file`);
   });
 });
 
