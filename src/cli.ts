@@ -79,7 +79,8 @@ type WorkloadArgs = {
 
 function runOptions(a: WorkloadArgs): Omit<RunOptions, 'mode'> {
   const workload = loadWorkload(a.workload); // fail early, with the file's own message
-  const seed = a.seed === undefined ? undefined : /^-?\d+$/.test(a.seed) ? Number(a.seed) : a.seed;
+  const asNumber = a.seed !== undefined && /^-?\d{1,15}$/.test(a.seed);
+  const seed = a.seed === undefined ? undefined : asNumber ? Number(a.seed) : a.seed;
   return {
     workload,
     requests: positiveInt('requests', a.requests, 10_000_000),

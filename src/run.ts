@@ -21,7 +21,7 @@ import { blocksFor, mkfs } from './servers/fs.js';
 import { newRegisters, readDigest, readOutcomes, type Outcomes } from './wire/registers.js';
 import { fileSet } from './workload/generate.js';
 import { loadWorkload } from './workload/load.js';
-import type { Workload } from './workload/schema.js';
+import { WorkloadSchema, type Workload } from './workload/schema.js';
 
 export const SCHEMA_VERSION = 1;
 const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -109,6 +109,9 @@ function imageFor(w: Workload): SharedArrayBuffer {
 /** Everything resolved: the workload, its overrides, and the kernel configuration. */
 export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelConfig } {
   const base = typeof opts.workload === 'string' ? loadWorkload(opts.workload) : opts.workload;
+  if (opts.seed !== undefined && !WorkloadSchema.shape.seed.safeParse(opts.seed).success) {
+    throw new ConfigError(`seed must be an integer or a string of 1 to 64 characters, got ${JSON.stringify(opts.seed)}`);
+  }
   const workload: Workload = {
     ...base,
     seed: opts.seed ?? base.seed,
