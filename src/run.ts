@@ -139,7 +139,7 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
     }),
   };
   if (cfg.mode === 'microkernel' && cfg.signal === 'ring' && cfg.transport === 'transfer') {
-    throw new ConfigError('the transfer transport moves ArrayBuffers with postMessage: use it with --signal message');
+    throw new ConfigError("transport 'transfer' cannot go with signal 'ring': buffers move only with postMessage (use --signal message or batch)");
   }
   if (!Number.isFinite(cfg.spinUs) || cfg.spinUs < 0) throw new ConfigError(`spinUs must be >= 0, got ${cfg.spinUs}`);
   return { workload, cfg };

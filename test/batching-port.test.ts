@@ -67,11 +67,11 @@ describe('frames posted in one synchronous run', () => {
     for (const f of frames) tx.postMessage(f);
     await until(5);
     expect(got).toEqual(frames);
-    expect(raw).toEqual([{ b: frames }]);
+    expect(raw).toEqual([{ k: -1, b: frames }]);
     // a later frame (a later run) comes as a separate event: nothing else was sent meanwhile
     tx.postMessage('marker');
     await until(6);
-    expect(raw).toEqual([{ b: frames }, 'marker']);
+    expect(raw).toEqual([{ k: -1, b: frames }, 'marker']);
   });
 
   it('nothing is posted until the run ends; then exactly one postMessage', async () => {
@@ -83,7 +83,7 @@ describe('frames posted in one synchronous run', () => {
     expect(post).not.toHaveBeenCalled();
     await microtasksDone();
     expect(post).toHaveBeenCalledTimes(1);
-    expect(post.mock.calls[0][0]).toEqual({ b: ['a', 'b', 'c'] });
+    expect(post.mock.calls[0][0]).toEqual({ k: -1, b: ['a', 'b', 'c'] });
   });
 
   it('a single frame is sent unwrapped', async () => {
@@ -108,7 +108,7 @@ describe('frames posted in one synchronous run', () => {
     setImmediate(() => tx.postMessage(6));
     await until(6);
     expect(got).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(raw).toEqual([{ b: [1, 2, 3] }, { b: [4, 5] }, 6]);
+    expect(raw).toEqual([{ k: -1, b: [1, 2, 3] }, { k: -1, b: [4, 5] }, 6]);
   });
 
   it('500 frames in one run: one event, all delivered in order', async () => {
@@ -154,7 +154,7 @@ describe('transfers', () => {
     tx.postMessage('x');
     tx.postMessage('y');
     await microtasksDone();
-    expect(post.mock.calls).toEqual([[{ b: ['x', 'y'] }, []]]);
+    expect(post.mock.calls).toEqual([[{ k: -1, b: ['x', 'y'] }, []]]);
   });
 });
 
@@ -170,7 +170,7 @@ describe('close', () => {
     tx.close(); // same run: nothing was flushed yet
     await Promise.all([until(3), closed]);
     expect(got).toEqual(['a', 'b', 'c']);
-    expect(raw).toEqual([{ b: ['a', 'b', 'c'] }]);
+    expect(raw).toEqual([{ k: -1, b: ['a', 'b', 'c'] }]);
     expect(framesAtClose).toBe(3);
   });
 
@@ -229,16 +229,9 @@ describe('an Endpoint over BatchingPorts', () => {
     expect(cb.get('bytesCopied')).toBe(10 + 10);
   });
 
-  // KNOWN BUG (src/microkernel/batch.ts BatchingPort.postMessage and flush,
-  // lines 32-50 at 9f40424): a frame that cannot be cloned no longer makes
-  // postMessage throw (the Endpoint relies on that to refuse the message with
-  // EINVAL and count nothing, see ipc.ts post()). The DataCloneError is thrown
-  // later from the flush microtask, as an uncaught exception (in a worker: the
-  // domain crashes), and every other frame of that batch is lost, so those
-  // calls time out. Under message signalling the bad call gets EINVAL and the
-  // others are answered. Here the flush's exception is caught by a wrapper
-  // around queueMicrotask so that it cannot escape the test.
-  it.fails('a frame that cannot be cloned is refused with EINVAL and the rest of its batch still goes', async () => {
+  // Regression test (was a bug in src/microkernel/batch.ts BatchingPort.postMessage and flush,
+  // lines 32-50 at 9f40424).
+  it('a frame that cannot be cloned is refused with EINVAL and the rest of its batch still goes', async () => {
     const escaped: unknown[] = [];
     const realQueueMicrotask = globalThis.queueMicrotask;
     vi.spyOn(globalThis, 'queueMicrotask').mockImplementation((cb) =>
@@ -262,14 +255,8 @@ describe('an Endpoint over BatchingPorts', () => {
 });
 
 describe('framing', () => {
-  // KNOWN BUG (src/microkernel/batch.ts BatchingPort flush and on('message'),
-  // lines 49 and 57 at 9f40424), latent: a batch is recognised only by its
-  // shape ({ b: [...] }) and a lone frame is sent unwrapped, so a lone frame
-  // that happens to have an array field `b` is taken apart into its elements
-  // at the receiver. The Endpoint's frames ({ k, ... }) never look like that,
-  // so run() is not affected today; any other user of BatchingPort as a
-  // PortLike would be. Expected: every value posted arrives as it was posted.
-  it.fails('a lone frame shaped like a batch arrives as it was posted', async () => {
+  // Regression test (was a bug in src/microkernel/batch.ts BatchingPort flush and on('message').
+  it('a lone frame shaped like a batch arrives as it was posted', async () => {
     const { tx, got, until } = wire();
     tx.postMessage({ b: [1, 2] });
     setImmediate(() => tx.postMessage('end'));

@@ -301,12 +301,8 @@ describe('capacity', () => {
     expect(() => newRingMemory(cap)).toThrow(RangeError);
   });
 
-  // KNOWN BUG (src/microkernel/ring.ts newRingMemory, line 41): the check
-  // `(capacity & (capacity - 1)) !== 0` works on ToInt32 values, so 64.5
-  // (64 & 63 = 0) and NaN (0 & 0 = 0) pass as powers of two. A 64.5-byte ring
-  // then computes positions modulo 129. Expected: a RangeError for any
-  // non-integer capacity.
-  it.fails.each([64.5, 128.25, Number.NaN])('refuses %d: not an integer', (cap) => {
+  // Regression test (was a bug in src/microkernel/ring.ts newRingMemory, line 41).
+  it.each([64.5, 128.25, Number.NaN])('refuses %d: not an integer', (cap) => {
     expect(() => newRingMemory(cap)).toThrow(RangeError);
   });
 

@@ -276,16 +276,9 @@ describe('messages larger than the ring takes', () => {
     expect(await A.call({ type: 'SMALL' })).toEqual({ ok: true, value: { data: [bytes(10)] } });
   });
 
-  // KNOWN BUG (src/microkernel/ring.ts RingChannel.postMessage, line 279, with
-  // service(), line 306): when output is already queued behind a full ring, an
-  // oversized frame is queued without the size check; the RangeError is thrown
-  // later from service() inside the pump's turn, as an uncaught exception, and
-  // the frame stays at the head of the queue, so the whole channel is wedged
-  // (every later call times out). In a worker the uncaught exception crashes
-  // the server (see signalling-end-to-end.test.ts). Expected: EINVAL at once,
-  // as when the queue is empty. This test stops the sending pump before its
-  // next turn so that the uncaught exception cannot happen here.
-  it.fails('a call larger than maxRecord posted while output is queued is still refused with EINVAL', async () => {
+  // Regression test (was a bug in src/microkernel/ring.ts RingChannel.postMessage, line 279, with
+  // service().
+  it('a call larger than maxRecord posted while output is queued is still refused with EINVAL', async () => {
     const { A, chA, pumpA, pumpB } = rig({ capacity: 4096, a: { deadlineMs: 100 } });
     pumpB.stop(); // nothing drains A's ring: it fills up
     const small = Array.from({ length: 40 }, () => A.call(msg({ type: 'X', data: [bytes(100)] })));
@@ -396,17 +389,8 @@ describe('deadlines and peer death', () => {
     expect(await B.call({ type: 'Y' })).toMatchObject({ ok: false, errno: 'EDEADDST' });
   });
 
-  // KNOWN BUG (src/microkernel/ring.ts RingChannel.on('close'), lines 289-294, and
-  // service(), line 307): when the liveness port closes, the channel is marked
-  // closed and stops draining at once, so a reply the peer published in the
-  // ring before it died is thrown away and the call ends EPEERDIED (outcome
-  // unknown) although its answer had arrived. A MessagePort delivers every
-  // message posted before its close event (message signalling gets 'ok' here).
-  // Between workers this happens whenever the receiving pump has not yet
-  // drained when the close event comes (e.g. it sleeps and the doorbell's
-  // wake-up is still in flight); here A's pump is stopped to make it certain.
-  // Expected: drain what is already published before settling pending calls.
-  it.fails('a reply published before the peer died is delivered, not EPEERDIED', async () => {
+  // Regression test (was a bug in src/microkernel/ring.ts RingChannel.on('close').
+  it('a reply published before the peer died is delivered, not EPEERDIED', async () => {
     const { A, pumpA, port2 } = rig({
       b: {
         onCall: () => {

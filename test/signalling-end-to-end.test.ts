@@ -233,12 +233,8 @@ describe('transfer with ring signalling is refused', () => {
     expect(resolveRun({ mode: 'monolithic', workload: 'specweb96', transport: 'transfer', signal: 'ring' }).cfg.mode).toBe('monolithic');
   });
 
-  // KNOWN BUG (src/run.ts resolveRun, line 142 at 9f40424): the message is
-  // "the transfer transport moves ArrayBuffers with postMessage: use it with
-  // --signal message"; it names the transport but not the signalling that was
-  // asked for, so a user who passed --signal ring is not told that ring is the
-  // problem. Expected: the message names both `transfer` and `ring`.
-  it.fails('the ConfigError names both the transport and the signalling', () => {
+  // Regression test (was a bug in src/run.ts resolveRun, line 142 at 9f40424).
+  it('the ConfigError names both the transport and the signalling', () => {
     expect(() => resolveRun({ mode: 'microkernel', workload: 'specweb96', transport: 'transfer', signal: 'ring' })).toThrow(/\bring\b/);
   });
 
@@ -333,15 +329,9 @@ describe.each(['disk', 'app', 'net'] as ServerName[])(`ring signalling: the %s s
 // ---- rings too small for the workload's messages
 
 describe('rings smaller than the largest reply (ringBytes 4096: records up to 2040 bytes)', () => {
-  // KNOWN BUG (src/microkernel/ring.ts RingChannel.postMessage, line 279, and
-  // service(), line 306; see ring-channel.test.ts): a reply too large for the
-  // ring is refused with EINVAL only when the channel's output queue is empty.
-  // When it is queued behind a full ring, the RangeError is thrown later from
-  // the pump's turn, uncaught, and the disk server's worker dies ("disk
-  // crashed: message of N bytes does not fit a ring of this size"). Expected:
-  // every oversized reply is refused with EINVAL (the app answers 503, the
-  // request ends `fail`) and no server crashes.
-  it.fails('no server crashes: oversized messages are refused one by one', async () => {
+  // Regression test (was a bug in src/microkernel/ring.ts RingChannel.postMessage, line 279, and
+  // service().
+  it('no server crashes: oversized messages are refused one by one', async () => {
     const r = await run({
       mode: 'microkernel',
       workload: 'specweb96',

@@ -17,8 +17,14 @@ import type { Counters } from '../metrics/counters.js';
 import type { PortLike } from './ipc.js';
 import { RingChannel, type Pump, type RingMemory, type Doorbell } from './ring.js';
 
+/** A batch on the wire: a frame kind of its own (the Endpoint's kinds are 0..3). */
 interface Batch {
+  k: -1;
   b: unknown[];
+}
+
+function isBatch(v: unknown): v is Batch {
+  return typeof v === 'object' && v !== null && (v as Batch).k === -1 && Array.isArray((v as Batch).b);
 }
 
 export class BatchingPort implements PortLike {
@@ -26,8 +32,14 @@ export class BatchingPort implements PortLike {
   private transfer: ArrayBuffer[] = [];
   private scheduled = false;
   private closed = false;
+  private undeliverable: ((frame: unknown, err: unknown) => void) | null = null;
 
   constructor(private readonly port: PortLike) {}
+
+  /** Frames that cannot be cloned are only found at the flush: they are handed back here. */
+  setUndeliverable(cb: (frame: unknown, err: unknown) => void): void {
+    this.undeliverable = cb;
+  }
 
   postMessage(frame: unknown, transfer?: readonly ArrayBuffer[]): void {
     if (this.closed) return;
@@ -46,7 +58,18 @@ export class BatchingPort implements PortLike {
     const transfer = this.transfer;
     this.frames = [];
     this.transfer = [];
-    this.port.postMessage(frames.length === 1 ? frames[0] : ({ b: frames } satisfies Batch), transfer);
+    try {
+      this.port.postMessage(frames.length === 1 ? frames[0] : ({ k: -1, b: frames } satisfies Batch), transfer);
+    } catch {
+      // one frame spoils the batch: send them one by one and hand back what cannot go
+      for (const f of frames) {
+        try {
+          this.port.postMessage(f, transfer.filter((t) => refersTo(f, t)));
+        } catch (e) {
+          this.undeliverable?.(f, e);
+        }
+      }
+    }
   };
 
   on(event: 'message', listener: (value: unknown) => void): unknown;
@@ -54,7 +77,7 @@ export class BatchingPort implements PortLike {
   on(event: 'message' | 'close', listener: (value?: unknown) => void): unknown {
     if (event === 'close') return this.port.on('close', listener);
     return this.port.on('message', (v) => {
-      if (typeof v === 'object' && v !== null && Array.isArray((v as Batch).b)) for (const f of (v as Batch).b) listener(f);
+      if (isBatch(v)) for (const f of v.b) listener(f);
       else listener(v);
     });
   }
@@ -64,6 +87,14 @@ export class BatchingPort implements PortLike {
     this.closed = true;
     this.port.close();
   }
+}
+
+/** Does `v` (a frame, a few levels deep) hold a view of `buf`? */
+function refersTo(v: unknown, buf: ArrayBuffer, depth = 4): boolean {
+  if (ArrayBuffer.isView(v)) return v.buffer === buf;
+  if (depth === 0 || typeof v !== 'object' || v === null) return false;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (refersTo(x, buf, depth - 1)) return true;
+  return false;
 }
 
 /**

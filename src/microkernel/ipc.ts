@@ -29,6 +29,8 @@ export interface PortLike {
   close(): void;
   /** True when the port counts the bytes it copies itself (rings); else a structured clone is assumed. */
   readonly countsCopies?: boolean;
+  /** A port that sends later (batching) hands back here the frames it then finds it cannot send. */
+  setUndeliverable?(cb: (frame: unknown, err: unknown) => void): void;
 }
 
 const CALL = 0;
@@ -81,6 +83,25 @@ export class Endpoint {
     this.codec = opts.codec ?? copyCodec;
     port.on('message', (f) => this.receive(f as Frame));
     port.on('close', () => this.peerGone('EPEERDIED', 'EDEADDST'));
+    port.setUndeliverable?.((f, e) => this.undeliverable(f as Frame, e));
+  }
+
+  /** A frame we counted as sent turned out unsendable: uncount it and settle what waits on it. */
+  private undeliverable(f: Frame, err: unknown): void {
+    const c = this.opts.counters;
+    c.add('ipcMessages', -1);
+    c.add('crossings', -1);
+    const body = f.k === REPLY ? (f.r.ok ? f.r.value : undefined) : f.k === NOTIFY ? undefined : f.m;
+    if (body !== undefined) c.add('bytesCopied', -clonedBytes(body));
+    if (isRecord(body)) this.codec.abandon(body);
+    const why = this.refused('EINVAL', `${this.opts.label}: message cannot be sent: ${err instanceof Error ? err.message : String(err)}`);
+    if (f.k === CALL) {
+      const p = this.pending.get(f.i);
+      this.pending.delete(f.i);
+      p?.resolve(why);
+    } else if (f.k === REPLY && f.r.ok) {
+      this.post(REPLY, f.i, why);
+    }
   }
 
   /**

@@ -38,7 +38,7 @@ const SYNC_SPIN_US = 20;
 const SLEEP_TIMEOUT_MS = 200;
 
 export function newRingMemory(capacity: number): RingMemory {
-  if (capacity < 64 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`ring capacity must be a power of two >= 64, got ${capacity}`);
+  if (!Number.isInteger(capacity) || capacity < 64 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) throw new RangeError(`ring capacity must be a power of two from 64 to 2^30, got ${capacity}`);
   return { capacity, header: new SharedArrayBuffer(8), data: new SharedArrayBuffer(capacity) };
 }
 
@@ -251,7 +251,7 @@ export class RingChannel implements PortLike {
   private readonly tx: Ring;
   private readonly rx: Ring;
   private readonly peerBell: Int32Array;
-  private readonly queue: { frame: Frame }[] = [];
+  private readonly queue: Record_[] = [];
   private onMessage: ((f: unknown) => void) | null = null;
   private closed = false;
   /** This channel counts its own copies (into and out of the rings). */
@@ -273,11 +273,16 @@ export class RingChannel implements PortLike {
     loop.add(this);
   }
 
+  /** Serialise and send `frame`, or queue it while the ring is full; throws (sending nothing) if it can never fit. */
   postMessage(frame: unknown, transfer?: readonly ArrayBuffer[]): void {
     if (transfer && transfer.length) throw new TypeError('ring signalling cannot transfer buffers; use --signal message');
     if (this.closed) return;
-    if (this.queue.length > 0 || !this.write(frame as Frame)) {
-      this.queue.push({ frame: frame as Frame });
+    const rec = serialise(frame as Frame);
+    if (rec.length > this.tx.maxRecord) {
+      throw new RangeError(`message of ${rec.length} bytes does not fit a ring of ${this.tx.maxRecord * 2 + 16} bytes`);
+    }
+    if (this.queue.length > 0 || !this.write(rec)) {
+      this.queue.push(rec);
       this.loop.kick();
     }
   }
@@ -288,6 +293,7 @@ export class RingChannel implements PortLike {
     if (event === 'message') this.onMessage = listener;
     else
       this.liveness.on('close', () => {
+        this.service(); // what the peer wrote before it went is still delivered
         this.closed = true;
         this.loop.remove(this);
         listener();
@@ -303,7 +309,7 @@ export class RingChannel implements PortLike {
 
   /** One pump turn for this channel: flush queued output, deliver input. Returns frames delivered. */
   service(): number {
-    while (this.queue.length > 0 && this.write(this.queue[0].frame)) this.queue.shift();
+    while (this.queue.length > 0 && this.write(this.queue[0])) this.queue.shift();
     if (this.closed || !this.onMessage) return 0;
     const deliver = this.onMessage;
     const { buf, bytes, view } = this.rx.data;
@@ -330,19 +336,14 @@ export class RingChannel implements PortLike {
     return this.queue.length === 0 && (this.closed || this.rx.isEmpty());
   }
 
-  /** Serialise `frame` into the tx ring; false if it does not fit now. */
-  private write(frame: Frame): boolean {
-    const slices: Uint8Array[] = [];
-    const json = JSON.stringify(extractSlices(frame, slices));
-    const jsonLen = Buffer.byteLength(json);
-    const length = 4 + jsonLen + slices.reduce((n, s) => n + 4 + s.length, 0);
-    if (length > this.tx.maxRecord) throw new RangeError(`message of ${length} bytes does not fit a ring of this size`);
+  /** Write a serialised record into the tx ring; false if there is no room now. */
+  private write(rec: Record_): boolean {
     const { buf, bytes, view } = this.tx.data;
-    const ok = this.tx.write(length, (at) => {
-      view.setUint32(at, jsonLen);
-      buf.write(json, at + 4, jsonLen, 'utf8');
-      let pos = at + 4 + jsonLen;
-      for (const s of slices) {
+    const ok = this.tx.write(rec.length, (at) => {
+      view.setUint32(at, rec.jsonLen);
+      buf.write(rec.json, at + 4, rec.jsonLen, 'utf8');
+      let pos = at + 4 + rec.jsonLen;
+      for (const s of rec.slices) {
         view.setUint32(pos, s.length);
         bytes.set(s, pos + 4);
         this.counters.add('bytesCopied', s.length);
@@ -352,6 +353,21 @@ export class RingChannel implements PortLike {
     if (ok) ring(this.peerBell);
     return ok;
   }
+}
+
+/** A frame ready for a ring: its JSON and its payload slices, and the record's length. */
+interface Record_ {
+  json: string;
+  jsonLen: number;
+  slices: Uint8Array[];
+  length: number;
+}
+
+function serialise(frame: Frame): Record_ {
+  const slices: Uint8Array[] = [];
+  const json = JSON.stringify(extractSlices(frame, slices));
+  const jsonLen = Buffer.byteLength(json);
+  return { json, jsonLen, slices, length: 4 + jsonLen + slices.reduce((n, s) => n + 4 + s.length, 0) };
 }
 
 /** The part of a frame that carries payload fields: a message, or a reply's value. */
