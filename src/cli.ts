@@ -6,7 +6,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ConfigError, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
+import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
 import { compare, DEFAULT_LABELS, LabelError } from './compare.js';
 import { SERVER_NAMES, type ServerName } from './protocol.js';
 import { formatComparison, formatIpcBench, formatRun } from './report/text.js';
@@ -58,7 +58,7 @@ function workloadFlags<T>(y: Argv<T>) {
     .option('mtu', { type: 'number', describe: 'frame size in bytes, headers included', default: 1500 })
     .option('checksum-offload', { type: 'boolean', default: false, describe: 'the NIC computes the Internet checksum' })
     .option('call-timeout-ms', { type: 'number', default: 10_000, describe: 'deadline of every cross-domain call' })
-    .option('spin-us', { type: 'number', default: 50, describe: 'ring signalling: µs a domain polls after its last message before it sleeps' })
+    .option('spin-us', { type: 'number', default: DEFAULT_KERNEL_CONFIG.spinUs, describe: 'ring signalling: µs a domain polls after its last message before it sleeps (see README)' })
     .option('fault', { type: 'string', describe: 'crash a server on purpose: SERVER@N crashes SERVER at its Nth message' })
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout (text goes to stderr)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary text' });
@@ -156,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
           .option('transports', { type: 'string', default: TRANSPORTS.join(','), describe: 'comma-separated transports' })
           .option('signals', { type: 'string', default: SIGNALS.join(','), describe: 'comma-separated signalling choices' })
           .option('sizes', { type: 'string', default: '8,64,512,4096,65536,1048576', describe: 'message payload sizes in bytes' })
-          .option('spin-us', { type: 'number', default: 50, describe: 'ring signalling: µs to poll before sleeping' })
+          .option('spin-us', { type: 'number', default: DEFAULT_KERNEL_CONFIG.spinUs, describe: 'ring signalling: µs to poll before sleeping (see README)' })
           .option('depth', { type: 'number', default: 64, describe: 'calls in flight for the pipelined and bandwidth figures' })
           .option('effort', { type: 'number', default: 1, describe: 'scale the number of calls per figure' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON on stdout (the table goes to stderr)' }),

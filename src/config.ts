@@ -37,7 +37,12 @@ export interface KernelConfig {
   poolBlocks: number;
   /** Signalling between domains (microkernel only). */
   signal: Signal;
-  /** With ring signalling: how long a domain keeps polling after its last message before it sleeps, µs. */
+  /**
+   * With ring signalling: how long a domain keeps polling after its last
+   * message before it sleeps, µs. 0 by default: on this 2-core machine with
+   * three server domains, a spinning domain takes the core another one needs
+   * (measured with `npm run bench -- --spin-sweep`; see the README).
+   */
   spinUs: number;
   /** With ring signalling: bytes of each ring (one per direction of a channel), a power of two. */
   ringBytes: number;
@@ -53,7 +58,7 @@ export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
   poolBlocks: 4096,
   mtu: 1500,
   signal: 'message',
-  spinUs: 50,
+  spinUs: 0,
   ringBytes: 1 << 20,
   checksumOffload: false,
   callTimeoutMs: 10_000,

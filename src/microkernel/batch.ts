@@ -10,6 +10,9 @@
  *
  * Frames keep their order, so replies and FIFO guarantees are unchanged; only
  * their grouping depends on timing, which is why nothing counted depends on it.
+ * Copies are counted per message, as if each were cloned on its own: a batch
+ * clones a buffer that two of its messages share (two replies from one cached
+ * block) only once, so under batching the host may copy less than counted.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Signal } from '../config.js';

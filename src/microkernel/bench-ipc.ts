@@ -119,7 +119,9 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
     },
     label: 'bench<->echo',
   });
-  const heap = new Map<number, Uint8Array>();
+  // distinct buffers for the calls in flight: a batch clones a buffer shared by two of its frames only once
+  const heap = new Map<number, Uint8Array[]>();
+  let turn = 0;
   const none = () => {};
   return {
     ep,
@@ -133,9 +135,9 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
         return { slices, done: () => slots.forEach((b) => blocks.free(b)) };
       }
       if (transport === 'transfer') return { slices: [new Uint8Array(size)], done: none }; // moved away: a fresh one per call
-      let b = heap.get(size);
-      if (!b) heap.set(size, (b = new Uint8Array(size).fill(7)));
-      return { slices: [b], done: none };
+      let ring = heap.get(size);
+      if (!ring) heap.set(size, (ring = Array.from({ length: opts.depth + 1 }, () => new Uint8Array(size).fill(7))));
+      return { slices: [ring[turn++ % ring.length]], done: none };
     },
     async close() {
       ep.close();
