@@ -26,14 +26,16 @@ function err(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** "disk@1000" -> crash the disk server at its 1000th message. */
+/** "disk@1000" -> crash the disk server at its 1000th message; "disk@1000:hang" -> make it hang there. */
 function parseFault(spec: string | undefined): FaultPlan | null {
   if (spec === undefined) return null;
-  const m = /^([a-z]+)@([1-9][0-9]*)$/.exec(spec);
+  const m = /^([a-z]+)@([1-9][0-9]{0,14})(?::(crash|hang))?$/.exec(spec);
   if (!m || !SERVER_NAMES.includes(m[1] as ServerName)) {
-    throw new UsageError(`--fault '${spec}': expected SERVER@N with SERVER one of ${SERVER_NAMES.join(', ')} and N >= 1`);
+    throw new UsageError(
+      `--fault '${spec}': expected SERVER@N[:crash|:hang] with SERVER one of ${SERVER_NAMES.join(', ')} and N >= 1`,
+    );
   }
-  return { server: m[1] as ServerName, atMessage: Number(m[2]) };
+  return { server: m[1] as ServerName, atMessage: Number(m[2]), kind: (m[3] ?? 'crash') as 'crash' | 'hang' };
 }
 
 function positiveInt(name: string, v: number | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -59,7 +61,8 @@ function workloadFlags<T>(y: Argv<T>) {
     .option('checksum-offload', { type: 'boolean', default: false, describe: 'the NIC computes the Internet checksum' })
     .option('call-timeout-ms', { type: 'number', default: 10_000, describe: 'deadline of every cross-domain call' })
     .option('spin-us', { type: 'number', default: DEFAULT_KERNEL_CONFIG.spinUs, describe: 'ring signalling: µs a domain polls after its last message before it sleeps (see README)' })
-    .option('fault', { type: 'string', describe: 'crash a server on purpose: SERVER@N crashes SERVER at its Nth message' })
+    .option('fault', { type: 'string', describe: 'inject a fault: SERVER@N crashes SERVER at its Nth message, SERVER@N:hang makes it hang there' })
+    .option('hang-timeout-ms', { type: 'number', default: DEFAULT_KERNEL_CONFIG.hangTimeoutMs, describe: 'a domain silent to heartbeats this long is hung' })
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout (text goes to stderr)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary text' });
 }
@@ -74,6 +77,7 @@ type WorkloadArgs = {
   'checksum-offload': boolean;
   'call-timeout-ms': number;
   'spin-us': number;
+  'hang-timeout-ms': number;
   fault?: string;
 };
 
@@ -91,6 +95,7 @@ function runOptions(a: WorkloadArgs): Omit<RunOptions, 'mode'> {
     checksumOffload: a['checksum-offload'],
     callTimeoutMs: positiveInt('call-timeout-ms', a['call-timeout-ms'], 3_600_000),
     spinUs: nonNegative('spin-us', a['spin-us'], 1_000_000),
+    hangTimeoutMs: positiveInt('hang-timeout-ms', a['hang-timeout-ms'], 3_600_000),
     fault: parseFault(a.fault),
   };
 }

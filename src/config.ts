@@ -48,6 +48,8 @@ export interface KernelConfig {
   ringBytes: number;
   /** Deadline of every cross-domain call, milliseconds. */
   callTimeoutMs: number;
+  /** A domain that does not answer the harness's heartbeat for this long is hung, milliseconds. */
+  hangTimeoutMs: number;
   /** Crash a server on purpose (fault injection). */
   fault: FaultPlan | null;
 }
@@ -62,5 +64,6 @@ export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
   ringBytes: 1 << 20,
   checksumOffload: false,
   callTimeoutMs: 10_000,
+  hangTimeoutMs: 3_000,
   fault: null,
 };

@@ -12,10 +12,14 @@ export interface RunPlan {
   clients: number;
 }
 
-/** A server that died during the run: a monolithic panic or a microkernel worker crash. */
+/**
+ * A server that failed during the run: a monolithic panic, a microkernel worker
+ * crash, or a hang (its domain stopped answering heartbeats; in the monolith the
+ * whole kernel hangs, and the server is the one it was running).
+ */
 export interface FaultRecord {
   server: ServerName;
-  kind: 'panic' | 'crash';
+  kind: 'panic' | 'crash' | 'hang';
   message: string;
 }
 

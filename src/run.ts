@@ -14,7 +14,7 @@ import { sumCounters, type CounterValues } from './metrics/counters.js';
 import type { LatencySummary } from './metrics/latency.js';
 import { round } from './metrics/stats.js';
 import { Microkernel } from './microkernel/kernel.js';
-import { MonolithicKernel } from './monolithic/kernel.js';
+import { MonolithicDomain } from './harness/monolithic-domain.js';
 import type { ServerName } from './protocol.js';
 import type { FaultPlan } from './servers/server.js';
 import { blocksFor, mkfs } from './servers/fs.js';
@@ -44,6 +44,7 @@ export interface RunOptions {
   ringBytes?: number;
   checksumOffload?: boolean;
   callTimeoutMs?: number;
+  hangTimeoutMs?: number;
   fault?: FaultPlan | null;
 }
 
@@ -92,6 +93,8 @@ export interface RunReport {
 /** At most this many pool slots (256 MiB) are set aside for blocks in flight. */
 const MAX_IN_FLIGHT_BLOCKS = 65536;
 
+const FAULT_VERB = { panic: 'panicked the kernel', crash: 'crashed', hang: 'hung' } as const;
+
 const images = new Map<string, SharedArrayBuffer>();
 
 /** The laid-out image for a workload; kept per file set and seed (servers never write it yet). */
@@ -135,6 +138,7 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
       mtu: opts.mtu,
       checksumOffload: opts.checksumOffload,
       callTimeoutMs: opts.callTimeoutMs,
+      hangTimeoutMs: opts.hangTimeoutMs,
       fault: opts.fault,
     }),
   };
@@ -154,9 +158,10 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   const { workload: w, cfg } = resolveRun(opts);
   const image = imageFor(w);
   const regs = newRegisters();
+  // each kernel runs off this thread, so that no crash or hang of it can stop the harness
   const kernel: Kernel =
     cfg.mode === 'monolithic'
-      ? new MonolithicKernel(cfg, image, regs, w.seed)
+      ? await new MonolithicDomain(cfg, image, regs, w.seed).boot()
       : await Microkernel.boot(cfg, image, regs, w.seed);
   let result;
   const cpu0 = process.cpuUsage();
@@ -181,7 +186,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   const done = outcomes.ok + outcomes.fail + outcomes.info;
   const per = (x: number) => (done ? round(x / done, 4) : 0);
   const problems = [
-    ...result.faults.map((f) => `${f.server} ${f.kind === 'panic' ? 'panicked the kernel' : 'crashed'}: ${f.message}`),
+    ...result.faults.map((f) => `${f.server} ${FAULT_VERB[f.kind]}: ${f.message}`),
     ...(outcomes.pending ? [`${outcomes.pending} requests never settled`] : []),
   ];
   const { count: _count, ...latency } = result.wire?.latencyUs ?? { count: 0 };

@@ -262,7 +262,7 @@ describe('runs', () => {
     expect(report.status).toBe('failed');
     expect(report.mode).toBe('monolithic');
     expect(report.faults).toEqual([{ server: 'disk', kind: 'panic', message: expect.any(String) }]);
-    expect(report.config.fault).toEqual({ server: 'disk', atMessage: 200 });
+    expect(report.config.fault).toEqual({ server: 'disk', atMessage: 200, kind: 'crash' });
     expect(report.outcomes.pending).toBe(0);
     const o = report.outcomes;
     expect(o.ok + o.fail + o.info + o.pending + o.notIssued).toBe(2000);

@@ -17,7 +17,7 @@ import type { EchoBoot } from './echo-worker.js';
 import { Endpoint } from './ipc.js';
 import { newPoolMemory, PoolBlocks, PoolMapping } from './pool.js';
 import { newDoorbell, newRingMemory, pow2AtLeast, Pump } from './ring.js';
-import { startWorker } from './spawn.js';
+import { startWorker } from '../harness/spawn.js';
 import { openChannel } from './batch.js';
 import { codecFor, type Held, release } from './transport.js';
 
@@ -101,7 +101,7 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
     pool,
     rings: ab && ba && myBell && peerBell ? { tx: ba, rx: ab, peerBell: myBell, bell: peerBell } : null,
   };
-  const worker = startWorker('echo-worker', { workerData: boot, transferList: [port2], name: 'microlith-echo' });
+  const worker = startWorker('microkernel/echo-worker', { workerData: boot, transferList: [port2], name: 'microlith-echo' });
   const exited = new Promise((res) => worker.once('exit', res));
   worker.once('error', () => {});
   const counters = new Counters();

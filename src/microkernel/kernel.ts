@@ -17,7 +17,8 @@ import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js
 import type { WireResult } from '../wire/clients.js';
 import { requestStop, type Registers } from '../wire/registers.js';
 import type { WorkerControl } from './worker.js';
-import { startWorker } from './spawn.js';
+import { startWorker } from '../harness/spawn.js';
+import { watchHeartbeats } from '../harness/heartbeat.js';
 import { newPoolMemory, type PoolMemory } from './pool.js';
 import { newDoorbell, newRingMemory, type Doorbell, type RingMemory } from './ring.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
@@ -49,6 +50,8 @@ export interface WorkerBoot {
 interface Domain {
   name: ServerName;
   worker: Worker;
+  exitedYet: boolean;
+  hung: boolean;
   crashNote: SharedArrayBuffer;
   ctl: Comlink.Remote<WorkerControl>;
   counters: Float64Array;
@@ -110,14 +113,16 @@ export class Microkernel implements Kernel {
         crashNote,
         bell: bells.get(name)!,
       };
-      const worker = startWorker('worker', {
+      const worker = startWorker('microkernel/worker', {
         workerData: boot,
         transferList: boot.channels.map((c) => c.port),
         name: `microlith-${name}`,
       });
       const exited = new Promise<number>((res) => worker.once('exit', res));
       const ctl = Comlink.wrap<WorkerControl>(nodeEndpoint(worker));
-      domains.set(name, { name, worker, crashNote, ctl, counters: new Float64Array(slab), exited });
+      const d: Domain = { name, worker, exitedYet: false, hung: false, crashNote, ctl, counters: new Float64Array(slab), exited };
+      exited.then(() => (d.exitedYet = true));
+      domains.set(name, d);
     }
     const k = new Microkernel(cfg, regs, domains);
     k.watch();
@@ -132,10 +137,13 @@ export class Microkernel implements Kernel {
     return k;
   }
 
+  private signalFault!: () => void;
+
   /** Record the first error or unexpected exit of each worker; stop the run on any. */
   private watch(): void {
     let signal!: () => void;
     this.firstFault = new Promise((res) => (signal = res));
+    this.signalFault = signal;
     for (const d of this.domains.values()) {
       let message: string | null = null;
       d.worker.on('error', (e) => (message = e instanceof Error ? e.message : String(e)));
@@ -163,11 +171,23 @@ export class Microkernel implements Kernel {
       const expired = new Promise<null>((res) => (grace = setTimeout(res, this.cfg.callTimeoutMs + 1000, null)));
       return Promise.race([wire, netDied, expired]);
     });
+    const stopHeartbeats = watchHeartbeats(
+      [...this.domains.values()].map((d) => ({ name: d.name, ping: () => d.ctl.stats(), gone: () => d.exitedYet })),
+      this.cfg.hangTimeoutMs,
+      (name, silentMs) => {
+        const d = this.domains.get(name as ServerName)!;
+        d.hung = true;
+        this.faults.push({ server: d.name, kind: 'hang', message: `${d.name} answered no heartbeat for ${Math.round(silentMs)} ms` });
+        requestStop(this.regs);
+        this.signalFault();
+      },
+    );
     const result = await Promise.race([wire, netDied, afterFault]);
     clearTimeout(grace);
+    stopHeartbeats();
     // a domain that died near the end may not have been reported yet: each one
     // either answers the control plane or has exited (and is then in `faults`)
-    await Promise.all([...this.domains.values()].map((d) => Promise.race([d.ctl.stats(), d.exited])));
+    await Promise.all([...this.domains.values()].filter((d) => !d.hung).map((d) => this.answersOrExits(d)));
     const domains = [...this.domains].map(([name, d]) => ({
       name,
       servers: [name],
@@ -175,6 +195,18 @@ export class Microkernel implements Kernel {
       utilisation: d.worker.performance.eventLoopUtilization(elu0.get(name)).utilization || 0,
     }));
     return { wire: result, faults: [...this.faults], domains };
+  }
+
+  /** Wait until `d` answers its control plane or exits; if it does neither in time, it hung. */
+  private async answersOrExits(d: Domain): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const silent = new Promise<'silent'>((res) => (timer = setTimeout(res, this.cfg.hangTimeoutMs, 'silent')));
+    const r = await Promise.race([d.ctl.stats(), d.exited, silent]);
+    clearTimeout(timer);
+    if (r === 'silent') {
+      d.hung = true;
+      this.faults.push({ server: d.name, kind: 'hang', message: `${d.name} answered nothing for ${this.cfg.hangTimeoutMs} ms` });
+    }
   }
 
   counters(): Record<ServerName, CounterValues> {

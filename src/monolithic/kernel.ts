@@ -23,10 +23,21 @@ export class KernelPanic extends Error {
   }
 }
 
+/**
+ * Memory the harness may give the kernel so that it can still read it if the
+ * kernel's thread hangs: a counter slab per server, and a register holding the
+ * index (in SERVER_NAMES) of the server the kernel last entered.
+ */
+export interface MonolithicShared {
+  slabs: Record<ServerName, SharedArrayBuffer>;
+  running: Int32Array;
+}
+
 export class MonolithicKernel implements Kernel {
   private readonly servers = new Map<ServerName, ServerInstance>();
   private readonly slabs = new Map<ServerName, Counters>();
   private readonly wire: SimulatedWire;
+  private readonly running: Int32Array;
   private panic: FaultRecord | null = null;
 
   constructor(
@@ -34,10 +45,12 @@ export class MonolithicKernel implements Kernel {
     image: SharedArrayBuffer,
     private readonly regs: Registers,
     seed: string | number,
+    shared?: MonolithicShared,
   ) {
     this.wire = new SimulatedWire(regs);
+    this.running = shared?.running ?? new Int32Array(1);
     for (const name of SERVER_NAMES) {
-      const counters = new Counters();
+      const counters = new Counters(shared?.slabs[name]);
       this.slabs.set(name, counters);
       const ctx: ServerContext = {
         name,
@@ -55,11 +68,14 @@ export class MonolithicKernel implements Kernel {
     if (this.panic) throw new KernelPanic(this.panic.server, this.panic.message);
     this.slabs.get(from)!.add('directCalls');
     if (!DEFAULT_GRANTS.some(([a, b]) => a === from && b === to)) return fail('ECALLDENIED', `${from} -> ${to}`);
-    return this.dispatch(to, msg);
+    const r = await this.dispatch(to, msg);
+    this.running[0] = SERVER_NAMES.indexOf(from); // back in the caller
+    return r;
   }
 
   /** Run `msg` in server `to`; a throw there panics the kernel. */
   private async dispatch(to: ServerName, msg: { type: string }) {
+    this.running[0] = SERVER_NAMES.indexOf(to);
     try {
       return await this.servers.get(to)!.dispatch(msg);
     } catch (e) {

@@ -64,10 +64,14 @@ export function fail(errno: Errno, detail?: string): { ok: false; errno: Errno; 
   return detail === undefined ? { ok: false, errno } : { ok: false, errno, detail };
 }
 
-/** Fault injection: the server crashes (throws) when it receives message number `atMessage`. */
+/**
+ * Fault injection: when the server receives message number `atMessage`, it
+ * crashes (throws) or hangs (spins forever, never answering anything again).
+ */
 export interface FaultPlan {
   server: ServerName;
   atMessage: number;
+  kind?: 'crash' | 'hang';
 }
 
 export class InjectedFault extends Error {
@@ -84,6 +88,7 @@ export class ServerInstance<S extends ServerName = ServerName> {
     readonly state: unknown,
     readonly ctx: ServerContext,
     private readonly faultAt = 0,
+    private readonly faultKind: 'crash' | 'hang' = 'crash',
   ) {}
 
   /**
@@ -95,6 +100,7 @@ export class ServerInstance<S extends ServerName = ServerName> {
     const counters = ctx.counters;
     counters.add('messagesHandled');
     if (this.faultAt > 0 && counters.get('messagesHandled') === this.faultAt) {
+      if (this.faultKind === 'hang') for (;;); // an injected infinite loop: only a watchdog gets us out
       throw new InjectedFault(this.module.name, this.faultAt);
     }
     const table = this.module.calls as unknown as Record<string, Handler<S, MsgType<S>, unknown>>;
@@ -115,6 +121,6 @@ export function bootServer<S extends ServerName, State, Boot>(
   fault?: FaultPlan,
 ): ServerInstance<S> {
   const state = module.init(boot, ctx);
-  const faultAt = fault && fault.server === module.name ? fault.atMessage : 0;
-  return new ServerInstance(module, state, ctx, faultAt);
+  const mine = fault && fault.server === module.name ? fault : null;
+  return new ServerInstance(module, state, ctx, mine?.atMessage ?? 0, mine?.kind ?? 'crash');
 }

@@ -13,6 +13,9 @@ import type { Frame, NetDevice } from '../servers/net.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
 import { REG, type Registers } from './registers.js';
 
+/** The clients let their domain's event loop turn at least this often, ms. */
+const YIELD_EVERY_MS = 5;
+
 /** How the device hands a request to the net server (NET_RECV). */
 export type Deliver = (reqId: number, request: string) => Promise<Reply<{ status: number }>>;
 
@@ -52,8 +55,24 @@ export class SimulatedWire implements NetDevice {
     const r = this.regs;
     const latency = new LatencyRecorder();
     let nextId = 0;
+    // In a kernel whose calls are all direct (the monolith) the clients would run
+    // on microtasks alone and never let the event loop turn, so the domain could
+    // not answer its heartbeat: every few ms all clients wait for one turn.
+    let gate: Promise<void> | null = null;
+    let lastTurn = performance.now();
+    const turn = async () => {
+      if (!gate && performance.now() - lastTurn > YIELD_EVERY_MS) {
+        gate = new Promise((res) => setImmediate(res)).then(() => {
+          gate = null;
+          lastTurn = performance.now();
+        });
+      }
+      if (gate) await gate;
+    };
     const client = async () => {
       while (nextId < plan.requests && Atomics.load(r, REG.stop) === 0) {
+        await turn();
+        if (nextId >= plan.requests || Atomics.load(r, REG.stop) !== 0) break;
         const id = nextId++;
         const line = plan.next();
         Atomics.add(r, REG.issued, 1);

@@ -1,0 +1,39 @@
+/**
+ * The thread the monolithic kernel runs in. The kernel is one domain; running it
+ * off the harness's thread keeps the harness outside its fault domain: if a
+ * server hangs the kernel, the harness notices the missed heartbeats, reads the
+ * counters and registers it shares with the kernel, and ends the run.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { MonolithicKernel } from '../monolithic/kernel.js';
+import type { KernelConfig } from '../config.js';
+import type { KernelRunResult, RunPlan } from '../kernel.js';
+import type { ServerName } from '../protocol.js';
+
+export interface MonolithicBoot {
+  cfg: KernelConfig;
+  image: SharedArrayBuffer;
+  regs: SharedArrayBuffer;
+  seed: string | number;
+  slabs: Record<ServerName, SharedArrayBuffer>;
+  running: SharedArrayBuffer;
+}
+
+export interface MonolithicControl {
+  ping(): true;
+  run(plan: RunPlan): Promise<KernelRunResult>;
+}
+
+const data = workerData as MonolithicBoot;
+const kernel = new MonolithicKernel(data.cfg, data.image, new Int32Array(data.regs), data.seed, {
+  slabs: data.slabs,
+  running: new Int32Array(data.running),
+});
+
+const control: MonolithicControl = {
+  ping: () => true,
+  run: (plan) => kernel.run(plan),
+};
+Comlink.expose(control, nodeEndpoint(parentPort!));
