@@ -41,7 +41,7 @@ export class MonolithicKernel implements Kernel {
   private panic: FaultRecord | null = null;
 
   constructor(
-    private readonly cfg: KernelConfig,
+    cfg: KernelConfig,
     image: SharedArrayBuffer,
     private readonly regs: Registers,
     seed: string | number,
