@@ -3,11 +3,11 @@
  * context whose `call` plays the disk and net servers, and `parseRequestLine`.
  */
 import { describe, expect, it } from 'vitest';
-import seedrandom from 'seedrandom';
 import { Counters } from '../src/metrics/counters.js';
 import type { Errno, Reply } from '../src/protocol.js';
 import { app, parseRequestLine } from '../src/servers/app.js';
-import { bootServer, heapBlocks, fail, ok, type ServerContext } from '../src/servers/server.js';
+import { bootServer, fail, ok, type ServerContext } from '../src/servers/server.js';
+import { serverContext } from './support/contexts.js';
 
 interface Sent {
   reqId: number;
@@ -44,7 +44,7 @@ function world(
     throw new Error(`unexpected call to ${to}: ${msg.type}`);
   };
   const counters = new Counters();
-  const ctx: ServerContext = { name: 'app', blocks: heapBlocks, counters, rng: seedrandom('x'), call: call as ServerContext['call'] };
+  const ctx = serverContext('app', counters, call as ServerContext['call']);
   const srv = bootServer(app, {}, ctx);
   const get = (reqId: number, request: unknown) => srv.dispatch({ type: 'APP_GET', reqId, request } as never) as Promise<Reply<any>>;
   return { calls, sent, counters, get };

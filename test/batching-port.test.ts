@@ -8,28 +8,16 @@
  * Every test closes both ports and waits for their 'close' events in afterEach.
  */
 import { once } from 'node:events';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Counters } from '../src/metrics/counters.js';
-import type { Reply } from '../src/protocol.js';
 import { BatchingPort } from '../src/microkernel/batch.js';
-import { Endpoint, type EndpointOptions } from '../src/microkernel/ipc.js';
+import { deferred, endpointPair, okv, OpenPorts, type Side } from './support/channels.js';
 
-const open: { port: MessagePort; closed: Promise<unknown> }[] = [];
+const openPorts = new OpenPorts();
 
 afterEach(async () => {
   vi.restoreAllMocks();
-  for (const { port } of open) port.close();
-  await Promise.all(open.map((o) => o.closed));
-  open.length = 0;
+  await openPorts.closeAll();
 });
-
-/** A promise and its resolver. */
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 /**
  * A BatchingPort `tx` over port1; on port2 the raw events (`raw`) and a
@@ -37,8 +25,7 @@ function deferred<T = void>() {
  * resolves once the listener has `n` frames.
  */
 function wire() {
-  const { port1, port2 } = new MessageChannel();
-  for (const port of [port1, port2]) open.push({ port, closed: once(port, 'close') });
+  const { port1, port2 } = openPorts.channel();
   const raw: unknown[] = [];
   port2.on('message', (v) => raw.push(v));
   const got: unknown[] = [];
@@ -194,19 +181,13 @@ describe('close', () => {
 });
 
 describe('an Endpoint over BatchingPorts', () => {
-  type Side = Partial<EndpointOptions>;
   function pair(a: Side = {}, b: Side = {}) {
-    const { port1, port2 } = new MessageChannel();
-    for (const port of [port1, port2]) open.push({ port, closed: once(port, 'close') });
+    const { port1, port2 } = openPorts.channel();
     const raw: unknown[] = [];
     port2.on('message', (v) => raw.push(v));
-    const ca = new Counters();
-    const cb = new Counters();
-    const A = new Endpoint(new BatchingPort(port1), { counters: ca, deadlineMs: 10_000, onCall: null, onCrash: vi.fn(), label: 'a', ...a });
-    const B = new Endpoint(new BatchingPort(port2), { counters: cb, deadlineMs: 10_000, onCall: null, onCrash: vi.fn(), label: 'b', ...b });
+    const { A, B, ca, cb } = endpointPair(new BatchingPort(port1), new BatchingPort(port2), a, b);
     return { A, B, ca, cb, raw };
   }
-  const okv = <T>(value: T): Reply<T> => ({ ok: true, value });
 
   it('20 calls in one run: one batch on the wire, 20 replies matched, and 20 messages counted each way', async () => {
     const { A, ca, cb, raw } = pair({}, { onCall: (m) => okv((m as unknown as { n: number }).n + 1000) });

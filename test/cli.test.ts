@@ -5,16 +5,14 @@
  * --json, and bad input answered with one line naming the problem, never a
  * stack trace.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Comparison } from '../src/compare.js';
 import type { RunReport } from '../src/run.js';
+import { ROOT, spawnCli } from './support/cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD_TIMEOUT_MS = 60_000;
 
 interface Result {
@@ -29,13 +27,7 @@ function cli(...args: string[]): Result {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.NODE_OPTIONS;
   delete env.FORCE_COLOR;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: ROOT,
-    env,
-    encoding: 'utf8',
-    timeout: CHILD_TIMEOUT_MS,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnCli(args, { env, timeout: CHILD_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024 });
   if (r.error) throw r.error;
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }

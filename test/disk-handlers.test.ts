@@ -4,12 +4,13 @@
  * ServerContext. The disk server never calls anyone, so `call` fails the test.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import seedrandom from 'seedrandom';
 import { Counters } from '../src/metrics/counters.js';
 import type { Reply } from '../src/protocol.js';
 import { disk } from '../src/servers/disk.js';
 import { BLOCK_SIZE, INODE_BYTES, mkfs, mount, type FileSpec } from '../src/servers/fs.js';
-import { bootServer, heapBlocks, type ServerContext } from '../src/servers/server.js';
+import { bootServer, type ServerContext } from '../src/servers/server.js';
+import { concat } from './support/bytes.js';
+import { serverContext } from './support/contexts.js';
 
 // Layout by hand: 4 inodes * 128 B fit in one inode block (block 1), data from block 2.
 //   /a      10 B    block 2
@@ -41,27 +42,11 @@ afterEach(() => {
 function boot(cacheBlocks = 64, files: FileSpec[] = FILES) {
   const image = mkfs(files, 'seed-1');
   const counters = new Counters();
-  const ctx: ServerContext = {
-    name: 'disk',
-    blocks: heapBlocks,
-    counters,
-    rng: seedrandom('x'),
-    call: forbiddenCall as unknown as ServerContext['call'],
-  };
+  const ctx = serverContext('disk', counters, forbiddenCall as unknown as ServerContext['call']);
   const srv = bootServer(disk, { image, cacheBlocks }, ctx);
   // disk handlers answer synchronously; `any` lets tests read `.value` after checking `.ok`
   const send = (msg: { type: string; [k: string]: unknown }): any => srv.dispatch(msg) as Reply<any>;
   return { image, counters, srv, send };
-}
-
-function concat(slices: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(slices.reduce((n, s) => n + s.length, 0));
-  let at = 0;
-  for (const s of slices) {
-    out.set(s, at);
-    at += s.length;
-  }
-  return out;
 }
 
 /** The bytes [offset, offset+n) of the file whose data starts at block `startBlock`, straight off the image. */

@@ -6,10 +6,10 @@
  * relate the way the two kernels' designs say they must.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COUNTER_NAMES, MODE_SPECIFIC_COUNTERS, type CounterName } from '../src/metrics/counters.js';
+import { COUNTER_NAMES, MODE_SPECIFIC_COUNTERS } from '../src/metrics/counters.js';
 import { run, type RunOptions, type RunReport } from '../src/run.js';
-import { fileSet, RequestStream } from '../src/workload/generate.js';
-import { loadWorkload } from '../src/workload/load.js';
+import { expectAllOk, pick } from './support/reports.js';
+import { fileBytesRequested } from './support/served.js';
 
 const REQUESTS = 400;
 const SHARED_COUNTERS = COUNTER_NAMES.filter((n) => !MODE_SPECIFIC_COUNTERS.includes(n));
@@ -19,34 +19,6 @@ async function bothModes(opts: Omit<RunOptions, 'mode'>): Promise<{ mono: RunRep
   const mono = await run({ ...opts, mode: 'monolithic' });
   const micro = await run({ ...opts, mode: 'microkernel' });
   return { mono, micro };
-}
-
-function pick(r: RunReport, names: readonly CounterName[]): Partial<Record<CounterName, number>> {
-  return Object.fromEntries(names.map((n) => [n, r.counters[n]]));
-}
-
-/**
- * Bytes of file content the first `requests` requests of the workload ask for,
- * computed from the workload's request stream and file set, not from any counter.
- */
-function fileBytesRequested(seed: number | string, requests: number): number {
-  const w = { ...loadWorkload('specweb96'), seed };
-  const sizes = new Map(fileSet(w).map((f) => [f.path, f.size]));
-  const stream = new RequestStream(w);
-  let total = 0;
-  for (let i = 0; i < requests; i++) {
-    const path = /^GET (\S+) HTTP\/1\.0$/.exec(stream.next())?.[1];
-    const size = path === undefined ? undefined : sizes.get(path);
-    if (size === undefined) throw new Error(`request ${i} names no file of the file set`);
-    total += size;
-  }
-  return total;
-}
-
-function expectAllOk(r: RunReport, requests: number): void {
-  expect(r.status, r.problems.join('; ')).toBe('ok');
-  expect(r.faults).toEqual([]);
-  expect(r.outcomes).toEqual({ ok: requests, fail: 0, info: 0, pending: 0, notIssued: 0 });
 }
 
 describe.each([1, 42, 'lab'])(`specweb96, seed %s, ${REQUESTS} requests`, (seed) => {

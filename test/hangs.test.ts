@@ -3,11 +3,11 @@
  * infinite loop, in either kernel, ends the run with a report naming it (found by
  * missed heartbeats), and never freezes the caller.
  */
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Mode } from '../src/config.js';
 import type { ServerName } from '../src/protocol.js';
 import { run } from '../src/run.js';
+import { spawnCli } from './support/cli.js';
 
 const REQUESTS = 20_000; // far more than can finish before the hang: the run must be cut short
 const BASE = { workload: 'specweb96', requests: REQUESTS, seed: 11, callTimeoutMs: 500, hangTimeoutMs: 400 } as const;
@@ -43,10 +43,9 @@ describe('no false alarms', () => {
 
 describe('the CLI', () => {
   it('run --fault app@50:hang exits 1 with a report, not a frozen process', () => {
-    const p = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli.ts', 'run', '--mode', 'microkernel', '--fault', 'app@50:hang', '--hang-timeout-ms', '400', '--call-timeout-ms', '500', '-n', '5000', '--json'],
-      { encoding: 'utf8', timeout: 30_000 },
+    const p = spawnCli(
+      ['run', '--mode', 'microkernel', '--fault', 'app@50:hang', '--hang-timeout-ms', '400', '--call-timeout-ms', '500', '-n', '5000', '--json'],
+      { timeout: 30_000 },
     );
     expect(p.status).toBe(1);
     const report = JSON.parse(p.stdout);
@@ -54,10 +53,7 @@ describe('the CLI', () => {
   });
 
   it('a malformed fault spec is a usage error', () => {
-    const p = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'run', '--fault', 'app@50:explode'], {
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const p = spawnCli(['run', '--fault', 'app@50:explode'], { timeout: 30_000 });
     expect(p.status).toBe(2);
     expect(p.stderr).toContain('SERVER@N[:crash|:hang]');
     expect(p.stderr).not.toContain('    at ');

@@ -7,45 +7,23 @@
  * so no port keeps the test process alive.
  */
 import { once } from 'node:events';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import seedrandom from 'seedrandom';
-import { Counters } from '../src/metrics/counters.js';
 import type { Reply } from '../src/protocol.js';
-import { Endpoint, clonedBytes, type EndpointOptions } from '../src/microkernel/ipc.js';
+import { clonedBytes } from '../src/microkernel/ipc.js';
+import { answerMixed, deferred, endpointPair, okv, OpenPorts, shuffle, type Side } from './support/channels.js';
 
-const open: { port: MessagePort; closed: Promise<unknown> }[] = [];
+const openPorts = new OpenPorts();
 
 afterEach(async () => {
-  for (const { port } of open) port.close();
-  await Promise.all(open.map((o) => o.closed));
-  open.length = 0;
+  await openPorts.closeAll();
   vi.restoreAllMocks();
 });
 
-type Side = Partial<EndpointOptions>;
-
 /** Two endpoints, `a` on port1 and `b` on port2, with their own counters. */
 function pair(a: Side = {}, b: Side = {}) {
-  const { port1, port2 } = new MessageChannel();
-  for (const port of [port1, port2]) open.push({ port, closed: once(port, 'close') });
-  const ca = new Counters();
-  const cb = new Counters();
-  const crashA = vi.fn();
-  const crashB = vi.fn();
-  const A = new Endpoint(port1, { counters: ca, deadlineMs: 10_000, onCall: null, onCrash: crashA, label: 'a', ...a });
-  const B = new Endpoint(port2, { counters: cb, deadlineMs: 10_000, onCall: null, onCrash: crashB, label: 'b', ...b });
-  return { A, B, ca, cb, crashA, crashB, port1, port2 };
+  const { port1, port2 } = openPorts.channel();
+  return { ...endpointPair(port1, port2, a, b), port1, port2 };
 }
-
-/** A promise and its resolver. */
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-const okv = <T>(value: T): Reply<T> => ({ ok: true, value });
 
 describe('Endpoint over a MessageChannel: reply matching', () => {
   it('200 calls in flight answered in a shuffled, partly deferred order each get their own reply', async () => {
@@ -69,18 +47,9 @@ describe('Endpoint over a MessageChannel: reply matching', () => {
     expect(A.pendingCalls).toBe(N);
     await allArrived.promise;
     // answer the held ones in a seeded random order, mixing sync, microtask and macrotask delays
-    const rng = seedrandom('order');
-    for (let i = held.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [held[i], held[j]] = [held[j], held[i]];
-    }
+    shuffle(held, 'order');
     expect(held.slice(0, 10).map((h) => h.n)).not.toEqual([...held].sort((x, y) => x.n - y.n).slice(0, 10).map((h) => h.n));
-    held.forEach(({ n, answer }, i) => {
-      const go = () => answer(okv({ echo: n }));
-      if (i % 3 === 0) go();
-      else if (i % 3 === 1) queueMicrotask(go);
-      else setImmediate(go);
-    });
+    answerMixed(held);
     const replies = await Promise.all(calls);
     replies.forEach((r, n) => expect(r).toEqual({ ok: true, value: { echo: n } }));
     expect(A.pendingCalls).toBe(0);

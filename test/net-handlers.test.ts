@@ -5,22 +5,13 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import seedrandom from 'seedrandom';
 import { Counters } from '../src/metrics/counters.js';
 import type { Reply } from '../src/protocol.js';
 import { inetChecksum } from '../src/servers/inet-checksum.js';
 import { FRAME_HEADER_BYTES, cutFrames, net, type Frame, type NetDevice } from '../src/servers/net.js';
-import { bootServer, heapBlocks, ok, type ServerContext } from '../src/servers/server.js';
-
-function concat(slices: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(slices.reduce((n, s) => n + s.length, 0));
-  let at = 0;
-  for (const s of slices) {
-    out.set(s, at);
-    at += s.length;
-  }
-  return out;
-}
+import { bootServer, ok, type ServerContext } from '../src/servers/server.js';
+import { concat } from './support/bytes.js';
+import { serverContext } from './support/contexts.js';
 
 /** `n` bytes that differ from position to position, starting at value `from`. */
 function bytes(n: number, from = 0): Uint8Array {
@@ -100,7 +91,7 @@ function boot(opts: { mtu?: number; checksumOffload?: boolean; call?: ServerCont
     (vi.fn(() => {
       throw new Error('NET_SEND must not call other servers');
     }) as unknown as ServerContext['call']);
-  const ctx: ServerContext = { name: 'net', blocks: heapBlocks, counters, rng: seedrandom('x'), call };
+  const ctx = serverContext('net', counters, call);
   const srv = bootServer(net, { mtu: opts.mtu ?? 1500, checksumOffload: opts.checksumOffload ?? false, device }, ctx);
   const send = (msg: { type: string; [k: string]: unknown }) => srv.dispatch(msg) as Reply<any> | Promise<Reply<any>>;
   return { counters, device, send };

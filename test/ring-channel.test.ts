@@ -15,29 +15,24 @@
  * Every test stops both pumps, closes the liveness ports and waits for their
  * 'close' events in afterEach, so nothing keeps the test process alive.
  */
-import { createHook, type AsyncHook } from 'node:async_hooks';
 import { once } from 'node:events';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import seedrandom from 'seedrandom';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Counters } from '../src/metrics/counters.js';
 import type { Reply } from '../src/protocol.js';
-import { Endpoint, type EndpointOptions } from '../src/microkernel/ipc.js';
 import { newDoorbell, newRingMemory, Pump, RingChannel, type Doorbell } from '../src/microkernel/ring.js';
+import { bytes } from './support/bytes.js';
+import { answerMixed, deferred, endpointPair, okv, OpenPorts, shuffle, type Side } from './support/channels.js';
+import { settle, trackResources } from './support/leaks.js';
 
-const open: { port: MessagePort; closed: Promise<unknown> }[] = [];
+const openPorts = new OpenPorts();
 const pumps: Pump[] = [];
 
 afterEach(async () => {
   vi.restoreAllMocks();
   for (const p of pumps) p.stop();
   pumps.length = 0;
-  for (const { port } of open) port.close();
-  await Promise.all(open.map((o) => o.closed));
-  open.length = 0;
+  await openPorts.closeAll();
 });
-
-type Side = Partial<EndpointOptions>;
 
 interface RigOptions {
   /** Bytes of each ring. */
@@ -62,36 +57,13 @@ function rig(o: RigOptions = {}) {
   const pumpA = new Pump(bellA, spinUs);
   const pumpB = new Pump(bellB, spinUs);
   pumps.push(pumpA, pumpB);
-  const { port1, port2 } = new MessageChannel();
-  for (const port of [port1, port2]) open.push({ port, closed: once(port, 'close') });
+  const { port1, port2 } = openPorts.channel();
   const ca = new Counters();
   const cb = new Counters();
   const chA = new RingChannel(ab, ba, bellB, port1, pumpA, ca);
   const chB = new RingChannel(ba, ab, bellA, port2, pumpB, cb);
-  const crashA = vi.fn();
-  const crashB = vi.fn();
-  const A = new Endpoint(chA, { counters: ca, deadlineMs: 10_000, onCall: null, onCrash: crashA, label: 'a', ...o.a });
-  const B = new Endpoint(chB, { counters: cb, deadlineMs: 10_000, onCall: null, onCrash: crashB, label: 'b', ...o.b });
+  const { A, B, crashA, crashB } = endpointPair(chA, chB, o.a, o.b, ca, cb);
   return { A, B, ca, cb, chA, chB, pumpA, pumpB, bellA, bellB, port1, port2, crashA, crashB, ab, ba };
-}
-
-const okv = <T>(value: T): Reply<T> => ({ ok: true, value });
-
-/** A promise and its resolver. */
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** `n` bytes counting up from `start`. */
-function bytes(n: number, start = 0): Uint8Array {
-  return Uint8Array.from({ length: n }, (_, i) => (start + i) & 255);
-}
-
-/** A few turns of the event loop (immediates only: no timers, no wall-clock wait). */
-async function settle(turns = 5): Promise<void> {
-  for (let i = 0; i < turns; i++) await new Promise<void>((res) => setImmediate(res));
 }
 
 /** Is the pump of this doorbell asleep (Int32 [rings, sleeping])? */
@@ -141,18 +113,9 @@ describe('calls and replies over rings', () => {
     const calls = Array.from({ length: N }, (_, n) => A.call(msg({ type: 'ECHO', n })));
     expect(A.pendingCalls).toBe(N);
     await allArrived.promise;
-    const rng = seedrandom('ring-order');
-    for (let i = held.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [held[i], held[j]] = [held[j], held[i]];
-    }
+    shuffle(held, 'ring-order');
     expect(held.map((h) => h.n)).not.toEqual([...held].map((h) => h.n).sort((x, y) => x - y));
-    held.forEach(({ n, answer }, i) => {
-      const go = () => answer(okv({ echo: n }));
-      if (i % 3 === 0) go();
-      else if (i % 3 === 1) queueMicrotask(go);
-      else setImmediate(go);
-    });
+    answerMixed(held);
     const replies = await Promise.all(calls);
     replies.forEach((r, n) => expect(r).toEqual({ ok: true, value: { echo: n } }));
     expect(A.pendingCalls).toBe(0);
@@ -448,22 +411,7 @@ describe('sleeping pumps and doorbells', () => {
 
 describe('nothing outlives pump.stop() and closing the channels', () => {
   type Kind = 'Immediate' | 'Timeout';
-  const live = new Set<number>();
-  const created: { id: number; type: Kind }[] = [];
-  let hook: AsyncHook;
-  beforeAll(() => {
-    hook = createHook({
-      init(id, type) {
-        if (type !== 'Immediate' && type !== 'Timeout') return;
-        live.add(id);
-        created.push({ id, type });
-      },
-      destroy(id) {
-        live.delete(id);
-      },
-    }).enable();
-  });
-  afterAll(() => hook.disable());
+  const { live, created } = trackResources<Kind>(['Immediate', 'Timeout']);
 
   const since = (mark: number, type: Kind) => created.slice(mark).filter((c) => c.type === type);
   const survivors = (from: number, to: number) => created.slice(from, to).filter((c) => live.has(c.id));

@@ -11,59 +11,15 @@
  * The first tests prove both observables see a deliberately leaked Worker and
  * MessagePort, and see them go away when released.
  */
-import { createHook, type AsyncHook } from 'node:async_hooks';
-import { existsSync, readdirSync } from 'node:fs';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerName } from '../src/protocol.js';
 import { run, type RunOptions } from '../src/run.js';
+import { HAVE_PROC, osThreads, settle, trackResources } from './support/leaks.js';
 
-const TRACKED = new Set(['WORKER', 'MESSAGEPORT', 'Timeout']);
 type Tracked = 'WORKER' | 'MESSAGEPORT' | 'Timeout';
 
-/** Live tracked async resources: id -> type. */
-const live = new Map<number, Tracked>();
-/** Every tracked resource ever created, in creation order. */
-const created: { id: number; type: Tracked }[] = [];
-let hook: AsyncHook;
-
-beforeAll(() => {
-  hook = createHook({
-    init(id, type) {
-      if (!TRACKED.has(type)) return;
-      live.set(id, type as Tracked);
-      created.push({ id, type: type as Tracked });
-    },
-    destroy(id) {
-      live.delete(id);
-    },
-  }).enable();
-});
-
-afterAll(() => {
-  hook.disable();
-});
-
-const HAVE_PROC = existsSync('/proc/self/task');
-/** OS threads of this process (Linux), or NaN elsewhere. */
-function osThreads(): number {
-  return HAVE_PROC ? readdirSync('/proc/self/task').length : NaN;
-}
-
-function liveCount(type: Tracked): number {
-  let n = 0;
-  for (const t of live.values()) if (t === type) n++;
-  return n;
-}
-
-/**
- * Let async_hooks deliver destroy events: Node emits them in a batch from an
- * immediate after the handle closed, so a few event-loop turns (no timers, no
- * wall-clock wait) are enough for anything already closed.
- */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((res) => setImmediate(res));
-}
+const { live, created, liveCount } = trackResources<Tracked>(['WORKER', 'MESSAGEPORT', 'Timeout']);
 
 /** What the process holds now. */
 async function snapshot() {

@@ -24,16 +24,15 @@
  * ring signalling end the run with a report and leave no worker or port; and a
  * pump that never spins (spinUs 0) still completes a run.
  */
-import { createHook, type AsyncHook } from 'node:async_hooks';
-import { existsSync, readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, type Signal, type Transport } from '../src/config.js';
 import { COUNTER_NAMES, type CounterName } from '../src/metrics/counters.js';
 import type { ServerName } from '../src/protocol.js';
 import { resolveRun, run, type RunOptions, type RunReport } from '../src/run.js';
-import { BLOCK_SIZE, blocksFor } from '../src/servers/fs.js';
-import { fileSet, RequestStream } from '../src/workload/generate.js';
-import { loadWorkload } from '../src/workload/load.js';
+import { BLOCK_SIZE } from '../src/servers/fs.js';
+import { HAVE_PROC, osThreads, settle, trackResources } from './support/leaks.js';
+import { expectAllOk, pick } from './support/reports.js';
+import { served } from './support/served.js';
 
 const REQUESTS = 400;
 const SEEDS = [1996, 'lab'] as const;
@@ -56,69 +55,10 @@ const COMBOS: readonly Combo[] = [
 const label = ([t, s]: Combo) => `${t}:${s}`;
 const NOT_MESSAGE = COMBOS.filter(([, s]) => s !== 'message');
 
-/**
- * What the first `requests` requests of specweb96 ask for, from the request
- * stream and the file set (never from a counter): file bytes served, HTTP
- * header bytes, and the cache blocks the reads cover (files start on a block).
- */
-function served(seed: number | string, requests: number) {
-  const w = { ...loadWorkload('specweb96'), seed };
-  const sizes = new Map(fileSet(w).map((f) => [f.path, f.size]));
-  const stream = new RequestStream(w);
-  let fileBytes = 0;
-  let headerBytes = 0;
-  let blocks = 0;
-  for (let i = 0; i < requests; i++) {
-    const path = /^GET (\S+) HTTP\/1\.0$/.exec(stream.next())?.[1];
-    const size = path === undefined ? undefined : sizes.get(path);
-    if (size === undefined) throw new Error(`request ${i} names no file of the file set`);
-    fileBytes += size;
-    headerBytes += `HTTP/1.0 200 OK\r\nContent-Length: ${size}\r\n\r\n`.length; // ASCII
-    blocks += blocksFor(size);
-  }
-  return { fileBytes, headerBytes, blocks };
-}
-
-function expectAllOk(r: RunReport, requests = REQUESTS): void {
-  expect(r.status, r.problems.join('; ')).toBe('ok');
-  expect(r.faults).toEqual([]);
-  expect(r.outcomes).toEqual({ ok: requests, fail: 0, info: 0, pending: 0, notIssued: 0 });
-}
-
-function pick(r: RunReport, names: readonly CounterName[]): Partial<Record<CounterName, number>> {
-  return Object.fromEntries(names.map((n) => [n, r.counters[n]]));
-}
-
-// ---- leak observation (as in shutdown-leaks.test.ts): every WORKER and MESSAGEPORT from creation to destruction
+// ---- leak observation (test/support/leaks.ts): every WORKER and MESSAGEPORT from creation to destruction
 
 type Tracked = 'WORKER' | 'MESSAGEPORT';
-const live = new Map<number, Tracked>();
-const created: { id: number; type: Tracked }[] = [];
-let hook: AsyncHook;
-
-beforeAll(() => {
-  hook = createHook({
-    init(id, type) {
-      if (type !== 'WORKER' && type !== 'MESSAGEPORT') return;
-      live.set(id, type);
-      created.push({ id, type });
-    },
-    destroy(id) {
-      live.delete(id);
-    },
-  }).enable();
-});
-
-afterAll(() => hook.disable());
-
-const HAVE_PROC = existsSync('/proc/self/task');
-const osThreads = () => (HAVE_PROC ? readdirSync('/proc/self/task').length : NaN);
-const liveCount = (type: Tracked) => [...live.values()].filter((t) => t === type).length;
-
-/** Let async_hooks deliver destroy events (a few event-loop turns, no timers). */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise<void>((res) => setImmediate(res));
-}
+const { live, created, liveCount } = trackResources<Tracked>(['WORKER', 'MESSAGEPORT']);
 
 async function snapshot() {
   await settle();
@@ -142,11 +82,11 @@ describe.each(SEEDS)(`specweb96, seed %s, ${REQUESTS} requests: every transport 
   }, 240_000);
 
   it('every request ends ok under every combination, and each report names its transport and signalling', () => {
-    expectAllOk(mono);
+    expectAllOk(mono, REQUESTS);
     expect(mono.signal).toBeNull();
     for (const c of COMBOS) {
       const r = micro.get(label(c))!;
-      expectAllOk(r);
+      expectAllOk(r, REQUESTS);
       expect([r.mode, r.transport, r.signal]).toEqual(['microkernel', ...c]);
       expect([r.config.transport, r.config.signal]).toEqual([...c]);
     }
@@ -253,7 +193,7 @@ describe('spinUs 0: pumps that sleep as soon as they are idle', () => {
   }, 120_000);
 
   it('the run completes with every request ok and the monolith\'s digest', () => {
-    expectAllOk(r);
+    expectAllOk(r, REQUESTS);
     expect(r.config.spinUs).toBe(0);
     expect(r.signal).toBe('ring');
     expect(r.digest).toBe(mono.digest);

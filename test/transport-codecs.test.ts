@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Counters, COUNTER_NAMES } from '../src/metrics/counters.js';
 import { newPoolMemory, PoolMapping, DescriptorError, type Descriptor } from '../src/microkernel/pool.js';
 import { copyCodec, keptBuffers, release, sharedCodec, transferCodec, type Codec, type Held } from '../src/microkernel/transport.js';
+import { bytes } from './support/bytes.js';
 
 type Rec = Record<string, unknown>;
 
@@ -17,11 +18,6 @@ type Rec = Record<string, unknown>;
 function expectOnly(c: Counters, nonZero: Partial<Record<(typeof COUNTER_NAMES)[number], number>>): void {
   const want = Object.fromEntries(COUNTER_NAMES.map((n) => [n, nonZero[n] ?? 0]));
   expect(c.snapshot()).toEqual(want);
-}
-
-/** `n` bytes counting up from `start`, on a buffer of their own. */
-function bytes(n: number, start = 0): Uint8Array {
-  return Uint8Array.from({ length: n }, (_, i) => (start + i) & 255);
 }
 
 /** A structural snapshot of a message: each field, and each array's elements by identity. */

@@ -16,9 +16,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, type Comparison } from '../src/compare.js';
 import { COUNTER_NAMES, type CounterName } from '../src/metrics/counters.js';
 import { run, type RunOptions, type RunReport } from '../src/run.js';
-import { BLOCK_SIZE, blocksFor } from '../src/servers/fs.js';
-import { fileSet, RequestStream } from '../src/workload/generate.js';
-import { loadWorkload } from '../src/workload/load.js';
+import { BLOCK_SIZE } from '../src/servers/fs.js';
+import { expectAllOk, pick } from './support/reports.js';
+import { served } from './support/served.js';
 
 const REQUESTS = 400;
 const SEEDS = [1996, 'lab'] as const;
@@ -31,42 +31,6 @@ const COMPARED = COUNTER_NAMES.filter((n) => !NOT_COMPARED.includes(n));
  * DISK_LOOKUP and DISK_READ, app -> net NET_SEND, each a call and a reply.
  */
 const MESSAGES_PER_REQUEST = 8;
-
-/**
- * What the first `requests` requests of specweb96 ask for, from the request
- * stream and the file set (never from a counter): the file bytes served, the
- * bytes of the HTTP headers the app puts in front of them, the cache blocks the
- * reads cover (files start on a block boundary), and the largest file in blocks.
- */
-function served(seed: number | string, requests: number) {
-  const w = { ...loadWorkload('specweb96'), seed };
-  const sizes = new Map(fileSet(w).map((f) => [f.path, f.size]));
-  const stream = new RequestStream(w);
-  let fileBytes = 0;
-  let headerBytes = 0;
-  let blocks = 0;
-  let maxBlocks = 0;
-  for (let i = 0; i < requests; i++) {
-    const path = /^GET (\S+) HTTP\/1\.0$/.exec(stream.next())?.[1];
-    const size = path === undefined ? undefined : sizes.get(path);
-    if (size === undefined) throw new Error(`request ${i} names no file of the file set`);
-    fileBytes += size;
-    headerBytes += `HTTP/1.0 200 OK\r\nContent-Length: ${size}\r\n\r\n`.length; // ASCII: one byte per char
-    blocks += blocksFor(size);
-    maxBlocks = Math.max(maxBlocks, blocksFor(size));
-  }
-  return { fileBytes, headerBytes, blocks, maxBlocks };
-}
-
-function expectAllOk(r: RunReport): void {
-  expect(r.status, r.problems.join('; ')).toBe('ok');
-  expect(r.faults).toEqual([]);
-  expect(r.outcomes).toEqual({ ok: REQUESTS, fail: 0, info: 0, pending: 0, notIssued: 0 });
-}
-
-function pick(r: RunReport, names: readonly CounterName[]): Partial<Record<CounterName, number>> {
-  return Object.fromEntries(names.map((n) => [n, r.counters[n]]));
-}
 
 describe('the hand-computed expectations', () => {
   it('served(): file bytes, header bytes and the largest file are positive and consistent', () => {
@@ -95,10 +59,10 @@ describe.each(SEEDS)(`specweb96, seed %s, ${REQUESTS} requests: monolithic and m
   });
 
   it('every request ends ok under every kernel and transport, and each report names its transport', () => {
-    expectAllOk(mono);
+    expectAllOk(mono, REQUESTS);
     expect(mono.transport).toBeNull();
     for (const t of TRANSPORTS) {
-      expectAllOk(micro[t]);
+      expectAllOk(micro[t], REQUESTS);
       expect(micro[t].mode).toBe('microkernel');
       expect(micro[t].transport).toBe(t);
       expect(micro[t].config.transport).toBe(t);
@@ -188,7 +152,7 @@ describe(`compare(): monolithic and every transport in one comparison (seed 7, $
     expect(cmp.results).toHaveLength(4);
     for (const res of cmp.results) {
       expect(res.reports).toHaveLength(1); // rounds 1, warm-up not reported
-      expectAllOk(res.reports[0]);
+      expectAllOk(res.reports[0], REQUESTS);
       expect(res.reports[0].digest).toBe(reference.digest);
     }
   });
@@ -234,7 +198,7 @@ describe('a cache smaller than the largest file served (8 blocks)', () => {
 
   it.each(['copy', 'transfer'] as const)('%s: same digest and work as the monolith; bytesCopied as with a big cache', (t) => {
     const e = served(seed, REQUESTS);
-    expectAllOk(micro[t]);
+    expectAllOk(micro[t], REQUESTS);
     expect(micro[t].digest).toBe(mono.digest);
     expect(pick(micro[t], COMPARED)).toEqual(pick(mono, COMPARED));
     if (t === 'transfer') expect(micro[t].counters.bytesCopied).toBe(e.fileBytes);
@@ -242,7 +206,7 @@ describe('a cache smaller than the largest file served (8 blocks)', () => {
   });
 
   it('shared: every request still ends ok and counts the same work', () => {
-    expectAllOk(micro.shared);
+    expectAllOk(micro.shared, REQUESTS);
     expect(pick(micro.shared, COMPARED)).toEqual(pick(mono, COMPARED));
     expect(micro.shared.counters.descriptorsRefused).toBe(0);
   });

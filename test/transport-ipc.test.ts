@@ -9,50 +9,20 @@
  * PoolMemory, as two workers would. Every test closes both ports and waits for
  * their 'close' events in afterEach.
  */
-import { once } from 'node:events';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Counters } from '../src/metrics/counters.js';
-import type { Reply } from '../src/protocol.js';
-import { Endpoint, type EndpointOptions } from '../src/microkernel/ipc.js';
 import { newPoolMemory, PoolBlocks, PoolMapping, type Descriptor, type PoolMemory } from '../src/microkernel/pool.js';
 import { copyCodec, keptBuffers, release, sharedCodec, transferCodec, type Codec, type Held } from '../src/microkernel/transport.js';
+import { bytes } from './support/bytes.js';
+import { deferred, endpointPair, okv, OpenPorts, type Side } from './support/channels.js';
 
-const open: { port: MessagePort; closed: Promise<unknown> }[] = [];
+const openPorts = new OpenPorts();
 
-afterEach(async () => {
-  for (const { port } of open) port.close();
-  await Promise.all(open.map((o) => o.closed));
-  open.length = 0;
-});
-
-type Side = Partial<EndpointOptions>;
+afterEach(() => openPorts.closeAll());
 
 /** `a` (the caller, e.g. app) on port1 and `b` (the callee, e.g. disk) on port2, each with its own counters. */
 function pair(a: Side = {}, b: Side = {}) {
-  const { port1, port2 } = new MessageChannel();
-  for (const port of [port1, port2]) open.push({ port, closed: once(port, 'close') });
-  const ca = new Counters();
-  const cb = new Counters();
-  const crashA = vi.fn();
-  const crashB = vi.fn();
-  const A = new Endpoint(port1, { counters: ca, deadlineMs: 10_000, onCall: null, onCrash: crashA, label: 'a', ...a });
-  const B = new Endpoint(port2, { counters: cb, deadlineMs: 10_000, onCall: null, onCrash: crashB, label: 'b', ...b });
-  return { A, B, ca, cb, crashA, crashB };
-}
-
-const okv = <T>(value: T): Reply<T> => ({ ok: true, value });
-
-/** A promise and its resolver. */
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
-
-/** `n` bytes counting up from `start`. */
-function bytes(n: number, start = 0): Uint8Array {
-  return Uint8Array.from({ length: n }, (_, i) => (start + i) & 255);
+  const { port1, port2 } = openPorts.channel();
+  return endpointPair(port1, port2, a, b);
 }
 
 const SLOT = 4096;

@@ -8,15 +8,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workloadJsonSchema, workloadJsonSchemaText, type JsonSchemaNode } from '../src/workload/json-schema.js';
 import { MAX_WORKLOAD_BYTES, WorkloadError, loadWorkload, parseWorkload, parseWorkloadBytes } from '../src/workload/load.js';
 import { formatPath, locate, positionAt, scanJson, type JsonNode } from '../src/workload/locate.js';
 import { WorkloadSchema } from '../src/workload/schema.js';
+import { ROOT } from './support/cli.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SPECWEB96_TEXT = readFileSync(join(ROOT, 'workloads', 'specweb96.json'), 'utf8');
 const TOP_KEYS = '$schema, name, description, seed, requests, clients, fileSet, popularity';
 const PROTO_NOTE = '(__proto__, constructor and prototype are refused)';

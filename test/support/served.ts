@@ -1,0 +1,39 @@
+/**
+ * What the first requests of specweb96 ask for, computed from the request
+ * stream and the file set (never from a counter), for the end-to-end tests'
+ * hand-computed expectations.
+ */
+import { blocksFor } from '../../src/servers/fs.js';
+import { fileSet, RequestStream } from '../../src/workload/generate.js';
+import { loadWorkload } from '../../src/workload/load.js';
+
+/**
+ * For the first `requests` requests of specweb96 with `seed`: the file bytes
+ * served, the bytes of the HTTP headers the app puts in front of them, the
+ * cache blocks the reads cover (files start on a block boundary), and the
+ * largest file in blocks.
+ */
+export function served(seed: number | string, requests: number) {
+  const w = { ...loadWorkload('specweb96'), seed };
+  const sizes = new Map(fileSet(w).map((f) => [f.path, f.size]));
+  const stream = new RequestStream(w);
+  let fileBytes = 0;
+  let headerBytes = 0;
+  let blocks = 0;
+  let maxBlocks = 0;
+  for (let i = 0; i < requests; i++) {
+    const path = /^GET (\S+) HTTP\/1\.0$/.exec(stream.next())?.[1];
+    const size = path === undefined ? undefined : sizes.get(path);
+    if (size === undefined) throw new Error(`request ${i} names no file of the file set`);
+    fileBytes += size;
+    headerBytes += `HTTP/1.0 200 OK\r\nContent-Length: ${size}\r\n\r\n`.length; // ASCII: one byte per char
+    blocks += blocksFor(size);
+    maxBlocks = Math.max(maxBlocks, blocksFor(size));
+  }
+  return { fileBytes, headerBytes, blocks, maxBlocks };
+}
+
+/** Bytes of file content the first `requests` requests ask for. */
+export function fileBytesRequested(seed: number | string, requests: number): number {
+  return served(seed, requests).fileBytes;
+}
