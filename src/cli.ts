@@ -56,6 +56,10 @@ function workloadFlags<T>(y: Argv<T>) {
     .option('requests', { alias: 'n', type: 'number', describe: 'requests to send (default: the workload\'s)' })
     .option('clients', { alias: 'c', type: 'number', describe: 'closed-loop clients (default: the workload\'s)' })
     .option('seed', { alias: 's', type: 'string', describe: 'seed for files and requests (default: the workload\'s)' })
+    .option('rate', { type: 'number', describe: 'open loop: Poisson arrivals at this many requests/s (latency counts from each scheduled arrival)' })
+    .option('max-in-flight', { type: 'number', describe: 'open loop: most requests outstanding at once (default 4096)' })
+    .option('think-time-ms', { type: 'number', describe: 'closed loop: each client waits this long after a reply' })
+    .option('duration-ms', { type: 'number', describe: 'stop sending new requests after this long (--requests becomes an upper bound)' })
     .option('cache-blocks', { type: 'number', describe: 'disk buffer cache size in 4 KiB blocks', default: 4096 })
     .option('mtu', { type: 'number', describe: 'frame size in bytes, headers included', default: 1500 })
     .option('checksum-offload', { type: 'boolean', default: false, describe: 'the NIC computes the Internet checksum' })
@@ -72,6 +76,10 @@ type WorkloadArgs = {
   requests?: number;
   clients?: number;
   seed?: string;
+  rate?: number;
+  'max-in-flight'?: number;
+  'think-time-ms'?: number;
+  'duration-ms'?: number;
   'cache-blocks': number;
   mtu: number;
   'checksum-offload': boolean;
@@ -81,12 +89,26 @@ type WorkloadArgs = {
   fault?: string;
 };
 
+/** --rate (open loop) or --think-time-ms (closed loop) -> the arrival model, if either was given. */
+function arrivalOf(a: WorkloadArgs): RunOptions['arrival'] {
+  if (a.rate !== undefined) {
+    if (a['think-time-ms'] !== undefined) throw new UsageError('--rate (open loop) and --think-time-ms (closed loop) do not go together');
+    if (!Number.isFinite(a.rate) || a.rate <= 0 || a.rate > 10_000_000) throw new UsageError(`--rate must be a number from above 0 to 10000000, got ${a.rate}`);
+    return { kind: 'open', ratePerSec: a.rate, maxInFlight: positiveInt('max-in-flight', a['max-in-flight'], 1_000_000) ?? 4096 };
+  }
+  if (a['max-in-flight'] !== undefined) throw new UsageError('--max-in-flight goes with --rate (open loop)');
+  if (a['think-time-ms'] !== undefined) return { kind: 'closed', thinkTimeMs: nonNegative('think-time-ms', a['think-time-ms'], 60_000) };
+  return undefined;
+}
+
 function runOptions(a: WorkloadArgs): Omit<RunOptions, 'mode'> {
   const workload = loadWorkload(a.workload); // fail early, with the file's own message
   const asNumber = a.seed !== undefined && /^-?\d{1,15}$/.test(a.seed);
   const seed = a.seed === undefined ? undefined : asNumber ? Number(a.seed) : a.seed;
   return {
     workload,
+    arrival: arrivalOf(a),
+    durationMs: positiveInt('duration-ms', a['duration-ms'], 86_400_000),
     requests: positiveInt('requests', a.requests, 10_000_000),
     clients: positiveInt('clients', a.clients, 4096),
     seed,

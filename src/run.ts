@@ -18,10 +18,10 @@ import { MonolithicDomain } from './harness/monolithic-domain.js';
 import type { ServerName } from './protocol.js';
 import type { FaultPlan } from './servers/server.js';
 import { blocksFor, mkfs } from './servers/fs.js';
-import { newRegisters, readDigest, readOutcomes, type Outcomes } from './wire/registers.js';
+import { newRegisters, readDigest, readOutcomes, REG, type Outcomes } from './wire/registers.js';
 import { fileSet } from './workload/generate.js';
 import { loadWorkload } from './workload/load.js';
-import { WorkloadSchema, type Workload } from './workload/schema.js';
+import { WorkloadSchema, type Arrival, type Workload } from './workload/schema.js';
 
 export const SCHEMA_VERSION = 1;
 const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -33,6 +33,10 @@ export interface RunOptions {
   transport?: Transport;
   requests?: number;
   clients?: number;
+  /** Replaces the workload's arrival model (closed loop with think time, or open loop at a rate). */
+  arrival?: Arrival;
+  /** Stop sending new requests after this long (the request count is then an upper bound). */
+  durationMs?: number;
   seed?: number | string;
   cacheBlocks?: number;
   /** Shared pool size in 4 KiB slots (default: the cache plus what the clients can have in flight). */
@@ -58,7 +62,9 @@ export interface RunReport {
   transport: Transport | null;
   /** How domains were signalled: null in the monolith, which makes direct calls. */
   signal: Signal | null;
-  workload: { name: string; seed: number | string; requests: number; clients: number };
+  workload: { name: string; seed: number | string; requests: number; clients: number; arrival: Arrival; durationMs: number | null };
+  /** Why the clients stopped: every request sent, the duration ran out, or a fault stopped the run. */
+  endedBy: 'requests' | 'duration' | 'stop' | 'fault';
   outcomes: Outcomes;
   /**
    * Host-measured wall time on this machine, from the first request to the last
@@ -120,7 +126,12 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
     seed: opts.seed ?? base.seed,
     requests: opts.requests ?? base.requests,
     clients: opts.clients ?? base.clients,
+    arrival: opts.arrival ?? base.arrival,
+    durationMs: opts.durationMs ?? base.durationMs,
   };
+  const checked = WorkloadSchema.shape.arrival.safeParse(workload.arrival);
+  if (!checked.success) throw new ConfigError(`arrival: ${checked.error.issues[0]?.message ?? 'invalid'}`);
+  workload.arrival = checked.data;
   const cacheBlocks = opts.cacheBlocks ?? DEFAULT_KERNEL_CONFIG.cacheBlocks;
   const largestFile = Math.max(...workload.fileSet.classes.flatMap((c) => c.sizes));
   const inFlight = Math.min(workload.clients * blocksFor(largestFile), MAX_IN_FLIGHT_BLOCKS);
@@ -175,7 +186,9 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   const cpu = process.cpuUsage(cpu0);
   const byServer = kernel.counters();
   const counters = sumCounters(Object.values(byServer));
-  const outcomes = readOutcomes(regs, w.requests);
+  const endedBy = result.faults.length ? 'fault' : (result.wire?.endedBy ?? 'stop');
+  // a run cut short by its duration sent what it sent: that is its request count
+  const outcomes = readOutcomes(regs, endedBy === 'duration' ? Atomics.load(regs, REG.issued) : w.requests);
   if (result.wire === null) {
     // the domain holding the clients died: what was in flight has no known outcome
     outcomes.info += outcomes.pending;
@@ -204,7 +217,15 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     mode: cfg.mode,
     transport: cfg.mode === 'monolithic' ? null : cfg.transport,
     signal: cfg.mode === 'monolithic' ? null : cfg.signal,
-    workload: { name: w.name, seed: w.seed, requests: w.requests, clients: w.clients },
+    workload: {
+      name: w.name,
+      seed: w.seed,
+      requests: outcomes.ok + outcomes.fail + outcomes.info + outcomes.pending + outcomes.notIssued,
+      clients: w.clients,
+      arrival: w.arrival,
+      durationMs: w.durationMs ?? null,
+    },
+    endedBy,
     outcomes,
     elapsedMs: round(elapsedMs, 6),
     throughput: {

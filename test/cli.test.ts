@@ -115,7 +115,7 @@ describe('malformed workload files', () => {
     // JSON.stringify(..., null, 2): 76 lines of specweb96 (each class 15 lines), then frobs
     expectBadFile(
       r,
-      `${file}:77:3 (top level): unknown key 'frobs' (known keys: $schema, name, description, seed, requests, clients, fileSet, popularity)`,
+      `${file}:77:3 (top level): unknown key 'frobs' (known keys: $schema, name, description, seed, requests, clients, arrival, durationMs, fileSet, popularity)`,
     );
   });
 
@@ -185,7 +185,7 @@ describe('validate: a bad file is one line on stderr, exit 2, no usage hint', ()
     const f = file('key.json', good.join('\n').replace('"seed": 7,', '"seed": 7, "sed": 8,'));
     expectBadFile(
       cli('validate', f),
-      `${f}:3:14 (top level): unknown key 'sed' (known keys: $schema, name, description, seed, requests, clients, fileSet, popularity)`,
+      `${f}:3:14 (top level): unknown key 'sed' (known keys: $schema, name, description, seed, requests, clients, arrival, durationMs, fileSet, popularity)`,
     );
   });
 

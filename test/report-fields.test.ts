@@ -87,7 +87,15 @@ describe.each(['monolithic', 'microkernel'] as const)('run report (%s)', (mode) 
   });
 
   it('workload names what ran', () => {
-    expect(r.workload).toEqual({ name: 'specweb96', seed: 'lab', requests: REQUESTS, clients: SHIPPED.clients });
+    expect(r.workload).toEqual({
+      name: 'specweb96',
+      seed: 'lab',
+      requests: REQUESTS,
+      clients: SHIPPED.clients,
+      arrival: { kind: 'closed', thinkTimeMs: 0 },
+      durationMs: null,
+    });
+    expect(r.endedBy).toBe('requests');
   });
 
   it('outcomes count every request', () => {
@@ -198,7 +206,14 @@ describe('compare()', () => {
     expect(c.rounds).toBe(2);
     expect(c.digestsEqual).toBe(true);
     expect(new Set(c.results.flatMap((x) => x.reports.map((rep) => rep.digest))).size).toBe(1);
-    expect(c.workload).toEqual({ name: 'specweb96', seed: 5, requests: REQUESTS, clients: SHIPPED.clients });
+    expect(c.workload).toEqual({
+      name: 'specweb96',
+      seed: 5,
+      requests: REQUESTS,
+      clients: SHIPPED.clients,
+      arrival: { kind: 'closed', thinkTimeMs: 0 },
+      durationMs: null,
+    });
   });
 
   it('has one result per label, each with one report per round of its own kernel', () => {

@@ -17,7 +17,7 @@ import { WorkloadSchema } from '../src/workload/schema.js';
 import { ROOT } from './support/cli.js';
 
 const SPECWEB96_TEXT = readFileSync(join(ROOT, 'workloads', 'specweb96.json'), 'utf8');
-const TOP_KEYS = '$schema, name, description, seed, requests, clients, fileSet, popularity';
+const TOP_KEYS = '$schema, name, description, seed, requests, clients, arrival, durationMs, fileSet, popularity';
 const PROTO_NOTE = '(__proto__, constructor and prototype are refused)';
 
 /** A valid workload, one line per entry; line n of the file is BASE[n - 1]. */

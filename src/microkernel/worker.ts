@@ -16,8 +16,7 @@ import { Counters } from '../metrics/counters.js';
 import type { Msg, ServerName } from '../protocol.js';
 import { fail, heapBlocks, type BlockAllocator, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { bootByName, serverRng } from '../boot.js';
-import { SimulatedWire, type WireResult } from '../wire/clients.js';
-import { RequestStream } from '../workload/generate.js';
+import { clientPlan, SimulatedWire, type WireResult } from '../wire/clients.js';
 import type { RunPlan } from '../kernel.js';
 import { Endpoint } from './ipc.js';
 import { PoolBlocks, PoolMapping } from './pool.js';
@@ -116,8 +115,7 @@ const control: WorkerControl = {
   async run(plan) {
     const srv = server;
     if (!srv || data.name !== 'net') throw new Error(`run: ${data.name} holds no wire device`);
-    const stream = new RequestStream(plan.workload);
-    return wire.run({ requests: plan.requests, clients: plan.clients, next: () => stream.next() }, async (reqId, request) => {
+    return wire.run(clientPlan(plan), async (reqId, request) => {
       const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId, request };
       const held: Held = [];
       try {

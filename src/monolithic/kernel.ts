@@ -12,9 +12,8 @@ import { fail, heapBlocks, type ServerContext, type ServerInstance } from '../se
 import { bootByName, serverRng } from '../boot.js';
 import type { KernelConfig } from '../config.js';
 import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
-import { SimulatedWire } from '../wire/clients.js';
+import { clientPlan, SimulatedWire } from '../wire/clients.js';
 import { requestStop, type Registers } from '../wire/registers.js';
-import { RequestStream } from '../workload/generate.js';
 
 export class KernelPanic extends Error {
   constructor(readonly server: ServerName, cause: unknown) {
@@ -88,10 +87,9 @@ export class MonolithicKernel implements Kernel {
   }
 
   async run(plan: RunPlan): Promise<KernelRunResult> {
-    const stream = new RequestStream(plan.workload);
     const elu0 = performance.eventLoopUtilization();
     const wire = await this.wire.run(
-      { requests: plan.requests, clients: plan.clients, next: () => stream.next() },
+      clientPlan(plan),
       (reqId, request) => {
         const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId, request };
         return this.dispatch('net', msg) as never;

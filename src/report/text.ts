@@ -22,12 +22,20 @@ export function labelOf(r: Pick<RunReport, 'mode' | 'transport' | 'signal'>): st
   return `${r.mode}:${r.transport}${r.signal && r.signal !== 'message' ? `:${r.signal}` : ''}`;
 }
 
+function arrivalText(r: RunReport): string {
+  const a = r.workload.arrival;
+  const load =
+    a.kind === 'open'
+      ? `open loop at ${int(a.ratePerSec)} requests/s, at most ${int(a.maxInFlight)} in flight`
+      : `${r.workload.clients} closed-loop clients${a.thinkTimeMs ? `, ${dec(a.thinkTimeMs)} ms think time` : ''}`;
+  return r.workload.durationMs ? `${load}, for ${int(r.workload.durationMs)} ms` : load;
+}
+
 export function formatRun(r: RunReport): string {
   const w = r.workload;
   const o = r.outcomes;
   const lines = [
-    pc.bold(`microlith run: ${w.name} under ${labelOf(r)}`) +
-      ` (seed ${w.seed}, ${int(w.requests)} requests, ${w.clients} clients)`,
+    pc.bold(`microlith run: ${w.name} under ${labelOf(r)}`) + ` (seed ${w.seed}, ${int(w.requests)} requests, ${arrivalText(r)})`,
     `outcomes: ${int(o.ok)} ok, ${int(o.fail)} fail, ${int(o.info)} info (unknown)` +
       (o.pending ? `, ${int(o.pending)} pending` : '') +
       (o.notIssued ? `, ${int(o.notIssued)} not sent` : ''),
@@ -39,7 +47,11 @@ export function formatRun(r: RunReport): string {
   t.push(
     ['throughput', `${int(r.throughput.requestsPerSec)} requests/s`, host],
     ['payload throughput', `${mb(r.throughput.payloadBytesPerSec)}/s`, host],
-    ['latency p50 / p99 (round trip, client to reply)', lat ? `${int(lat.p50)} / ${int(lat.p99)} µs` : 'lost with its domain', host],
+    [
+      r.workload.arrival.kind === 'open' ? 'latency p50 / p99 (from scheduled arrival to reply)' : 'latency p50 / p99 (round trip, client to reply)',
+      lat ? `${int(lat.p50)} / ${int(lat.p99)} µs` : 'lost with its domain',
+      host,
+    ],
     ['wall time', `${dec(r.elapsedMs, 0)} ms`, host],
     ['requests per CPU-second (all threads)', int(r.throughput.requestsPerCpuSec), host],
     ['busy fraction per domain', r.domains.map((d) => `${d.name} ${dec(d.utilisation * 100, 0)}%`).join(', '), host],

@@ -11,7 +11,11 @@ import { crc32 } from 'node:zlib';
 import type { Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
+import seedrandom from 'seedrandom';
 import { REG, type Registers } from './registers.js';
+import type { RunPlan } from '../kernel.js';
+import { RequestStream } from '../workload/generate.js';
+import type { Arrival } from '../workload/schema.js';
 
 /** The clients let their domain's event loop turn at least this often, ms. */
 const YIELD_EVERY_MS = 5;
@@ -20,15 +24,37 @@ const YIELD_EVERY_MS = 5;
 export type Deliver = (reqId: number, request: string) => Promise<Reply<{ status: number }>>;
 
 export interface ClientPlan {
+  /** Requests to send (an upper bound when `durationMs` is set). */
   requests: number;
+  /** Closed-loop clients. */
   clients: number;
+  arrival: Arrival;
+  /** Stop sending new requests this long after the first. */
+  durationMs?: number;
   /** The request line of the next request (called in request-id order). */
   next: () => string;
+  /** Seeded uniform [0, 1) numbers for open-loop inter-arrival times. */
+  random: () => number;
+}
+
+/** The clients' plan for a workload run. */
+export function clientPlan(plan: RunPlan): ClientPlan {
+  const stream = new RequestStream(plan.workload);
+  return {
+    requests: plan.requests,
+    clients: plan.clients,
+    arrival: plan.workload.arrival,
+    durationMs: plan.workload.durationMs,
+    next: () => stream.next(),
+    random: seedrandom(`${plan.workload.seed}:arrivals`),
+  };
 }
 
 export interface WireResult {
   elapsedMs: number;
   latencyUs: LatencySummary;
+  /** Why the clients stopped sending: all requests sent, the duration ran out, or the kernel said stop. */
+  endedBy: 'requests' | 'duration' | 'stop';
 }
 
 /** Outcome of one request, from the net server's reply. */
@@ -50,11 +76,51 @@ export class SimulatedWire implements NetDevice {
     Atomics.add(r, REG.responses, 1);
   }
 
-  /** Run the closed loop: `clients` clients send requests back to back until `requests` were sent. */
+  /** Send the plan's requests to `deliver` under its arrival model; resolves when all sent have settled. */
   async run(plan: ClientPlan, deliver: Deliver): Promise<WireResult> {
     const r = this.regs;
     const latency = new LatencyRecorder();
+    const t0 = performance.now();
+    const deadline = plan.durationMs === undefined ? Infinity : t0 + plan.durationMs;
     let nextId = 0;
+    let endedBy: WireResult['endedBy'] = 'requests';
+    /** The id of the next request to send, or -1 when sending is over. */
+    const take = (): number => {
+      if (Atomics.load(r, REG.stop) !== 0) endedBy = 'stop';
+      else if (performance.now() >= deadline) endedBy = 'duration';
+      else if (nextId < plan.requests) return nextId++;
+      return -1;
+    };
+    /** Send request `id` and record its latency from `since` (its scheduled arrival, or now). */
+    const send = async (id: number, line: string, since: number) => {
+      Atomics.add(r, REG.issued, 1);
+      let outcome: 'ok' | 'fail' | 'info';
+      try {
+        outcome = classify(await deliver(id, line));
+      } catch {
+        outcome = 'info'; // the domain panicked under this request
+      }
+      latency.record((performance.now() - since) * 1000);
+      Atomics.add(r, REG[outcome], 1);
+    };
+    // request lines are drawn in request-id order, whatever the arrival model
+    const takeLine = (): [number, string] | null => {
+      const id = take();
+      return id < 0 ? null : [id, plan.next()];
+    };
+    if (plan.arrival.kind === 'open') await this.openLoop(plan.arrival, plan.random, takeLine, send);
+    else await this.closedLoop(plan.arrival.thinkTimeMs, plan.clients, plan.requests, takeLine, send);
+    return { elapsedMs: performance.now() - t0, latencyUs: latency.summary(), endedBy };
+  }
+
+  /** `clients` clients, each sending its next request `thinkMs` after its last reply. */
+  private async closedLoop(
+    thinkMs: number,
+    clients: number,
+    requests: number,
+    take: () => [number, string] | null,
+    send: (id: number, line: string, since: number) => Promise<void>,
+  ): Promise<void> {
     // In a kernel whose calls are all direct (the monolith) the clients would run
     // on microtasks alone and never let the event loop turn, so the domain could
     // not answer its heartbeat: every few ms all clients wait for one turn.
@@ -70,25 +136,58 @@ export class SimulatedWire implements NetDevice {
       if (gate) await gate;
     };
     const client = async () => {
-      while (nextId < plan.requests && Atomics.load(r, REG.stop) === 0) {
+      for (;;) {
         await turn();
-        if (nextId >= plan.requests || Atomics.load(r, REG.stop) !== 0) break;
-        const id = nextId++;
-        const line = plan.next();
-        Atomics.add(r, REG.issued, 1);
-        const t0 = performance.now();
-        let outcome: 'ok' | 'fail' | 'info';
-        try {
-          outcome = classify(await deliver(id, line));
-        } catch {
-          outcome = 'info'; // the domain panicked under this request
-        }
-        latency.record((performance.now() - t0) * 1000);
-        Atomics.add(r, REG[outcome], 1);
+        const next = take();
+        if (!next) return;
+        await send(next[0], next[1], performance.now());
+        if (thinkMs > 0) await sleep(thinkMs);
       }
     };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: Math.min(plan.clients, plan.requests) }, client));
-    return { elapsedMs: performance.now() - t0, latencyUs: latency.summary() };
+    await Promise.all(Array.from({ length: Math.min(clients, requests) }, client));
   }
+
+  /**
+   * Poisson arrivals at `ratePerSec` from a seeded generator. A request is sent
+   * at its scheduled time whatever the earlier ones are doing, unless
+   * `maxInFlight` are outstanding: then it waits, in arrival order, and the wait
+   * counts in its latency, which runs from its scheduled arrival.
+   */
+  private async openLoop(
+    arrival: Extract<Arrival, { kind: 'open' }>,
+    random: () => number,
+    take: () => [number, string] | null,
+    send: (id: number, line: string, since: number) => Promise<void>,
+  ): Promise<void> {
+    let due = performance.now();
+    let inFlight = 0;
+    const waiting: (() => void)[] = []; // arrivals waiting for a slot, oldest first
+    const all: Promise<void>[] = [];
+    for (;;) {
+      due += (-Math.log(1 - random()) / arrival.ratePerSec) * 1000;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      else if (all.length % 64 === 63) await new Promise((res) => setImmediate(res)); // let replies in
+      const next = take();
+      if (!next) break;
+      const since = due;
+      all.push(
+        (async () => {
+          // a slot is handed from a finished request to the oldest waiter, so
+          // requests go out in arrival order
+          if (inFlight >= arrival.maxInFlight || waiting.length > 0) await new Promise<void>((res) => waiting.push(res));
+          else inFlight++;
+          await send(next[0], next[1], since);
+          const heir = waiting.shift();
+          if (heir) heir();
+          else inFlight--;
+        })(),
+      );
+    }
+    await Promise.all(all);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((res) => setTimeout(res, ms));
 }
