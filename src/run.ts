@@ -134,7 +134,8 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
   workload.arrival = checked.data;
   const cacheBlocks = opts.cacheBlocks ?? DEFAULT_KERNEL_CONFIG.cacheBlocks;
   const largestFile = Math.max(...workload.fileSet.classes.flatMap((c) => c.sizes));
-  const inFlight = Math.min(workload.clients * blocksFor(largestFile), MAX_IN_FLIGHT_BLOCKS);
+  const outstanding = workload.arrival.kind === 'open' ? workload.arrival.maxInFlight : workload.clients;
+  const inFlight = Math.min(outstanding * blocksFor(largestFile), MAX_IN_FLIGHT_BLOCKS);
   const cfg: KernelConfig = {
     ...DEFAULT_KERNEL_CONFIG,
     mode: opts.mode,
