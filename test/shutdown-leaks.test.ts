@@ -104,6 +104,19 @@ describe('microkernel runs leave nothing alive', () => {
     expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
   });
 
+  it('a run in which a server hung (its worker is terminated)', async () => {
+    const before = await snapshot();
+    const mark = created.length;
+    const report = await run({ ...BASE, hangTimeoutMs: 300, callTimeoutMs: 300, fault: { server: 'disk', atMessage: 50, kind: 'hang' } });
+    expect(report.faults.map((f) => [f.server, f.kind])).toEqual([['disk', 'hang']]);
+    expect(created.slice(mark).filter((c) => c.type === 'WORKER')).toHaveLength(3);
+    const after = await snapshot();
+    expect(after.workers).toBe(before.workers);
+    expect(after.ports).toBe(before.ports);
+    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
+    expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
+  });
+
   it('several runs in a row do not accumulate threads', async () => {
     const before = await snapshot();
     for (let i = 0; i < 3; i++) await run({ ...BASE, seed: 10 + i, requests: 100 });
@@ -111,6 +124,26 @@ describe('microkernel runs leave nothing alive', () => {
     expect(after.workers).toBe(before.workers);
     expect(after.ports).toBe(before.ports);
     if (HAVE_PROC) expect(after.threads).toBe(before.threads);
+  });
+});
+
+describe('monolithic runs leave nothing alive (the kernel has a thread of its own)', () => {
+  it.each([
+    ['ends normally', undefined],
+    ['panics', { server: 'disk', atMessage: 50 }],
+    ['hangs', { server: 'app', atMessage: 50, kind: 'hang' }],
+  ] as const)('a run that %s', async (_what, fault) => {
+    const before = await snapshot();
+    const mark = created.length;
+    const report = await run({ ...BASE, mode: 'monolithic', hangTimeoutMs: 300, callTimeoutMs: 300, ...(fault ? { fault } : {}) });
+    expect(report.status).toBe(fault ? 'failed' : 'ok');
+    // the kernel really ran in a worker of its own (so "none left" is not vacuous)
+    expect(created.slice(mark).filter((c) => c.type === 'WORKER')).toHaveLength(1);
+    const after = await snapshot();
+    expect(after.workers).toBe(before.workers);
+    expect(after.ports).toBe(before.ports);
+    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
+    expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
   });
 });
 
