@@ -37,6 +37,16 @@ function survivorsSince(mark: number, type: Tracked): number {
   return created.slice(mark).filter((c) => c.type === type && live.has(c.id)).length;
 }
 
+/** Nothing created since `mark` survives, and the counts are back to `before`. */
+async function expectNothingLeft(before: Awaited<ReturnType<typeof snapshot>>, mark: number, opts = { activePorts: false }) {
+  const after = await snapshot();
+  expect(after.workers).toBe(before.workers);
+  expect(after.ports).toBe(before.ports);
+  if (opts.activePorts) expect(after.activeMessagePorts).toBe(before.activeMessagePorts);
+  if (HAVE_PROC) expect(after.threads).toBe(before.threads);
+  expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
+}
+
 describe('the leak check itself', () => {
   it('sees a deliberately leaked Worker, and sees it go when terminated', async () => {
     const before = await snapshot();
@@ -81,12 +91,7 @@ describe('microkernel runs leave nothing alive', () => {
     // the run really started one worker per server (so "none left" is not vacuous)
     // ...and the channels between them (granted pairs) were made here
     expect(created.slice(mark).filter((c) => c.type === 'MESSAGEPORT').length).toBeGreaterThanOrEqual(4);
-    const after = await snapshot();
-    expect(after.workers).toBe(before.workers);
-    expect(after.ports).toBe(before.ports);
-    expect(after.activeMessagePorts).toBe(before.activeMessagePorts);
-    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
-    expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
+    await expectNothingLeft(before, mark, { activePorts: true });
   });
 
   it.each(['disk', 'app', 'net'] as ServerName[])('a run in which the %s server crashed', async (server) => {
@@ -96,12 +101,7 @@ describe('microkernel runs leave nothing alive', () => {
     // the fault fired (read from the kernel-owned counter slab)
     expect(report.countersByServer[server].messagesHandled).toBe(50);
     expect(created.slice(mark).filter((c) => c.type === 'WORKER')).toHaveLength(3);
-    const after = await snapshot();
-    expect(after.workers).toBe(before.workers);
-    expect(after.ports).toBe(before.ports);
-    expect(after.activeMessagePorts).toBe(before.activeMessagePorts);
-    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
-    expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
+    await expectNothingLeft(before, mark, { activePorts: true });
   });
 
   it('a run in which a server hung (its worker is terminated)', async () => {
@@ -110,11 +110,7 @@ describe('microkernel runs leave nothing alive', () => {
     const report = await run({ ...BASE, hangTimeoutMs: 300, callTimeoutMs: 300, fault: { server: 'disk', atMessage: 50, kind: 'hang' } });
     expect(report.faults.map((f) => [f.server, f.kind])).toEqual([['disk', 'hang']]);
     expect(created.slice(mark).filter((c) => c.type === 'WORKER')).toHaveLength(3);
-    const after = await snapshot();
-    expect(after.workers).toBe(before.workers);
-    expect(after.ports).toBe(before.ports);
-    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
-    expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
+    await expectNothingLeft(before, mark);
   });
 
   it('several runs in a row do not accumulate threads', async () => {
@@ -139,11 +135,7 @@ describe('monolithic runs leave nothing alive (the kernel has a thread of its ow
     expect(report.status).toBe(fault ? 'failed' : 'ok');
     // the kernel really ran in a worker of its own (so "none left" is not vacuous)
     expect(created.slice(mark).filter((c) => c.type === 'WORKER')).toHaveLength(1);
-    const after = await snapshot();
-    expect(after.workers).toBe(before.workers);
-    expect(after.ports).toBe(before.ports);
-    if (HAVE_PROC) expect(after.threads).toBe(before.threads);
-    expect(survivorsSince(mark, 'WORKER') + survivorsSince(mark, 'MESSAGEPORT')).toBe(0);
+    await expectNothingLeft(before, mark);
   });
 });
 
