@@ -15,6 +15,7 @@ export type Errno =
   | 'EPEERDIED' // the callee's domain died before replying: the outcome is unknown
   | 'EDEADDST' // the callee's domain is known dead: the call was not delivered
   | 'EFAULT' // a payload descriptor was stale or forged: refused, never read
+  | 'EFBIG' // a write past the end of a file (files do not grow)
   | 'ESHUTDOWN'; // the kernel is stopping
 
 /**
@@ -34,11 +35,19 @@ export interface DiskCalls {
     req: { ino: number; offset: number; length: number };
     rep: { data: Payload; length: number };
   };
+  /**
+   * Write `data` at `offset` of a file, inside its size. Replies only once the
+   * bytes are on the image (write-through): the reply is the durability promise.
+   */
+  DISK_WRITE: {
+    req: { ino: number; offset: number; data: Payload };
+    rep: { length: number };
+  };
 }
 
 export interface NetCalls {
-  /** A request arrived from the wire (sent by the wire device, never by a server). */
-  NET_RECV: { req: { reqId: number; request: string }; rep: { status: number } };
+  /** A request arrived from the wire (sent by the wire device, never by a server), with its data if it carries any. */
+  NET_RECV: { req: { reqId: number; request: string; body?: Payload }; rep: { status: number } };
   /** Send a response for request `reqId` out on the wire. */
   NET_SEND: {
     req: { reqId: number; status: number; body: Payload };
@@ -47,8 +56,15 @@ export interface NetCalls {
 }
 
 export interface AppCalls {
-  /** Serve an HTTP-like request line ("GET /path HTTP/1.0") for request `reqId`. */
-  APP_GET: { req: { reqId: number; request: string }; rep: { status: number; bodyBytes: number } };
+  /**
+   * Serve request `reqId`: its request line (GET, RETR, READ, WRITE or QUERY;
+   * see servers/app.ts) and the data a WRITE carries. `bodyBytes`: the data
+   * bytes of the reply, without the protocol's header.
+   */
+  APP_REQUEST: {
+    req: { reqId: number; request: string; body?: Payload };
+    rep: { status: number; bodyBytes: number };
+  };
 }
 
 export interface Protocols {

@@ -1,5 +1,5 @@
 /**
- * The app server in-process: APP_GET through `bootServer(app, ...)` with a fake
+ * The app server in-process: APP_REQUEST through `bootServer(app, ...)` with a fake
  * context whose `call` plays the disk and net servers, and `parseRequestLine`.
  */
 import { describe, expect, it } from 'vitest';
@@ -46,7 +46,7 @@ function world(
   const counters = new Counters();
   const ctx = serverContext('app', counters, call as ServerContext['call']);
   const srv = bootServer(app, {}, ctx);
-  const get = (reqId: number, request: unknown) => srv.dispatch({ type: 'APP_GET', reqId, request } as never) as Promise<Reply<any>>;
+  const get = (reqId: number, request: unknown) => srv.dispatch({ type: 'APP_REQUEST', reqId, request } as never) as Promise<Reply<any>>;
   return { calls, sent, counters, get };
 }
 
@@ -87,7 +87,7 @@ describe('app: 200 with the file', () => {
     expect(w.sent[0].body.map(text)).toEqual(['HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n']);
   });
 
-  it('counts one appRequests per APP_GET, whatever the outcome', async () => {
+  it('counts one appRequests per APP_REQUEST, whatever the outcome', async () => {
     const w = world({ '/a': [slice(1, 1)] });
     await w.get(1, 'GET /a HTTP/1.0');
     await w.get(2, 'GET /missing HTTP/1.0');
@@ -165,7 +165,7 @@ describe('app: error statuses', () => {
     }
   });
 
-  it('when net cannot send, APP_GET fails with the net error', async () => {
+  it('when net cannot send, APP_REQUEST fails with the net error', async () => {
     const w = world({ '/a': [slice(1, 1)] }, { send: 'EPEERDIED' });
     expect(await w.get(11, 'GET /a HTTP/1.0')).toEqual({ ok: false, errno: 'EPEERDIED', detail: 'fake net' });
   });

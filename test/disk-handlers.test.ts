@@ -295,7 +295,7 @@ describe('disk: LRU buffer cache with cacheBlocks = 2', () => {
 describe('disk: unknown message types', () => {
   it('get an ENOSYS reply and count enosys', () => {
     const { send, counters } = boot();
-    const r = send({ type: 'DISK_WRITE', ino: A, offset: 0, data: [] });
+    const r = send({ type: 'DISK_FORMAT', ino: A });
     expect(r).toMatchObject({ ok: false, errno: 'ENOSYS' });
     expect(counters.get('enosys')).toBe(1);
     expect(counters.get('messagesHandled')).toBe(1);

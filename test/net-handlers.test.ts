@@ -187,13 +187,13 @@ describe('net: NET_SEND', () => {
 });
 
 describe('net: NET_RECV', () => {
-  it('forwards the request to the app with APP_GET and answers with its status', async () => {
+  it('forwards the request to the app with APP_REQUEST and answers with its status', async () => {
     const call = vi.fn(async () => ok({ status: 404, bodyBytes: 0 }));
     const { send, device } = boot({ call: call as unknown as ServerContext['call'] });
     const r = await send({ type: 'NET_RECV', reqId: 12, request: 'GET /x HTTP/1.0' });
     expect(r).toEqual({ ok: true, value: { status: 404 } });
     expect(call).toHaveBeenCalledTimes(1);
-    expect(call).toHaveBeenCalledWith('app', { type: 'APP_GET', reqId: 12, request: 'GET /x HTTP/1.0' });
+    expect(call).toHaveBeenCalledWith('app', { type: 'APP_REQUEST', reqId: 12, request: 'GET /x HTTP/1.0' });
     expect(device.sent).toHaveLength(0); // the app sends the response, not NET_RECV
   });
 

@@ -38,7 +38,7 @@ const REQUESTS = 400;
 const SEEDS = [1996, 'lab'] as const;
 const NOT_COMPARED: readonly CounterName[] = ['bytesCopied', 'ipcMessages', 'crossings', 'directCalls', 'descriptorsRefused'];
 const COMPARED = COUNTER_NAMES.filter((n) => !NOT_COMPARED.includes(n));
-/** net -> app APP_GET, app -> disk DISK_LOOKUP and DISK_READ, app -> net NET_SEND: each a call and a reply. */
+/** net -> app APP_REQUEST, app -> disk DISK_LOOKUP and DISK_READ, app -> net NET_SEND: each a call and a reply. */
 const MESSAGES_PER_REQUEST = 8;
 
 type Combo = readonly [Transport, Signal];

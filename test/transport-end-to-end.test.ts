@@ -27,7 +27,7 @@ type T = (typeof TRANSPORTS)[number];
 const NOT_COMPARED: readonly CounterName[] = ['bytesCopied', 'ipcMessages', 'crossings', 'directCalls', 'descriptorsRefused'];
 const COMPARED = COUNTER_NAMES.filter((n) => !NOT_COMPARED.includes(n));
 /**
- * Messages per request in the microkernel: net -> app APP_GET, app -> disk
+ * Messages per request in the microkernel: net -> app APP_REQUEST, app -> disk
  * DISK_LOOKUP and DISK_READ, app -> net NET_SEND, each a call and a reply.
  */
 const MESSAGES_PER_REQUEST = 8;

@@ -25,6 +25,8 @@ export const COUNTER_NAMES = [
   'diskLookups',
   'diskReads',
   'diskBlocksRead',
+  'diskWrites',
+  'diskBytesWritten',
   'diskBlocksWritten',
   'cacheHits',
   'cacheMisses',

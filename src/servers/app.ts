@@ -1,19 +1,37 @@
 /**
- * app — the application server: an HTTP-like static file server.
+ * app — the application server: one process answering four protocols, as one
+ * machine serving several services.
  *
- * APP_GET parses a request line ("GET /path HTTP/1.0"), finds the file on the
- * disk server, reads it, and sends header + file out through the net server. It
- * reaches disk and net only by `call`.
+ *   GET /path HTTP/1.x          http: the whole file, after an HTTP header
+ *   RETR /path                  ftp: the whole file, between FTP replies 150 and 226
+ *   READ /path OFFSET COUNT     nfs: COUNT bytes at OFFSET
+ *   WRITE /path OFFSET COUNT    nfs: the request's body written at OFFSET; the
+ *                               reply (FILE_SYNC) goes out only after the disk
+ *                               has the bytes on its image
+ *   QUERY NAME A                dns: the A records of NAME from the in-memory zone
  *
- * A file is read with one DISK_READ: the disk then sees reads in the order their
- * lookups were answered, which is request order in every kernel, so the buffer
- * cache's hits and misses do not depend on thread timing.
+ * APP_REQUEST finds a file on the disk server, does ONE data operation on it
+ * (DISK_READ or DISK_WRITE), and sends the reply out through the net server. It
+ * reaches disk and net only by `call`. One data operation per request, right
+ * after its lookup, means the disk sees data operations in the order their
+ * lookups were answered, which is request order in every kernel: so the buffer
+ * cache's hits and misses, and what a read sees of earlier writes, do not depend
+ * on thread timing.
+ *
+ * The reply's status is the outcome in HTTP's terms whatever the protocol (200
+ * done, 4xx refused, 5xx failed); the bytes on the wire are the protocol's own.
  */
 import type { Errno, Payload } from '../protocol.js';
+import { Zone, type ZoneSpec } from './dns-zone.js';
 import { fail, ok, type CallTable, type ServerContext, type ServerModule } from './server.js';
 
-export type AppBoot = Record<string, never>;
-type AppState = Record<string, never>;
+export interface AppBoot {
+  /** The DNS zone to serve, if the workload has a dns service. */
+  zone?: (ZoneSpec & { seed: string | number }) | null;
+}
+interface AppState {
+  zone: Zone | null;
+}
 const encoder = new TextEncoder();
 
 const REASON: Record<number, string> = {
@@ -24,8 +42,9 @@ const REASON: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function init(): AppState {
-  return {};
+function init(boot: AppBoot): AppState {
+  const z = boot.zone;
+  return { zone: z ? new Zone(z, z.seed) : null };
 }
 
 /** Parse "METHOD /path HTTP/x.y"; the path, or the status to answer with. */
@@ -37,30 +56,120 @@ export function parseRequestLine(line: unknown): { path: string } | { status: nu
   return { path: m[2] };
 }
 
-async function doGet(st: AppState, msg: { reqId: number; request: string }, ctx: ServerContext) {
-  ctx.counters.add('appRequests');
-  const req = parseRequestLine(msg.request);
-  if ('status' in req) return respond(st, ctx, msg.reqId, req.status, []);
+/** A parsed request, or the protocol it was meant for and why it is refused. */
+export type AppRequest =
+  | { protocol: 'http' | 'ftp'; path: string }
+  | { protocol: 'nfs'; op: 'READ' | 'WRITE'; path: string; offset: number; count: number }
+  | { protocol: 'dns'; name: string }
+  | { protocol: 'http' | 'ftp' | 'nfs' | 'dns'; refused: number };
 
-  const found = await ctx.call('disk', { type: 'DISK_LOOKUP', path: req.path });
-  if (!found.ok) return respond(st, ctx, msg.reqId, found.errno === 'ENOENT' ? 404 : 503, []);
-  const { ino, size } = found.value;
-  const read = await ctx.call('disk', { type: 'DISK_READ', ino, offset: 0, length: size });
-  if (!read.ok) return respond(st, ctx, msg.reqId, 503, []);
-  return respond(st, ctx, msg.reqId, 200, read.value.data);
+const PROTOCOL_OF: Record<string, 'ftp' | 'nfs' | 'dns'> = { RETR: 'ftp', READ: 'nfs', WRITE: 'nfs', QUERY: 'dns' };
+const MAX_OFFSET = 2 ** 32;
+
+/** Which protocol a request line speaks (by its first word), and what it asks. */
+export function parseRequest(line: unknown): AppRequest {
+  if (typeof line !== 'string') return { protocol: 'http', refused: 400 };
+  const verb = /^[A-Z]+/.exec(line)?.[0] ?? '';
+  const protocol = Object.hasOwn(PROTOCOL_OF, verb) ? PROTOCOL_OF[verb] : 'http';
+  switch (protocol) {
+    case 'http': {
+      const r = parseRequestLine(line);
+      return 'path' in r ? { protocol, path: r.path } : { protocol, refused: r.status };
+    }
+    case 'ftp': {
+      const m = /^RETR (\/\S*)$/.exec(line);
+      return m ? { protocol, path: m[1] } : { protocol, refused: 400 };
+    }
+    case 'nfs': {
+      const m = /^(READ|WRITE) (\/\S*) (0|[1-9][0-9]{0,9}) (0|[1-9][0-9]{0,9})$/.exec(line);
+      const offset = Number(m?.[3]);
+      const count = Number(m?.[4]);
+      if (!m || offset >= MAX_OFFSET || count >= MAX_OFFSET) return { protocol, refused: 400 };
+      return { protocol, op: m[1] as 'READ' | 'WRITE', path: m[2], offset, count };
+    }
+    case 'dns': {
+      const m = /^QUERY ([a-z0-9.-]{1,253}) ([A-Z]{1,10})$/.exec(line);
+      if (!m) return { protocol, refused: 400 };
+      return m[2] === 'A' ? { protocol, name: m[1] } : { protocol, refused: 405 };
+    }
+  }
 }
 
-/** Send status + body out through net; the reply to APP_GET. */
-async function respond(_st: AppState, ctx: ServerContext, reqId: number, status: number, body: Payload) {
-  const length = body.reduce((n, s) => n + s.length, 0);
-  const head = `HTTP/1.0 ${status} ${REASON[status] ?? ''}\r\nContent-Length: ${length}\r\n\r\n`;
-  const sent = await ctx.call('net', { type: 'NET_SEND', reqId, status, body: [encoder.encode(head), ...body] });
+/** Status -> the protocol's own first line when the request is refused or fails. */
+function errorHead(protocol: AppRequest['protocol'], status: number, what: string): string {
+  switch (protocol) {
+    case 'http':
+      return `HTTP/1.0 ${status} ${REASON[status] ?? ''}\r\nContent-Length: 0\r\n\r\n`;
+    case 'ftp':
+      return status === 404
+        ? `550 ${what}: No such file or directory\r\n`
+        : status < 500
+          ? '500 Syntax error, command unrecognized\r\n'
+          : '451 Requested action aborted: local error in processing\r\n';
+    case 'nfs':
+      return `${status === 404 ? 'NFS3ERR_NOENT' : status === 413 ? 'NFS3ERR_FBIG' : status < 500 ? 'NFS3ERR_INVAL' : 'NFS3ERR_IO'}\r\n`;
+    case 'dns':
+      return `;; QUERY ${what} A: ${status === 404 ? 'NXDOMAIN' : status === 405 ? 'NOTIMP' : status < 500 ? 'FORMERR' : 'SERVFAIL'}, 0 answers\r\n`;
+  }
+}
+
+async function doRequest(st: AppState, msg: { reqId: number; request: string; body?: Payload }, ctx: ServerContext) {
+  ctx.counters.add('appRequests');
+  const req = parseRequest(msg.request);
+  const refuse = (status: number, what = '') => respond(ctx, msg.reqId, status, errorHead(req.protocol, status, what));
+  if ('refused' in req) return refuse(req.refused);
+
+  if (req.protocol === 'dns') {
+    const found = st.zone?.lookup(req.name) ?? null;
+    if (!found) return refuse(404, req.name);
+    // the reply packet: header and answer records composed into one new buffer
+    return respond(ctx, msg.reqId, 200, `;; QUERY ${req.name} A: NOERROR, ${found.records} answers\r\n${found.answer}`);
+  }
+
+  const found = await ctx.call('disk', { type: 'DISK_LOOKUP', path: req.path });
+  if (!found.ok) return refuse(found.errno === 'ENOENT' ? 404 : 503, req.path);
+  const { ino, size } = found.value;
+
+  if (req.protocol === 'nfs' && req.op === 'WRITE') {
+    const data = Array.isArray(msg.body) ? msg.body : [];
+    if (data.reduce((n, s) => n + s.length, 0) !== req.count) return refuse(400);
+    const wrote = await ctx.call('disk', { type: 'DISK_WRITE', ino, offset: req.offset, data });
+    // past the end of the file is the client's mistake; anything else is the server's
+    if (!wrote.ok) return refuse(wrote.errno === 'EFBIG' ? 413 : 503, req.path);
+    return respond(ctx, msg.reqId, 200, `NFS3_OK WRITE ${wrote.value.length} FILE_SYNC\r\n`);
+  }
+
+  const [offset, length] = req.protocol === 'nfs' ? [req.offset, req.count] : [0, size];
+  const read = await ctx.call('disk', { type: 'DISK_READ', ino, offset, length });
+  if (!read.ok) return refuse(503, req.path);
+  const data = read.value.data;
+  const n = read.value.length;
+  switch (req.protocol) {
+    case 'http':
+      return respond(ctx, msg.reqId, 200, `HTTP/1.0 200 OK\r\nContent-Length: ${n}\r\n\r\n`, data);
+    case 'ftp':
+      return respond(ctx, msg.reqId, 200, `150 Opening BINARY mode data connection for ${req.path} (${n} bytes)\r\n`, data, '226 Transfer complete\r\n');
+    case 'nfs':
+      return respond(ctx, msg.reqId, 200, `NFS3_OK READ ${n} ${offset + n >= size ? 'EOF' : 'MORE'}\r\n`, data);
+  }
+}
+
+/**
+ * Send `head`, the data and `tail` out through net; the reply to APP_REQUEST.
+ * The head and tail are new buffers each time (a transport may move them); the
+ * data are views of the cache or the zone, passed on as they are.
+ */
+async function respond(ctx: ServerContext, reqId: number, status: number, head: string, data: Payload = [], tail?: string) {
+  const body = [encoder.encode(head), ...data];
+  if (tail !== undefined) body.push(encoder.encode(tail));
+  const length = data.reduce((n, s) => n + s.length, 0);
+  const sent = await ctx.call('net', { type: 'NET_SEND', reqId, status, body });
   if (!sent.ok) return fail(sent.errno as Errno, sent.detail);
   return ok({ status, bodyBytes: length });
 }
 
 const calls = {
-  APP_GET: doGet,
+  APP_REQUEST: doRequest,
 } satisfies CallTable<'app', AppState>;
 
 export const app: ServerModule<'app', AppState, AppBoot> = { name: 'app', init, calls };

@@ -5,9 +5,12 @@
  * buffer cache is this server's own memory, allocated through the kernel's
  * BlockAllocator (its heap, or the shared pool). Cached blocks are immutable: a
  * read hands out views of them (zero-copy in the monolithic kernel), and a block
- * is never overwritten while anyone else may hold a view of it.
+ * is never overwritten while anyone else may hold a view of it. A write makes a
+ * new copy of each cached block it touches (copy-on-write) and writes through
+ * to the image before it replies: an acknowledged write is on the media.
  *
- * Calls: DISK_LOOKUP (path -> inode), DISK_STAT (inode -> size), DISK_READ.
+ * Calls: DISK_LOOKUP (path -> inode), DISK_STAT (inode -> size), DISK_READ,
+ * DISK_WRITE. Files keep the size mkfs gave them: a write past the end is EFBIG.
  */
 import type { Payload } from '../protocol.js';
 import { BLOCK_SIZE, blocksFor, mount, type Inode } from './fs.js';
@@ -20,7 +23,7 @@ export interface DiskBoot {
 }
 
 interface DiskState {
-  image: SharedArrayBuffer; // the media; read-only to this server for now
+  image: SharedArrayBuffer; // the media, which outlives this server
   byPath: Map<string, Inode>; // the mounted inode table
   inodes: Inode[];
   cache: Map<number, Uint8Array>; // block number -> block bytes; Map order is LRU order
@@ -99,10 +102,63 @@ function doRead(st: DiskState, msg: { ino: number; offset: number; length: numbe
   return ok({ data, length: Math.max(0, end - offset) });
 }
 
+/** Copy payload bytes [from, from + target.length) into `target`. */
+function gather(data: Payload, from: number, target: Uint8Array): void {
+  let skip = from;
+  let at = 0;
+  for (const s of data) {
+    if (at >= target.length) return;
+    if (skip >= s.length) {
+      skip -= s.length;
+      continue;
+    }
+    const n = Math.min(s.length - skip, target.length - at);
+    target.set(s.subarray(skip, skip + n), at);
+    at += n;
+    skip = 0;
+  }
+}
+
+function doWrite(st: DiskState, msg: { ino: number; offset: number; data: Payload }, ctx: ServerContext) {
+  const ip = inode(st, msg.ino);
+  if (!ip) return fail('ENOENT');
+  const { offset, data } = msg;
+  if (!Number.isInteger(offset) || offset < 0) return fail('EINVAL', 'offset must be a non-negative integer');
+  if (!Array.isArray(data) || !data.every((s) => s instanceof Uint8Array)) return fail('EINVAL', 'data must be an array of Uint8Array');
+  const length = data.reduce((n, s) => n + s.length, 0);
+  if (offset + length > ip.size) return fail('EFBIG', `write of ${length} bytes at ${offset} passes the end of a ${ip.size}-byte file`);
+  ctx.counters.add('diskWrites');
+  ctx.counters.add('diskBytesWritten', length);
+  // an injected fault: a disk whose volatile write cache acknowledges this write
+  // and never puts it on the media (the cache still sees it)
+  const lose = ctx.injected === 'lose-write';
+  const end = offset + length;
+  for (let pos = offset; pos < end; ) {
+    const bno = ip.startBlock + Math.floor(pos / BLOCK_SIZE);
+    const inBlock = pos % BLOCK_SIZE;
+    const n = Math.min(BLOCK_SIZE - inBlock, end - pos);
+    if (!lose) gather(data, pos - offset, new Uint8Array(st.image, bno * BLOCK_SIZE + inBlock, n));
+    ctx.counters.add('diskBlocksWritten');
+    const old = st.cache.get(bno);
+    if (old !== undefined) {
+      // views of the old block may be in flight: the cache gets a new block
+      const fresh = ctx.blocks.alloc(BLOCK_SIZE);
+      fresh.set(old);
+      gather(data, pos - offset, fresh.subarray(inBlock, inBlock + n));
+      st.cache.delete(bno);
+      st.cache.set(bno, fresh);
+      ctx.blocks.free(old);
+    }
+    pos += n;
+  }
+  return ok({ length });
+}
+
 const calls = {
   DISK_LOOKUP: doLookup,
   DISK_STAT: doStat,
   DISK_READ: doRead,
+  DISK_WRITE: doWrite,
 } satisfies CallTable<'disk', DiskState>;
 
 export const disk: ServerModule<'disk', DiskState, DiskBoot> = { name: 'disk', init, calls };

@@ -78,7 +78,7 @@ export function mkfs(files: readonly FileSpec[], seed: string | number): SharedA
 }
 
 /** Fill `bytes` from a generator seeded by `seed`. */
-function fillSeeded(bytes: Uint8Array, seed: string): void {
+export function fillSeeded(bytes: Uint8Array, seed: string): void {
   const rng = seedrandom.alea(seed);
   const words = bytes.length >>> 2;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

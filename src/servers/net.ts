@@ -49,13 +49,15 @@ function init(boot: NetBoot): NetState {
   return { mss: boot.mtu - FRAME_HEADER_BYTES, checksumOffload: boot.checksumOffload, device: boot.device };
 }
 
-async function doRecv(_st: NetState, msg: { reqId: number; request: string }, ctx: ServerContext) {
-  const r = await ctx.call('app', { type: 'APP_GET', reqId: msg.reqId, request: msg.request });
+async function doRecv(_st: NetState, msg: { reqId: number; request: string; body?: Payload }, ctx: ServerContext) {
+  const { reqId, request, body } = msg;
+  if (body !== undefined && !isPayload(body)) return fail('EINVAL', 'NET_RECV body must be an array of Uint8Array');
+  const r = await ctx.call('app', body?.length ? { type: 'APP_REQUEST', reqId, request, body } : { type: 'APP_REQUEST', reqId, request });
   return r.ok ? ok({ status: r.value.status }) : r;
 }
 
 function doSend(st: NetState, msg: { reqId: number; status: number; body: Payload }, ctx: ServerContext) {
-  if (!Array.isArray(msg.body) || !msg.body.every((s) => s instanceof Uint8Array)) {
+  if (!isPayload(msg.body)) {
     return fail('EINVAL', 'NET_SEND body must be an array of Uint8Array');
   }
   const frames = cutFrames(msg.body, st.mss);
@@ -76,6 +78,10 @@ function doSend(st: NetState, msg: { reqId: number; status: number; body: Payloa
   if (!st.checksumOffload) c.add('bytesChecksummed', payload);
   st.device.transmit(msg.reqId, msg.status, frames);
   return ok({ frames: frames.length, wireBytes });
+}
+
+function isPayload(v: unknown): v is Payload {
+  return Array.isArray(v) && v.every((s) => s instanceof Uint8Array);
 }
 
 /** Cut `body` into frames of at most `mss` payload bytes (at least one frame). */

@@ -40,6 +40,8 @@ export interface ServerContext {
   call<S extends ServerName, K extends MsgType<S>>(to: S, msg: Msg<S, K>): Promise<Reply<Rep<S, K>>>;
   readonly counters: Counters;
   readonly rng: Rng;
+  /** Set by fault injection for one invocation: this write is to be acknowledged and lost. */
+  readonly injected?: 'lose-write';
 }
 
 export type Handler<S extends ServerName, K extends MsgType<S>, State> = (
@@ -67,11 +69,15 @@ export function fail(errno: Errno, detail?: string): { ok: false; errno: Errno; 
 /**
  * Fault injection: when the server receives message number `atMessage`, it
  * crashes (throws) or hangs (spins forever, never answering anything again).
+ * `lose`: the first write the server receives from message `atMessage` on is
+ * acknowledged but never reaches the media (a lying volatile write cache), so
+ * the end-of-run durability check must find it lost.
  */
+export type FaultKind = 'crash' | 'hang' | 'lose';
 export interface FaultPlan {
   server: ServerName;
   atMessage: number;
-  kind?: 'crash' | 'hang';
+  kind?: FaultKind;
 }
 
 export class InjectedFault extends Error {
@@ -88,8 +94,11 @@ export class ServerInstance<S extends ServerName = ServerName> {
     readonly state: unknown,
     readonly ctx: ServerContext,
     private readonly faultAt = 0,
-    private readonly faultKind: 'crash' | 'hang' = 'crash',
+    private readonly faultKind: FaultKind = 'crash',
   ) {}
+
+  /** A `lose` fault still waiting for its write. */
+  private loseArmed = true;
 
   /**
    * Handle one message: look up the handler, ENOSYS if none. Throws only if the
@@ -99,7 +108,12 @@ export class ServerInstance<S extends ServerName = ServerName> {
   dispatch(msg: { type: string }, ctx: ServerContext = this.ctx): Reply<unknown> | Promise<Reply<unknown>> {
     const counters = ctx.counters;
     counters.add('messagesHandled');
-    if (this.faultAt > 0 && counters.get('messagesHandled') === this.faultAt) {
+    if (this.faultAt > 0 && this.faultKind === 'lose') {
+      if (this.loseArmed && counters.get('messagesHandled') >= this.faultAt && msg.type.endsWith('_WRITE')) {
+        this.loseArmed = false;
+        ctx = { ...ctx, injected: 'lose-write' };
+      }
+    } else if (this.faultAt > 0 && counters.get('messagesHandled') === this.faultAt) {
       if (this.faultKind === 'hang') for (;;); // an injected infinite loop: only a watchdog gets us out
       throw new InjectedFault(this.module.name, this.faultAt);
     }
