@@ -8,12 +8,24 @@ import type { ServerName } from './protocol.js';
 import { app } from './servers/app.js';
 import { disk } from './servers/disk.js';
 import { net, type NetDevice } from './servers/net.js';
+import type { ZoneSpec } from './servers/dns-zone.js';
 import { bootServer, type ServerContext, type ServerInstance } from './servers/server.js';
 import type { KernelConfig } from './config.js';
 
+/**
+ * What the machine is set up with before boot, from the workload: the disk's
+ * media, the seed every server's generator starts from, and the zone the app
+ * serves (null without a dns service). The same in every kernel.
+ */
+export interface Machine {
+  image: SharedArrayBuffer;
+  seed: string | number;
+  zone: ZoneSpec | null;
+}
+
 /** Kernel-owned resources the servers are booted with. */
 export interface BootResources {
-  image: SharedArrayBuffer;
+  machine: Machine;
   device: NetDevice;
 }
 
@@ -32,10 +44,10 @@ export function bootByName(
   const fault = cfg.fault ?? undefined;
   switch (name) {
     case 'disk':
-      return bootServer(disk, { image: res.image, cacheBlocks: cfg.cacheBlocks }, ctx, fault);
+      return bootServer(disk, { image: res.machine.image, cacheBlocks: cfg.cacheBlocks }, ctx, fault);
     case 'net':
       return bootServer(net, { mtu: cfg.mtu, checksumOffload: cfg.checksumOffload, device: res.device }, ctx, fault);
     case 'app':
-      return bootServer(app, {}, ctx, fault);
+      return bootServer(app, { zone: res.machine.zone && { ...res.machine.zone, seed: res.machine.seed } }, ctx, fault);
   }
 }

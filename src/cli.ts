@@ -13,7 +13,7 @@ import { formatComparison, formatIpcBench, formatRun } from './report/text.js';
 import { benchIpc } from './microkernel/bench-ipc.js';
 import os from 'node:os';
 import { run, type RunOptions } from './run.js';
-import type { FaultPlan } from './servers/server.js';
+import type { FaultKind, FaultPlan } from './servers/server.js';
 import { loadWorkload, shippedWorkloads, WorkloadError } from './workload/load.js';
 
 /** A usage or input problem: one line on stderr, exit code 2. */
@@ -26,22 +26,42 @@ function err(text: string): void {
   process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-/** "disk@1000" -> crash the disk server at its 1000th message; "disk@1000:hang" -> make it hang there. */
+/**
+ * "disk@1000" -> crash the disk server at its 1000th message; "disk@1000:hang"
+ * -> make it hang there; "disk@1000:lose" -> the disk acknowledges its first
+ * write from message 1000 on without putting it on the image.
+ */
 function parseFault(spec: string | undefined): FaultPlan | null {
   if (spec === undefined) return null;
-  const m = /^([a-z]+)@([1-9][0-9]{0,14})(?::(crash|hang))?$/.exec(spec);
+  const m = /^([a-z]+)@([1-9][0-9]{0,14})(?::(crash|hang|lose))?$/.exec(spec);
   if (!m || !SERVER_NAMES.includes(m[1] as ServerName)) {
     throw new UsageError(
-      `--fault '${spec}': expected SERVER@N[:crash|:hang] with SERVER one of ${SERVER_NAMES.join(', ')} and N >= 1`,
+      `--fault '${spec}': expected SERVER@N[:crash|:hang|:lose] with SERVER one of ${SERVER_NAMES.join(', ')} and N >= 1`,
     );
   }
-  return { server: m[1] as ServerName, atMessage: Number(m[2]), kind: (m[3] ?? 'crash') as 'crash' | 'hang' };
+  if (m[3] === 'lose' && m[1] !== 'disk') throw new UsageError(`--fault '${spec}': only the disk can lose a write (disk@N:lose)`);
+  return { server: m[1] as ServerName, atMessage: Number(m[2]), kind: (m[3] ?? 'crash') as FaultKind };
 }
 
 function positiveInt(name: string, v: number | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`--${name} must be an integer from 1 to ${max}, got ${v}`);
   return v;
+}
+
+/** `text` wrapped at `width` columns, the first line indented by `first`, the rest by `rest`. */
+function wrapText(text: string, width: number, first: string, rest = first): string {
+  const lines: string[] = [];
+  let line = first;
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const indent = lines.length === 0 ? first : rest;
+    if (line.length > indent.length && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = rest + word;
+    } else line += (line.length > indent.length ? ' ' : '') + word;
+  }
+  lines.push(line);
+  return lines.join('\n');
 }
 
 function nonNegative(name: string, v: number, max: number): number {
@@ -65,7 +85,7 @@ function workloadFlags<T>(y: Argv<T>) {
     .option('checksum-offload', { type: 'boolean', default: false, describe: 'the NIC computes the Internet checksum' })
     .option('call-timeout-ms', { type: 'number', default: 10_000, describe: 'deadline of every cross-domain call' })
     .option('spin-us', { type: 'number', default: DEFAULT_KERNEL_CONFIG.spinUs, describe: 'ring signalling: µs a domain polls after its last message before it sleeps (see README)' })
-    .option('fault', { type: 'string', describe: 'inject a fault: SERVER@N crashes SERVER at its Nth message, SERVER@N:hang makes it hang there' })
+    .option('fault', { type: 'string', describe: 'inject a fault: SERVER@N crashes SERVER at its Nth message, SERVER@N:hang makes it hang there, disk@N:lose acknowledges its first write from there on without writing it' })
     .option('hang-timeout-ms', { type: 'number', default: DEFAULT_KERNEL_CONFIG.hangTimeoutMs, describe: 'a domain silent to heartbeats this long is hung' })
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout (text goes to stderr)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary text' });
@@ -219,12 +239,20 @@ async function main(argv: string[]): Promise<number> {
     )
     .command(
       'workloads',
-      'list the shipped workloads',
-      (y) => y,
-      () => {
+      'list the shipped workloads (--long: with descriptions and sources)',
+      (y) => y.option('long', { alias: 'l', type: 'boolean', default: false, describe: 'the whole description and its sources' }),
+      (a) => {
         for (const name of shippedWorkloads()) {
           const w = loadWorkload(name);
-          out(`${name.padEnd(12)} ${w.description.split('. ')[0]}.`);
+          const services = w.services.map((s) => s.protocol).join('+');
+          if (!a.long) {
+            out(`${name.padEnd(10)} ${services.padEnd(16)} ${w.description.split('. ')[0].replace(/\.$/, '')}.`);
+            continue;
+          }
+          out(`${name} (${services}; ${w.requests.toLocaleString('en-US')} requests, ${w.clients} clients, seed ${w.seed})`);
+          out(wrapText(w.description, 78, '  '));
+          for (const s of w.sources) out(wrapText(`source: ${s}`, 78, '  ', '    '));
+          out('');
         }
       },
     )
@@ -248,6 +276,14 @@ async function main(argv: string[]): Promise<number> {
     })
     .parseAsync();
   return code;
+}
+
+// a reader that goes away (| head) ends the output, not the program with a stack trace
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
 }
 
 main(hideBin(process.argv)).then(

@@ -18,10 +18,12 @@ import { MonolithicDomain } from './harness/monolithic-domain.js';
 import type { ServerName } from './protocol.js';
 import type { FaultPlan } from './servers/server.js';
 import { blocksFor, mkfs } from './servers/fs.js';
-import { newRegisters, readDigest, readOutcomes, REG, type Outcomes } from './wire/registers.js';
-import { fileSet } from './workload/generate.js';
+import { ledgerOf, newRegisters, readDigest, readOutcomes, REG, type Outcomes } from './wire/registers.js';
+import { fileSet, largestFile } from './workload/generate.js';
 import { loadWorkload } from './workload/load.js';
-import { WorkloadSchema, type Arrival, type Workload } from './workload/schema.js';
+import { WorkloadSchema, writesToDisk, type Arrival, type Workload } from './workload/schema.js';
+import { checkDurability, type Durability } from './durability.js';
+import type { Machine } from './boot.js';
 
 export const SCHEMA_VERSION = 1;
 const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -89,6 +91,12 @@ export interface RunReport {
   /** Order-independent digest of every response: equal across kernels for the same workload and seed. */
   digest: string;
   faults: FaultRecord[];
+  /**
+   * For a workload that writes: every acknowledged write checked against the
+   * disk image after the kernel stopped. `lost` > 0 fails the run. Null if the
+   * workload does not write.
+   */
+  durability: Durability | null;
   /** Modelled figures (cost profiles): not computed yet. */
   modelled: null;
   /** 'ok', or 'failed' with the reasons in `problems`. */
@@ -103,16 +111,29 @@ const FAULT_VERB = { panic: 'panicked the kernel', crash: 'crashed', hang: 'hung
 
 const images = new Map<string, SharedArrayBuffer>();
 
-/** The laid-out image for a workload; kept per file set and seed (servers never write it yet). */
+/**
+ * The laid-out image for a workload. The freshly made image is kept per file
+ * set and seed; a workload that writes gets a copy of its own, so every run
+ * starts from the same media.
+ */
 function imageFor(w: Workload): SharedArrayBuffer {
-  const key = JSON.stringify([w.seed, w.fileSet]);
+  const key = JSON.stringify([w.seed, w.fileSet ?? null]);
   let img = images.get(key);
   if (!img) {
     images.clear();
     img = mkfs(fileSet(w), w.seed);
     images.set(key, img);
   }
-  return img;
+  if (!writesToDisk(w)) return img;
+  const own = new SharedArrayBuffer(img.byteLength);
+  new Uint8Array(own).set(new Uint8Array(img));
+  return own;
+}
+
+/** The machine a run of `w` boots: its image, seed and (with a dns service) zone. */
+function machineFor(w: Workload): Machine {
+  const dns = w.services.find((s) => s.protocol === 'dns');
+  return { image: imageFor(w), seed: w.seed, zone: dns ? { origin: dns.zone.origin, names: dns.zone.names } : null };
 }
 
 /** Everything resolved: the workload, its overrides, and the kernel configuration. */
@@ -133,16 +154,16 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
   if (!checked.success) throw new ConfigError(`arrival: ${checked.error.issues[0]?.message ?? 'invalid'}`);
   workload.arrival = checked.data;
   const cacheBlocks = opts.cacheBlocks ?? DEFAULT_KERNEL_CONFIG.cacheBlocks;
-  const largestFile = Math.max(...workload.fileSet.classes.flatMap((c) => c.sizes));
+  const largest = largestFile(workload);
   const outstanding = workload.arrival.kind === 'open' ? workload.arrival.maxInFlight : workload.clients;
-  const inFlight = Math.min(outstanding * blocksFor(largestFile), MAX_IN_FLIGHT_BLOCKS);
+  const inFlight = Math.min(outstanding * blocksFor(largest), MAX_IN_FLIGHT_BLOCKS);
   const cfg: KernelConfig = {
     ...DEFAULT_KERNEL_CONFIG,
     mode: opts.mode,
     cacheBlocks,
     poolBlocks: opts.poolBlocks ?? cacheBlocks + inFlight,
     // a ring takes records up to half its size: room for the largest response and headers
-    ringBytes: opts.ringBytes ?? Math.max(DEFAULT_KERNEL_CONFIG.ringBytes, pow2AtLeast(2 * (largestFile + 65536))),
+    ringBytes: opts.ringBytes ?? Math.max(DEFAULT_KERNEL_CONFIG.ringBytes, pow2AtLeast(2 * (largest + 65536))),
     ...defined({
       signal: opts.signal,
       spinUs: opts.spinUs,
@@ -168,13 +189,15 @@ function defined<T extends object>(o: T): Partial<T> {
 /** Run one workload under one kernel and report. */
 export async function run(opts: RunOptions): Promise<RunReport> {
   const { workload: w, cfg } = resolveRun(opts);
-  const image = imageFor(w);
-  const regs = newRegisters();
+  const machine = machineFor(w);
+  const writes = writesToDisk(w);
+  // a run that writes keeps a ledger of every request's outcome, to check its writes by
+  const regs = newRegisters(writes ? w.requests : 0);
   // each kernel runs off this thread, so that no crash or hang of it can stop the harness
   const kernel: Kernel =
     cfg.mode === 'monolithic'
-      ? await new MonolithicDomain(cfg, image, regs, w.seed).boot()
-      : await Microkernel.boot(cfg, image, regs, w.seed);
+      ? await new MonolithicDomain(cfg, machine, regs).boot()
+      : await Microkernel.boot(cfg, machine, regs);
   let result;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -199,9 +222,12 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   const elapsedMs = result.wire?.elapsedMs ?? harnessMs;
   const done = outcomes.ok + outcomes.fail + outcomes.info;
   const per = (x: number) => (done ? round(x / done, 4) : 0);
+  // every thread of the kernel has stopped: the media is as the run left it
+  const durability = writes ? checkDurability(w, machine.image, ledgerOf(regs)) : null;
   const problems = [
     ...result.faults.map((f) => `${f.server} ${FAULT_VERB[f.kind]}: ${f.message}`),
     ...(outcomes.pending ? [`${outcomes.pending} requests never settled`] : []),
+    ...(durability?.lost ? [`${durability.lost} of ${durability.ackedWrites} acknowledged writes are not on the disk image (${durability.firstLoss})`] : []),
   ];
   const { count: _count, ...latency } = result.wire?.latencyUs ?? { count: 0 };
   return {
@@ -266,6 +292,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     countersByServer: byServer,
     digest: readDigest(regs),
     faults: result.faults,
+    durability,
     modelled: null,
     status: problems.length ? 'failed' : 'ok',
     problems,

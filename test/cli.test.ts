@@ -112,10 +112,10 @@ describe('malformed workload files', () => {
     const r = cli('run', '--workload', file, '-n', '10');
     expectBadUsage(r, /frobs/);
     expect(lines(r.stderr)[0]).toContain(file);
-    // JSON.stringify(..., null, 2): 76 lines of specweb96 (each class 15 lines), then frobs
+    // JSON.stringify(..., null, 2): 85 lines of specweb96 (each class 15 lines), then frobs
     expectBadFile(
       r,
-      `${file}:77:3 (top level): unknown key 'frobs' (known keys: $schema, name, description, seed, requests, clients, arrival, durationMs, fileSet, popularity)`,
+      `${file}:86:3 (top level): unknown key 'frobs' (known keys: $schema, name, description, sources, seed, requests, clients, arrival, durationMs, fileSet, popularity, services)`,
     );
   });
 
@@ -125,7 +125,7 @@ describe('malformed workload files', () => {
     expectBadUsage(r, /depth/);
     expect(lines(r.stderr)[0]).toContain(file);
     expect(lines(r.stderr)[0]).toContain('fileSet');
-    expectBadFile(r, `${file}:72:5 fileSet: unknown key 'depth' (known keys: directories, classes)`);
+    expectBadFile(r, `${file}:75:5 fileSet: unknown key 'depth' (known keys: directories, classes)`);
   });
 
   it('an out-of-range value names the field', () => {
@@ -133,7 +133,7 @@ describe('malformed workload files', () => {
     const r = cli('run', '--workload', file, '-n', '10');
     expectBadUsage(r, /clients/);
     expect(lines(r.stderr)[0]).toContain(file);
-    expectBadFile(r, `${file}:7:14 clients: expected an integer from 1 to 4096`);
+    expectBadFile(r, `${file}:10:14 clients: expected an integer from 1 to 4096`);
   });
 
   it('text that is not JSON exits 2 naming the file and where the text ends', () => {
@@ -185,7 +185,7 @@ describe('validate: a bad file is one line on stderr, exit 2, no usage hint', ()
     const f = file('key.json', good.join('\n').replace('"seed": 7,', '"seed": 7, "sed": 8,'));
     expectBadFile(
       cli('validate', f),
-      `${f}:3:14 (top level): unknown key 'sed' (known keys: $schema, name, description, seed, requests, clients, arrival, durationMs, fileSet, popularity)`,
+      `${f}:3:14 (top level): unknown key 'sed' (known keys: $schema, name, description, sources, seed, requests, clients, arrival, durationMs, fileSet, popularity, services)`,
     );
   });
 

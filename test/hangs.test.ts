@@ -56,7 +56,7 @@ describe('the CLI', () => {
   it('a malformed fault spec is a usage error', () => {
     const p = spawnCli(['run', '--fault', 'app@50:explode'], { timeout: 30_000 });
     expect(p.status).toBe(2);
-    expect(p.stderr).toContain('SERVER@N[:crash|:hang]');
+    expect(p.stderr).toContain('SERVER@N[:crash|:hang|:lose]');
     expect(p.stderr).not.toContain('    at ');
   });
 });

@@ -17,7 +17,7 @@ import { WorkloadSchema } from '../src/workload/schema.js';
 import { ROOT } from './support/cli.js';
 
 const SPECWEB96_TEXT = readFileSync(join(ROOT, 'workloads', 'specweb96.json'), 'utf8');
-const TOP_KEYS = '$schema, name, description, seed, requests, clients, arrival, durationMs, fileSet, popularity';
+const TOP_KEYS = '$schema, name, description, sources, seed, requests, clients, arrival, durationMs, fileSet, popularity, services';
 const PROTO_NOTE = '(__proto__, constructor and prototype are refused)';
 
 /** A valid workload, one line per entry; line n of the file is BASE[n - 1]. */
@@ -67,7 +67,7 @@ function errorOf(text: string | string[], shown = 'bad.json'): string {
 describe('the base text is a valid workload (so every case below fails for its own reason)', () => {
   it('parses', () => {
     const w = parseWorkload(BASE.join('\n'), 'base.json');
-    expect(w.fileSet.classes.map((c) => c.name)).toEqual(['small', 'big']);
+    expect(w.fileSet!.classes.map((c) => c.name)).toEqual(['small', 'big']);
   });
 });
 
@@ -508,7 +508,7 @@ describe('schema/workload.schema.json', () => {
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties!)).toEqual(Object.keys(WorkloadSchema.shape));
-    expect(schema.required).toEqual(['name', 'seed', 'requests', 'clients', 'fileSet', 'popularity']);
+    expect(schema.required).toEqual(['name', 'seed', 'requests', 'clients']);
     expect(schema.properties!.fileSet.properties!.classes.items!.properties!.weight).toEqual({ type: 'number', exclusiveMinimum: 0 });
   });
 

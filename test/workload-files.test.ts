@@ -52,8 +52,8 @@ describe('the shipped specweb96 workload', () => {
     expect(w.seed).toBe(1996);
     expect(w.requests).toBe(20000);
     expect(w.clients).toBe(32);
-    expect(w.fileSet.directories).toBe(10);
-    expect(w.fileSet.classes.map((c) => [c.name, c.weight, c.sizes.length])).toEqual([
+    expect(w.fileSet!.directories).toBe(10);
+    expect(w.fileSet!.classes.map((c) => [c.name, c.weight, c.sizes.length])).toEqual([
       ['class0', 35, 9],
       ['class1', 50, 9],
       ['class2', 14, 9],
@@ -94,7 +94,7 @@ describe('parseWorkload: strict validation, errors name the file and the field',
   it('accepts the valid base and fills in defaults', () => {
     const w = parseWorkload(JSON.stringify(valid()), 'ok.json');
     expect(w.description).toBe('');
-    expect(w.fileSet.classes[1].sizes).toEqual([5000, 6000]);
+    expect(w.fileSet!.classes[1].sizes).toEqual([5000, 6000]);
   });
 
   it('accepts a string seed and a $schema key', () => {
@@ -223,7 +223,7 @@ describe('RequestStream', () => {
   const w = loadWorkload('specweb96');
   const draw = (wl: Workload, n: number) => {
     const s = new RequestStream(wl);
-    return Array.from({ length: n }, () => s.next());
+    return Array.from({ length: n }, () => s.next().line);
   };
 
   it('is deterministic for a seed', () => {

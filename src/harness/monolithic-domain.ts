@@ -8,6 +8,7 @@ import type { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { KernelConfig } from '../config.js';
+import type { Machine } from '../boot.js';
 import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
 import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
@@ -27,9 +28,8 @@ export class MonolithicDomain implements Kernel {
 
   constructor(
     private readonly cfg: KernelConfig,
-    image: SharedArrayBuffer,
+    machine: Machine,
     private readonly regs: Registers,
-    seed: string | number,
   ) {
     this.slabs = Object.fromEntries(SERVER_NAMES.map((n) => [n, new SharedArrayBuffer(COUNTER_SLAB_BYTES)])) as Record<
       ServerName,
@@ -37,9 +37,8 @@ export class MonolithicDomain implements Kernel {
     >;
     const boot: MonolithicBoot = {
       cfg,
-      image,
+      machine,
       regs: regs.buffer as SharedArrayBuffer,
-      seed,
       slabs: this.slabs,
       running: this.running.buffer as SharedArrayBuffer,
     };

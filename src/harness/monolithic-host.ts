@@ -9,14 +9,15 @@ import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { MonolithicKernel } from '../monolithic/kernel.js';
 import type { KernelConfig } from '../config.js';
+import type { Machine } from '../boot.js';
 import type { KernelRunResult, RunPlan } from '../kernel.js';
 import type { ServerName } from '../protocol.js';
+import { registersOver } from '../wire/registers.js';
 
 export interface MonolithicBoot {
   cfg: KernelConfig;
-  image: SharedArrayBuffer;
+  machine: Machine;
   regs: SharedArrayBuffer;
-  seed: string | number;
   slabs: Record<ServerName, SharedArrayBuffer>;
   running: SharedArrayBuffer;
 }
@@ -27,7 +28,7 @@ export interface MonolithicControl {
 }
 
 const data = workerData as MonolithicBoot;
-const kernel = new MonolithicKernel(data.cfg, data.image, new Int32Array(data.regs), data.seed, {
+const kernel = new MonolithicKernel(data.cfg, data.machine, registersOver(data.regs), {
   slabs: data.slabs,
   running: new Int32Array(data.running),
 });

@@ -13,6 +13,7 @@ import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
 import { DEFAULT_GRANTS, SERVER_NAMES, type ServerName } from '../protocol.js';
 import type { KernelConfig } from '../config.js';
+import type { Machine } from '../boot.js';
 import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
 import type { WireResult } from '../wire/clients.js';
 import { requestStop, type Registers } from '../wire/registers.js';
@@ -27,8 +28,7 @@ import { BLOCK_SIZE } from '../servers/fs.js';
 export interface WorkerBoot {
   name: ServerName;
   cfg: KernelConfig;
-  seed: string | number;
-  image: SharedArrayBuffer;
+  machine: Machine;
   counters: SharedArrayBuffer;
   regs: ArrayBufferLike;
   channels: {
@@ -70,7 +70,7 @@ export class Microkernel implements Kernel {
   ) {}
 
   /** Start one worker per server, connect the granted pairs, and boot every server. */
-  static async boot(cfg: KernelConfig, image: SharedArrayBuffer, regs: Registers, seed: string | number) {
+  static async boot(cfg: KernelConfig, machine: Machine, regs: Registers) {
     const channels = new Map<ServerName, WorkerBoot['channels']>(SERVER_NAMES.map((n) => [n, []]));
     const bells = new Map<ServerName, Doorbell>(SERVER_NAMES.map((n) => [n, newDoorbell()]));
     const rings = cfg.signal === 'ring';
@@ -104,8 +104,7 @@ export class Microkernel implements Kernel {
       const boot: WorkerBoot = {
         name,
         cfg,
-        seed,
-        image,
+        machine,
         counters: slab,
         regs: regs.buffer,
         channels: channels.get(name)!,

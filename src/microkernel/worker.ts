@@ -17,6 +17,7 @@ import type { Msg, ServerName } from '../protocol.js';
 import { fail, heapBlocks, type BlockAllocator, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { bootByName, serverRng } from '../boot.js';
 import { clientPlan, SimulatedWire, type WireResult } from '../wire/clients.js';
+import { registersOver } from '../wire/registers.js';
 import type { RunPlan } from '../kernel.js';
 import { Endpoint } from './ipc.js';
 import { PoolBlocks, PoolMapping } from './pool.js';
@@ -35,7 +36,7 @@ export interface WorkerControl {
 
 const data = workerData as WorkerBoot;
 const counters = new Counters(data.counters);
-const wire = new SimulatedWire(new Int32Array(data.regs));
+const wire = new SimulatedWire(registersOver(data.regs));
 const endpoints = new Map<ServerName, Endpoint>();
 const pools = data.pools.map((m) => new PoolMapping(m));
 let server: ServerInstance | null = null;
@@ -74,7 +75,7 @@ const base: ServerContext = {
   name: data.name,
   blocks,
   counters,
-  rng: serverRng(data.name, data.seed),
+  rng: serverRng(data.name, data.machine.seed),
   call: () => {
     throw new Error('call outside an invocation');
   },
@@ -93,7 +94,7 @@ function invocation(held: Held): ServerContext {
 
 const control: WorkerControl = {
   boot() {
-    server = bootByName(data.name, data.cfg, { image: data.image, device: wire }, base);
+    server = bootByName(data.name, data.cfg, { machine: data.machine, device: wire }, base);
     const srv = server;
     const pump = data.cfg.signal === 'ring' ? new Pump(data.bell, data.cfg.spinUs) : null;
     for (const ch of data.channels) {
@@ -115,8 +116,8 @@ const control: WorkerControl = {
   async run(plan) {
     const srv = server;
     if (!srv || data.name !== 'net') throw new Error(`run: ${data.name} holds no wire device`);
-    return wire.run(clientPlan(plan), async (reqId, request) => {
-      const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId, request };
+    return wire.run(clientPlan(plan), async (reqId, request, body) => {
+      const msg: Msg<'net', 'NET_RECV'> = body ? { type: 'NET_RECV', reqId, request, body: [body] } : { type: 'NET_RECV', reqId, request };
       const held: Held = [];
       try {
         return (await srv.dispatch(msg, invocation(held))) as never;

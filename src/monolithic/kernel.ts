@@ -9,7 +9,7 @@
 import { Counters } from '../metrics/counters.js';
 import { DEFAULT_GRANTS, SERVER_NAMES, type Msg, type ServerName } from '../protocol.js';
 import { fail, heapBlocks, type ServerContext, type ServerInstance } from '../servers/server.js';
-import { bootByName, serverRng } from '../boot.js';
+import { bootByName, serverRng, type Machine } from '../boot.js';
 import type { KernelConfig } from '../config.js';
 import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
 import { clientPlan, SimulatedWire } from '../wire/clients.js';
@@ -41,9 +41,8 @@ export class MonolithicKernel implements Kernel {
 
   constructor(
     cfg: KernelConfig,
-    image: SharedArrayBuffer,
+    machine: Machine,
     private readonly regs: Registers,
-    seed: string | number,
     shared?: MonolithicShared,
   ) {
     this.wire = new SimulatedWire(regs);
@@ -55,10 +54,10 @@ export class MonolithicKernel implements Kernel {
         name,
         blocks: heapBlocks,
         counters,
-        rng: serverRng(name, seed),
+        rng: serverRng(name, machine.seed),
         call: (to, msg) => this.call(name, to, msg) as never,
       };
-      this.servers.set(name, bootByName(name, cfg, { image, device: this.wire }, ctx));
+      this.servers.set(name, bootByName(name, cfg, { machine, device: this.wire }, ctx));
     }
   }
 
@@ -90,8 +89,8 @@ export class MonolithicKernel implements Kernel {
     const elu0 = performance.eventLoopUtilization();
     const wire = await this.wire.run(
       clientPlan(plan),
-      (reqId, request) => {
-        const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId, request };
+      (reqId, request, body) => {
+        const msg: Msg<'net', 'NET_RECV'> = body ? { type: 'NET_RECV', reqId, request, body: [body] } : { type: 'NET_RECV', reqId, request };
         return this.dispatch('net', msg) as never;
       },
     );

@@ -64,6 +64,18 @@ export function formatRun(r: RunReport): string {
     ['frames sent / bytes checksummed', `${int(r.counters.framesSent)} / ${mb(r.counters.bytesChecksummed)}`, counted],
     ['buffer cache hits / misses', `${int(r.counters.cacheHits)} / ${int(r.counters.cacheMisses)}`, counted],
   );
+  if (r.counters.diskWrites > 0) {
+    t.push(['disk writes / bytes written (write-through)', `${int(r.counters.diskWrites)} / ${mb(r.counters.diskBytesWritten)}`, counted]);
+  }
+  const d = r.durability;
+  if (d) {
+    const verdict = d.lost ? pc.red(`${int(d.lost)} LOST`) : '0 lost';
+    t.push([
+      'acknowledged writes: verified on the image / lost',
+      `${int(d.verified)} of ${int(d.ackedWrites)} verified, ${int(d.superseded)} overwritten later, ${verdict} (${int(d.bytesChecked)} bytes compared)`,
+      pc.green('checked'),
+    ]);
+  }
   lines.push(t.toString());
   lines.push(`digest of all responses: ${r.digest}`);
   lines.push(pc.dim('modelled figures: none yet (no hardware cost profile is applied)'));

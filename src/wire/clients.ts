@@ -12,16 +12,16 @@ import type { Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
 import seedrandom from 'seedrandom';
-import { REG, type Registers } from './registers.js';
+import { ledgerOf, LEDGER, REG, type Registers } from './registers.js';
 import type { RunPlan } from '../kernel.js';
-import { RequestStream } from '../workload/generate.js';
+import { RequestStream, type Request } from '../workload/generate.js';
 import type { Arrival } from '../workload/schema.js';
 
 /** The clients let their domain's event loop turn at least this often, ms. */
 const YIELD_EVERY_MS = 5;
 
-/** How the device hands a request to the net server (NET_RECV). */
-export type Deliver = (reqId: number, request: string) => Promise<Reply<{ status: number }>>;
+/** How the device hands a request (its line, and the data a WRITE carries) to the net server (NET_RECV). */
+export type Deliver = (reqId: number, request: string, body?: Uint8Array) => Promise<Reply<{ status: number }>>;
 
 export interface ClientPlan {
   /** Requests to send (an upper bound when `durationMs` is set). */
@@ -31,8 +31,8 @@ export interface ClientPlan {
   arrival: Arrival;
   /** Stop sending new requests this long after the first. */
   durationMs?: number;
-  /** The request line of the next request (called in request-id order). */
-  next: () => string;
+  /** The next request (called in request-id order). */
+  next: () => Request;
   /** Seeded uniform [0, 1) numbers for open-loop inter-arrival times. */
   random: () => number;
 }
@@ -63,8 +63,19 @@ export function classify(r: Reply<{ status: number }>): 'ok' | 'fail' | 'info' {
   return r.errno === 'EPEERDIED' || r.errno === 'ETIMEDOUT' ? 'info' : 'fail';
 }
 
+/** What the ledger records of a settled request. */
+function ledgerCode(r: Reply<{ status: number }>): number {
+  if (!r.ok) return r.errno === 'EPEERDIED' || r.errno === 'ETIMEDOUT' ? LEDGER.unknown : LEDGER.failed;
+  const s = r.value.status;
+  return s >= 500 ? LEDGER.failed : s >= 200 && s < 300 ? LEDGER.done : LEDGER.refused;
+}
+
 export class SimulatedWire implements NetDevice {
-  constructor(private readonly regs: Registers) {}
+  private readonly ledger: Uint8Array;
+
+  constructor(private readonly regs: Registers) {
+    this.ledger = ledgerOf(regs);
+  }
 
   /** NetDevice: a response's frames arrive at the client. */
   transmit(reqId: number, status: number, frames: Frame[]): void {
@@ -91,20 +102,27 @@ export class SimulatedWire implements NetDevice {
       else if (nextId < plan.requests) return nextId++;
       return -1;
     };
+    const ledger = this.ledger;
     /** Send request `id` and record its latency from `since` (its scheduled arrival, or now). */
-    const send = async (id: number, line: string, since: number) => {
+    const send = async (id: number, req: Request, since: number) => {
+      const logged = id < ledger.length;
+      if (logged) ledger[id] = LEDGER.inFlight;
       Atomics.add(r, REG.issued, 1);
       let outcome: 'ok' | 'fail' | 'info';
+      let code: number = LEDGER.unknown;
       try {
-        outcome = classify(await deliver(id, line));
+        const reply = await deliver(id, req.line, req.body);
+        outcome = classify(reply);
+        code = ledgerCode(reply);
       } catch {
         outcome = 'info'; // the domain panicked under this request
       }
       latency.record((performance.now() - since) * 1000);
+      if (logged) ledger[id] = code;
       Atomics.add(r, REG[outcome], 1);
     };
-    // request lines are drawn in request-id order, whatever the arrival model
-    const takeLine = (): [number, string] | null => {
+    // requests are drawn in request-id order, whatever the arrival model
+    const takeLine = (): [number, Request] | null => {
       const id = take();
       return id < 0 ? null : [id, plan.next()];
     };
@@ -118,8 +136,8 @@ export class SimulatedWire implements NetDevice {
     thinkMs: number,
     clients: number,
     requests: number,
-    take: () => [number, string] | null,
-    send: (id: number, line: string, since: number) => Promise<void>,
+    take: () => [number, Request] | null,
+    send: (id: number, req: Request, since: number) => Promise<void>,
   ): Promise<void> {
     // In a kernel whose calls are all direct (the monolith) the clients would run
     // on microtasks alone and never let the event loop turn, so the domain could
@@ -156,8 +174,8 @@ export class SimulatedWire implements NetDevice {
   private async openLoop(
     arrival: Extract<Arrival, { kind: 'open' }>,
     random: () => number,
-    take: () => [number, string] | null,
-    send: (id: number, line: string, since: number) => Promise<void>,
+    take: () => [number, Request] | null,
+    send: (id: number, req: Request, since: number) => Promise<void>,
   ): Promise<void> {
     let due = performance.now();
     let inFlight = 0;

@@ -17,8 +17,35 @@ const REG_COUNT = 8;
 
 export type Registers = Int32Array;
 
-export function newRegisters(): Registers {
-  return new Int32Array(new SharedArrayBuffer(REG_COUNT * 4));
+/**
+ * The ledger: one byte per request after the registers, saying what became of
+ * it, so the harness knows which writes were acknowledged even if the device's
+ * domain died. Kept only for runs that write.
+ */
+export const LEDGER = {
+  notIssued: 0,
+  inFlight: 1,
+  /** answered with a 2xx status: for a WRITE, the acknowledgement */
+  done: 2,
+  /** answered, but refused (4xx) */
+  refused: 3,
+  failed: 4,
+  unknown: 5,
+} as const;
+
+/** Registers, and a ledger of `ledgerEntries` requests. */
+export function newRegisters(ledgerEntries = 0): Registers {
+  return new Int32Array(new SharedArrayBuffer(REG_COUNT * 4 + ledgerEntries), 0, REG_COUNT);
+}
+
+/** The registers in `buffer` (as another thread maps them). */
+export function registersOver(buffer: ArrayBufferLike): Registers {
+  return new Int32Array(buffer, 0, REG_COUNT);
+}
+
+/** The ledger behind `regs` (empty if the run keeps none). */
+export function ledgerOf(regs: Registers): Uint8Array {
+  return new Uint8Array(regs.buffer, REG_COUNT * 4);
 }
 
 export interface Outcomes {

@@ -250,6 +250,7 @@ function schemaError(text: string, shown: string, root: JsonNode | undefined, js
 
 function issueText(issue: core.$ZodIssue, node: JsonSchemaNode | undefined, value: unknown, token: string | undefined, missing: boolean): string {
   const expected = node === undefined ? undefined : describe(node);
+  if (missing && issue.code === 'custom') return `missing: ${issue.message}`;
   if (missing && issue.code !== 'unrecognized_keys') return expected === undefined ? 'missing' : `missing (expected ${expected})`;
   switch (issue.code) {
     case 'unrecognized_keys': {

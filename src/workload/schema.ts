@@ -6,8 +6,10 @@ import { z } from 'zod';
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
+const className = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 letters, digits, _ or -');
+
 export const FileClassSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'expected 1-32 letters, digits, _ or -'),
+  name: className,
   /** Share of requests that go to this class (relative weight, > 0). */
   weight: z.number().positive(),
   /** Size in bytes of each file of the class, in every directory. */
@@ -34,30 +36,120 @@ export const ArrivalSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
-export const WorkloadSchema = z.strictObject({
-  $schema: z.string().optional(),
-  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -'),
-  description: z.string().max(4000).default(''),
-  seed: z.union([z.number().int(), z.string().min(1).max(64)]),
-  /** Requests to send; with `durationMs`, at most this many. */
-  requests: positiveInt(10_000_000),
-  /** Closed-loop clients (the open loop ignores it). */
-  clients: positiveInt(4096),
-  arrival: ArrivalSchema.default({ kind: 'closed', thinkTimeMs: 0 }),
-  /** Stop sending new requests this long after the first (host time, so the count is not deterministic). */
-  durationMs: z.number().int().min(1).max(86_400_000).optional(),
-  fileSet: z.strictObject({
-    directories: positiveInt(1000),
-    classes: z.array(FileClassSchema).min(1).max(16),
+const serviceWeight = z.number().positive().max(1_000_000);
+/** The file classes a file service serves (default: every class of the file set). */
+const classRefs = z.array(className).min(1).max(16).optional();
+
+/**
+ * One service of the machine: which protocol its clients speak and what share of
+ * the requests it gets (relative `weight`). Every service is the same app server
+ * answering on a different protocol, so a mixed workload is one machine serving
+ * several services.
+ *
+ *   http  GET a whole file (one request line, header + file in reply)
+ *   ftp   RETR a whole file: a sequential whole-file transfer
+ *   nfs   READ or WRITE `ioSizes` bytes at an aligned offset in a file; a WRITE
+ *         is acknowledged only once its bytes are on the disk image (FILE_SYNC)
+ *   dns   QUERY a name in the app's in-memory zone: no disk at all
+ */
+export const ServiceSchema = z.discriminatedUnion('protocol', [
+  z.strictObject({ protocol: z.literal('http'), weight: serviceWeight.default(1), classes: classRefs }),
+  z.strictObject({ protocol: z.literal('ftp'), weight: serviceWeight.default(1), classes: classRefs }),
+  z.strictObject({
+    protocol: z.literal('nfs'),
+    weight: serviceWeight.default(1),
+    classes: classRefs,
+    /** Share of the service's requests that are WRITEs. */
+    writeFraction: z.number().min(0).max(1),
+    /** Transfer sizes in bytes (rsize/wsize), drawn uniformly; the offset is a multiple of the size drawn. */
+    ioSizes: z.array(z.number().int().min(1).max(1024 * 1024)).min(1).max(16),
   }),
-  popularity: z.strictObject({
-    kind: z.literal('zipf'),
-    /** Zipf exponent over the files of a class; 0 is uniform. */
-    exponent: z.number().min(0).max(4),
+  z.strictObject({
+    protocol: z.literal('dns'),
+    weight: serviceWeight.default(1),
+    zone: z.strictObject({
+      /** The zone's origin, e.g. "example.com." (a fully qualified name). */
+      origin: z.string().regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,8}$/, 'expected a domain name in lower case ending with a dot, e.g. "example.com."'),
+      /** Names in the zone (host0.<origin> ... ), each with 1 to 4 A records. */
+      names: positiveInt(200_000),
+      /** Share of queries for names that are not in the zone (answered NXDOMAIN). */
+      missRatio: z.number().min(0).max(1).default(0),
+    }),
   }),
-});
+]);
+
+const FILE_PROTOCOLS = new Set(['http', 'ftp', 'nfs']);
+
+export const WorkloadSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'expected 1-64 letters, digits, _ . or -'),
+    description: z.string().max(4000).default(''),
+    /** Where the workload's numbers come from, one entry per source. */
+    sources: z.array(z.string().min(1).max(400)).max(20).default([]),
+    seed: z.union([z.number().int(), z.string().min(1).max(64)]),
+    /** Requests to send; with `durationMs`, at most this many. */
+    requests: positiveInt(10_000_000),
+    /** Closed-loop clients (the open loop ignores it). */
+    clients: positiveInt(4096),
+    arrival: ArrivalSchema.default({ kind: 'closed', thinkTimeMs: 0 }),
+    /** Stop sending new requests this long after the first (host time, so the count is not deterministic). */
+    durationMs: z.number().int().min(1).max(86_400_000).optional(),
+    /** The files on the disk; needed by every http, ftp and nfs service. */
+    fileSet: z
+      .strictObject({
+        directories: positiveInt(1000),
+        classes: z.array(FileClassSchema).min(1).max(16),
+      })
+      .optional(),
+    popularity: z
+      .strictObject({
+        kind: z.literal('zipf'),
+        /** Zipf exponent over the files of a class (and the names of a zone); 0 is uniform. */
+        exponent: z.number().min(0).max(4),
+      })
+      .default({ kind: 'zipf', exponent: 1 }),
+    /** The services the machine runs and their shares of the requests (default: http alone). */
+    services: z.array(ServiceSchema).min(1).max(8).default([{ protocol: 'http', weight: 1 }]),
+  })
+  .superRefine((w, ctx) => {
+    const classes = w.fileSet?.classes ?? [];
+    const seen = new Map<string, number>();
+    classes.forEach((c, i) => {
+      const first = seen.get(c.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['fileSet', 'classes', i, 'name'], message: `duplicate class name "${c.name}" (first at fileSet.classes[${first}])` });
+      }
+      seen.set(c.name, i);
+    });
+    let zones = 0;
+    w.services.forEach((s, i) => {
+      if (s.protocol === 'dns' && ++zones > 1) {
+        ctx.addIssue({ code: 'custom', path: ['services', i, 'protocol'], message: 'at most one dns service: the app server holds one zone' });
+      }
+      if (!FILE_PROTOCOLS.has(s.protocol)) return;
+      if (w.fileSet === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['fileSet'], message: `services[${i}] is ${s.protocol}, which serves files (http alone is the default when "services" is not given)` });
+        return;
+      }
+      const refs = 'classes' in s ? (s.classes ?? []) : [];
+      refs.forEach((name, j) => {
+        if (!seen.has(name)) {
+          ctx.addIssue({ code: 'custom', path: ['services', i, 'classes', j], message: `no class named "${name}" in fileSet.classes (have: ${[...seen.keys()].join(', ')})` });
+        }
+      });
+    });
+  });
 
 export type WorkloadFile = z.input<typeof WorkloadSchema>;
 export type Workload = z.output<typeof WorkloadSchema>;
 export type FileClass = z.output<typeof FileClassSchema>;
 export type Arrival = z.output<typeof ArrivalSchema>;
+export type Service = z.output<typeof ServiceSchema>;
+export type Protocol = Service['protocol'];
+export type FileSet = NonNullable<Workload['fileSet']>;
+
+/** Does any service of `w` write to the disk? */
+export function writesToDisk(w: Workload): boolean {
+  return w.services.some((s) => s.protocol === 'nfs' && s.writeFraction > 0);
+}

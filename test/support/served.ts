@@ -22,7 +22,7 @@ export function served(seed: number | string, requests: number) {
   let blocks = 0;
   let maxBlocks = 0;
   for (let i = 0; i < requests; i++) {
-    const path = /^GET (\S+) HTTP\/1\.0$/.exec(stream.next())?.[1];
+    const path = /^GET (\S+) HTTP\/1\.0$/.exec(stream.next().line)?.[1];
     const size = path === undefined ? undefined : sizes.get(path);
     if (size === undefined) throw new Error(`request ${i} names no file of the file set`);
     fileBytes += size;
