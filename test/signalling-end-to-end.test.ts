@@ -36,7 +36,7 @@ import { served } from './support/served.js';
 
 const REQUESTS = 400;
 const SEEDS = [1996, 'lab'] as const;
-const NOT_COMPARED: readonly CounterName[] = ['bytesCopied', 'ipcMessages', 'crossings', 'directCalls', 'descriptorsRefused'];
+const NOT_COMPARED: readonly CounterName[] = ['bytesCopied', 'ipcMessages', 'crossings', 'directCalls', 'descriptorsRefused', 'ipcPayloadBytes', 'syscalls'];
 const COMPARED = COUNTER_NAMES.filter((n) => !NOT_COMPARED.includes(n));
 /** net -> app APP_REQUEST, app -> disk DISK_LOOKUP and DISK_READ, app -> net NET_SEND: each a call and a reply. */
 const MESSAGES_PER_REQUEST = 8;

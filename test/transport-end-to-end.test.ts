@@ -24,7 +24,7 @@ const REQUESTS = 400;
 const SEEDS = [1996, 'lab'] as const;
 const TRANSPORTS = ['copy', 'transfer', 'shared'] as const;
 type T = (typeof TRANSPORTS)[number];
-const NOT_COMPARED: readonly CounterName[] = ['bytesCopied', 'ipcMessages', 'crossings', 'directCalls', 'descriptorsRefused'];
+const NOT_COMPARED: readonly CounterName[] = ['bytesCopied', 'ipcMessages', 'crossings', 'directCalls', 'descriptorsRefused', 'ipcPayloadBytes', 'syscalls'];
 const COMPARED = COUNTER_NAMES.filter((n) => !NOT_COMPARED.includes(n));
 /**
  * Messages per request in the microkernel: net -> app APP_REQUEST, app -> disk

@@ -13,6 +13,10 @@ export const COUNTER_NAMES = [
   'crossings',
   'bytesCopied',
   'descriptorsRefused',
+  /** Payload bytes carried by IPC messages, by value or by descriptor. */
+  'ipcPayloadBytes',
+  // kernel entries: a direct call (monolithic) or an IPC message (microkernel)
+  'syscalls',
   // calls that stayed inside one domain (monolithic only)
   'directCalls',
   // work every mode does alike
@@ -20,11 +24,16 @@ export const COUNTER_NAMES = [
   'enosys',
   'bytesChecksummed',
   'framesSent',
+  'framesReceived',
+  'bytesReceived',
+  'rxBytesChecksummed',
   'wireBytes',
   'payloadBytes',
   'diskLookups',
   'diskReads',
   'diskBlocksRead',
+  /** Disk positioning operations (seek + rotation): one per run of contiguous blocks a read misses, one per write. */
+  'diskSeeks',
   'diskWrites',
   'diskBytesWritten',
   'diskBlocksWritten',
@@ -42,6 +51,8 @@ export const MODE_SPECIFIC_COUNTERS: readonly CounterName[] = [
   'crossings',
   'bytesCopied',
   'descriptorsRefused',
+  'ipcPayloadBytes',
+  'syscalls',
   'directCalls',
 ];
 

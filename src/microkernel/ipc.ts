@@ -91,8 +91,10 @@ export class Endpoint {
     const c = this.opts.counters;
     c.add('ipcMessages', -1);
     c.add('crossings', -1);
+    c.add('syscalls', -1);
     const body = f.k === REPLY ? (f.r.ok ? f.r.value : undefined) : f.k === NOTIFY ? undefined : f.m;
     if (body !== undefined) c.add('bytesCopied', -clonedBytes(body));
+    if (body !== undefined) c.add('ipcPayloadBytes', -payloadBytes(body));
     if (isRecord(body)) this.codec.abandon(body);
     const why = this.refused('EINVAL', `${this.opts.label}: message cannot be sent: ${err instanceof Error ? err.message : String(err)}`);
     if (f.k === CALL) {
@@ -172,12 +174,19 @@ export class Endpoint {
     }
   }
 
-  /** Post one frame and count it: a message, a crossing, and the bytes the clone copies. */
+  /**
+   * Post one frame and count it: a message (one kernel entry, as an L4 call or
+   * reply-and-wait is one system call), a crossing into the peer's domain, the
+   * payload bytes it carries (by value or by descriptor), and the bytes the
+   * clone copies.
+   */
   private postFrame(frame: Frame, transfer: ArrayBuffer[], payload?: unknown): void {
     this.port.postMessage(frame, transfer);
     const c = this.opts.counters;
     c.add('ipcMessages');
     c.add('crossings');
+    c.add('syscalls');
+    if (payload !== undefined) c.add('ipcPayloadBytes', payloadBytes(payload));
     if (payload !== undefined && !this.port.countsCopies) c.add('bytesCopied', clonedBytes(payload, transfer));
   }
 
@@ -299,6 +308,24 @@ function isRecord(v: unknown): v is Record<string, unknown> {
  * of messages and reply values; anything else (null, numbers) copies no bytes
  * worth counting.
  */
+/** Payload bytes a message carries: the lengths of its byte views and of the pool slices its descriptors name. */
+export function payloadBytes(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let total = 0;
+  const count = (v: unknown) => {
+    if (ArrayBuffer.isView(v)) total += v.byteLength;
+    else if (typeof v === 'object' && v !== null && 'pool' in v) {
+      const n = (v as { length?: unknown }).length;
+      if (typeof n === 'number') total += n;
+    }
+  };
+  for (const v of Object.values(value)) {
+    if (Array.isArray(v)) v.forEach(count);
+    else count(v);
+  }
+  return total;
+}
+
 export function clonedBytes(value: unknown, transferred: readonly ArrayBuffer[] = []): number {
   if (typeof value !== 'object' || value === null) return 0;
   let total = 0;

@@ -64,7 +64,9 @@ export class MonolithicKernel implements Kernel {
   /** `from` calls `to`: a procedure call inside the kernel. */
   private async call(from: ServerName, to: ServerName, msg: { type: string }) {
     if (this.panic) throw new KernelPanic(this.panic.server, this.panic.message);
-    this.slabs.get(from)!.add('directCalls');
+    const c = this.slabs.get(from)!;
+    c.add('directCalls');
+    c.add('syscalls'); // a server asking the kernel for a service: one system call
     if (!DEFAULT_GRANTS.some(([a, b]) => a === from && b === to)) return fail('ECALLDENIED', `${from} -> ${to}`);
     const r = await this.dispatch(to, msg);
     this.running[0] = SERVER_NAMES.indexOf(from); // back in the caller

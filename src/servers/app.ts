@@ -61,7 +61,7 @@ export type AppRequest =
   | { protocol: 'http' | 'ftp'; path: string }
   | { protocol: 'nfs'; op: 'READ' | 'WRITE'; path: string; offset: number; count: number }
   | { protocol: 'dns'; name: string }
-  | { protocol: 'http' | 'ftp' | 'nfs' | 'dns'; refused: number };
+  | { protocol: 'http' | 'ftp' | 'nfs' | 'dns'; refused: number; what?: string };
 
 const PROTOCOL_OF: Record<string, 'ftp' | 'nfs' | 'dns'> = { RETR: 'ftp', READ: 'nfs', WRITE: 'nfs', QUERY: 'dns' };
 const MAX_OFFSET = 2 ** 32;
@@ -90,7 +90,7 @@ export function parseRequest(line: unknown): AppRequest {
     case 'dns': {
       const m = /^QUERY ([a-z0-9.-]{1,253}) ([A-Z]{1,10})$/.exec(line);
       if (!m) return { protocol, refused: 400 };
-      return m[2] === 'A' ? { protocol, name: m[1] } : { protocol, refused: 405 };
+      return m[2] === 'A' ? { protocol, name: m[1] } : { protocol, refused: 405, what: `${m[1]} ${m[2]}` };
     }
   }
 }
@@ -109,7 +109,7 @@ function errorHead(protocol: AppRequest['protocol'], status: number, what: strin
     case 'nfs':
       return `${status === 404 ? 'NFS3ERR_NOENT' : status === 413 ? 'NFS3ERR_FBIG' : status < 500 ? 'NFS3ERR_INVAL' : 'NFS3ERR_IO'}\r\n`;
     case 'dns':
-      return `;; QUERY ${what} A: ${status === 404 ? 'NXDOMAIN' : status === 405 ? 'NOTIMP' : status < 500 ? 'FORMERR' : 'SERVFAIL'}, 0 answers\r\n`;
+      return `;; QUERY ${what}: ${status === 404 ? 'NXDOMAIN' : status === 405 ? 'NOTIMP' : status < 500 ? 'FORMERR' : 'SERVFAIL'}, 0 answers\r\n`;
   }
 }
 
@@ -117,23 +117,26 @@ async function doRequest(st: AppState, msg: { reqId: number; request: string; bo
   ctx.counters.add('appRequests');
   const req = parseRequest(msg.request);
   const refuse = (status: number, what = '') => respond(ctx, msg.reqId, status, errorHead(req.protocol, status, what));
-  if ('refused' in req) return refuse(req.refused);
+  if ('refused' in req) return refuse(req.refused, req.what ?? (req.protocol === 'dns' ? '?' : ''));
 
   if (req.protocol === 'dns') {
     const found = st.zone?.lookup(req.name) ?? null;
-    if (!found) return refuse(404, req.name);
+    if (!found) return refuse(404, `${req.name} A`);
     // the reply packet: header and answer records composed into one new buffer
     return respond(ctx, msg.reqId, 200, `;; QUERY ${req.name} A: NOERROR, ${found.records} answers\r\n${found.answer}`);
   }
+
+  const writing = req.protocol === 'nfs' && req.op === 'WRITE';
+  const body = Array.isArray(msg.body) ? msg.body : [];
+  // a WRITE whose data do not match its COUNT is refused before anything is looked up
+  if (writing && body.reduce((n, s) => n + (s instanceof Uint8Array ? s.length : NaN), 0) !== req.count) return refuse(400);
 
   const found = await ctx.call('disk', { type: 'DISK_LOOKUP', path: req.path });
   if (!found.ok) return refuse(found.errno === 'ENOENT' ? 404 : 503, req.path);
   const { ino, size } = found.value;
 
   if (req.protocol === 'nfs' && req.op === 'WRITE') {
-    const data = Array.isArray(msg.body) ? msg.body : [];
-    if (data.reduce((n, s) => n + s.length, 0) !== req.count) return refuse(400);
-    const wrote = await ctx.call('disk', { type: 'DISK_WRITE', ino, offset: req.offset, data });
+    const wrote = await ctx.call('disk', { type: 'DISK_WRITE', ino, offset: req.offset, data: body });
     // past the end of the file is the client's mistake; anything else is the server's
     if (!wrote.ok) return refuse(wrote.errno === 'EFBIG' ? 413 : 503, req.path);
     return respond(ctx, msg.reqId, 200, `NFS3_OK WRITE ${wrote.value.length} FILE_SYNC\r\n`);

@@ -44,8 +44,12 @@ function init(boot: DiskBoot): DiskState {
   };
 }
 
-/** The cached copy of block `bno`, read from the image on a miss (LRU). */
-function getBlock(st: DiskState, bno: number, ctx: ServerContext): Uint8Array {
+/**
+ * The cached copy of block `bno`, read from the image on a miss (LRU). `run`
+ * tracks the operation's last missed block: a miss that does not follow it
+ * needs the head positioned again (a seek).
+ */
+function getBlock(st: DiskState, bno: number, ctx: ServerContext, run: { lastMiss: number }): Uint8Array {
   const hit = st.cache.get(bno);
   if (hit !== undefined) {
     ctx.counters.add('cacheHits');
@@ -55,6 +59,8 @@ function getBlock(st: DiskState, bno: number, ctx: ServerContext): Uint8Array {
   }
   ctx.counters.add('cacheMisses');
   ctx.counters.add('diskBlocksRead');
+  if (bno !== run.lastMiss + 1) ctx.counters.add('diskSeeks');
+  run.lastMiss = bno;
   if (st.cache.size >= st.cacheBlocks) {
     const [oldest, evicted] = st.cache.entries().next().value!;
     st.cache.delete(oldest);
@@ -92,10 +98,11 @@ function doRead(st: DiskState, msg: { ino: number; offset: number; length: numbe
   ctx.counters.add('diskReads');
   const end = Math.min(ip.size, offset + length);
   const data: Payload = [];
+  const run = { lastMiss: -2 };
   for (let pos = offset; pos < end; ) {
     const inBlock = pos % BLOCK_SIZE;
     const n = Math.min(BLOCK_SIZE - inBlock, end - pos);
-    const block = getBlock(st, ip.startBlock + Math.floor(pos / BLOCK_SIZE), ctx);
+    const block = getBlock(st, ip.startBlock + Math.floor(pos / BLOCK_SIZE), ctx, run);
     data.push(block.subarray(inBlock, inBlock + n));
     pos += n;
   }
@@ -129,9 +136,11 @@ function doWrite(st: DiskState, msg: { ino: number; offset: number; data: Payloa
   if (offset + length > ip.size) return fail('EFBIG', `write of ${length} bytes at ${offset} passes the end of a ${ip.size}-byte file`);
   ctx.counters.add('diskWrites');
   ctx.counters.add('diskBytesWritten', length);
+  if (length > 0) ctx.counters.add('diskSeeks'); // the extent is contiguous: one positioning, then the blocks
   // an injected fault: a disk whose volatile write cache acknowledges this write
   // and never puts it on the media (the cache still sees it)
-  const lose = ctx.injected === 'lose-write';
+  const lose = ctx.injected?.kind === 'lose-write';
+  if (lose) ctx.injected.lost();
   const end = offset + length;
   for (let pos = offset; pos < end; ) {
     const bno = ip.startBlock + Math.floor(pos / BLOCK_SIZE);

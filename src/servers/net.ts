@@ -14,6 +14,8 @@ import type { Payload } from '../protocol.js';
 import { InetChecksum } from './inet-checksum.js';
 import { fail, ok, type CallTable, type ServerContext, type ServerModule } from './server.js';
 
+const encoder = new TextEncoder();
+
 /** IPv4 + TCP headers without options: what each frame carries besides payload. */
 export const FRAME_HEADER_BYTES = 40;
 
@@ -49,9 +51,26 @@ function init(boot: NetBoot): NetState {
   return { mss: boot.mtu - FRAME_HEADER_BYTES, checksumOffload: boot.checksumOffload, device: boot.device };
 }
 
-async function doRecv(_st: NetState, msg: { reqId: number; request: string; body?: Payload }, ctx: ServerContext) {
+async function doRecv(st: NetState, msg: { reqId: number; request: string; body?: Payload }, ctx: ServerContext) {
   const { reqId, request, body } = msg;
+  if (typeof request !== 'string') return fail('EINVAL', 'NET_RECV request must be a string');
   if (body !== undefined && !isPayload(body)) return fail('EINVAL', 'NET_RECV body must be an array of Uint8Array');
+  // the request came in as frames (the request line, then any data), and the
+  // receiver computes each frame's checksum to check it, unless the NIC does
+  const frames = cutFrames([encoder.encode(request), ...(body ?? [])], st.mss);
+  const c = ctx.counters;
+  let bytes = 0;
+  for (const f of frames) {
+    bytes += f.length;
+    if (!st.checksumOffload) {
+      const sum = new InetChecksum();
+      for (const s of f.segments) sum.update(s);
+      sum.digest();
+    }
+  }
+  c.add('framesReceived', frames.length);
+  c.add('bytesReceived', bytes);
+  if (!st.checksumOffload) c.add('rxBytesChecksummed', bytes);
   const r = await ctx.call('app', body?.length ? { type: 'APP_REQUEST', reqId, request, body } : { type: 'APP_REQUEST', reqId, request });
   return r.ok ? ok({ status: r.value.status }) : r;
 }

@@ -40,8 +40,11 @@ export interface ServerContext {
   call<S extends ServerName, K extends MsgType<S>>(to: S, msg: Msg<S, K>): Promise<Reply<Rep<S, K>>>;
   readonly counters: Counters;
   readonly rng: Rng;
-  /** Set by fault injection for one invocation: this write is to be acknowledged and lost. */
-  readonly injected?: 'lose-write';
+  /**
+   * Set by fault injection: the next write this server accepts is to be
+   * acknowledged and lost; the server calls `lost()` when it has done so.
+   */
+  readonly injected?: { kind: 'lose-write'; lost(): void };
 }
 
 export type Handler<S extends ServerName, K extends MsgType<S>, State> = (
@@ -109,9 +112,9 @@ export class ServerInstance<S extends ServerName = ServerName> {
     const counters = ctx.counters;
     counters.add('messagesHandled');
     if (this.faultAt > 0 && this.faultKind === 'lose') {
+      // armed until a write is really lost (a refused write loses nothing)
       if (this.loseArmed && counters.get('messagesHandled') >= this.faultAt && msg.type.endsWith('_WRITE')) {
-        this.loseArmed = false;
-        ctx = { ...ctx, injected: 'lose-write' };
+        ctx = { ...ctx, injected: { kind: 'lose-write', lost: () => (this.loseArmed = false) } };
       }
     } else if (this.faultAt > 0 && counters.get('messagesHandled') === this.faultAt) {
       if (this.faultKind === 'hang') for (;;); // an injected infinite loop: only a watchdog gets us out
