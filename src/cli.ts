@@ -9,12 +9,17 @@ import { hideBin } from 'yargs/helpers';
 import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
 import { compare, DEFAULT_LABELS, LabelError } from './compare.js';
 import { SERVER_NAMES, type ServerName } from './protocol.js';
-import { formatComparison, formatIpcBench, formatRun } from './report/text.js';
+import { formatCheck, formatComparison, formatIpcBench, formatProfile, formatRun } from './report/text.js';
 import { benchIpc } from './microkernel/bench-ipc.js';
 import os from 'node:os';
 import { run, type RunOptions } from './run.js';
 import type { FaultKind, FaultPlan } from './servers/server.js';
 import { loadWorkload, shippedWorkloads, WorkloadError } from './workload/load.js';
+import { DEFAULT_PROFILE, loadProfile, PROFILE_DIR, shippedProfiles } from './costmodel/profile.js';
+import { priceRoundTrip } from './costmodel/price.js';
+import { calibrate, checkModel } from './costmodel/calibrate.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** A usage or input problem: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -87,6 +92,7 @@ function workloadFlags<T>(y: Argv<T>) {
     .option('spin-us', { type: 'number', default: DEFAULT_KERNEL_CONFIG.spinUs, describe: 'ring signalling: µs a domain polls after its last message before it sleeps (see README)' })
     .option('fault', { type: 'string', describe: 'inject a fault: SERVER@N crashes SERVER at its Nth message, SERVER@N:hang makes it hang there, disk@N:lose acknowledges its first write from there on without writing it' })
     .option('hang-timeout-ms', { type: 'number', default: DEFAULT_KERNEL_CONFIG.hangTimeoutMs, describe: 'a domain silent to heartbeats this long is hung' })
+    .option('profile', { type: 'string', default: DEFAULT_PROFILE, describe: `cost profile that prices the counted events (modelled figures): ${shippedProfiles().join(', ')}, or a .json file` })
     .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout (text goes to stderr)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary text' });
 }
@@ -107,6 +113,7 @@ type WorkloadArgs = {
   'spin-us': number;
   'hang-timeout-ms': number;
   fault?: string;
+  profile: string;
 };
 
 /** --rate (open loop) or --think-time-ms (closed loop) -> the arrival model, if either was given. */
@@ -123,10 +130,12 @@ function arrivalOf(a: WorkloadArgs): RunOptions['arrival'] {
 
 function runOptions(a: WorkloadArgs): Omit<RunOptions, 'mode'> {
   const workload = loadWorkload(a.workload); // fail early, with the file's own message
+  const profile = loadProfile(a.profile);
   const asNumber = a.seed !== undefined && /^-?\d{1,15}$/.test(a.seed);
   const seed = a.seed === undefined ? undefined : asNumber ? Number(a.seed) : a.seed;
   return {
     workload,
+    profile,
     arrival: arrivalOf(a),
     durationMs: positiveInt('duration-ms', a['duration-ms'], 86_400_000),
     requests: positiveInt('requests', a.requests, 10_000_000),
@@ -206,6 +215,7 @@ async function main(argv: string[]): Promise<number> {
           .option('spin-us', { type: 'number', default: DEFAULT_KERNEL_CONFIG.spinUs, describe: 'ring signalling: µs to poll before sleeping (see README)' })
           .option('depth', { type: 'number', default: 64, describe: 'calls in flight for the pipelined and bandwidth figures' })
           .option('effort', { type: 'number', default: 1, describe: 'scale the number of calls per figure' })
+          .option('profile', { type: 'string', default: DEFAULT_PROFILE, describe: 'cost profile for the modelled round trip' })
           .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON on stdout (the table goes to stderr)' }),
       async (a) => {
         const list = <T extends string>(flag: string, v: string, allowed: readonly T[]) =>
@@ -227,14 +237,57 @@ async function main(argv: string[]): Promise<number> {
           effort: nonNegative('effort', a.effort, 100) || 1,
         };
         err(`bench ipc: this thread <-> one echo domain; spin ${opts.spinUs} µs; ${opts.depth} in flight for pipelined/bandwidth`);
-        const results = await benchIpc({
+        const profile = loadProfile(a.profile);
+        const measured = await benchIpc({
           ...opts,
           onResult: (r) =>
             err(`  ${`${r.transport}:${r.signal}`.padEnd(17)} ${String(r.sizeBytes).padStart(8)} B  round trip ${r.roundTripUs.median} µs`),
         });
+        const results = measured.map((r) => ({ ...r, modelled: priceRoundTrip(profile, r.bytesCopiedPerRoundTrip) }));
         const env = { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
-        if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: opts, results }, null, 2));
+        if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: { ...opts, profile: profile.name }, results }, null, 2));
         (a.json ? err : out)(formatIpcBench(results));
+      },
+    )
+    .command(
+      'calibrate',
+      'measure what each counted event costs here and write the host cost profile; --check compares the model with host-measured runs',
+      (y) =>
+        y
+          .option('out', { type: 'string', describe: 'where to write the measured profile (default: profiles/host.json in this package)' })
+          .option('effort', { type: 'number', default: 1, describe: 'scale the measuring loops' })
+          .option('check', { type: 'boolean', default: false, describe: 'instead of measuring: run every shipped workload in both modes and print the modelled throughput\'s error against the host-measured one' })
+          .option('profile', { type: 'string', default: 'host', describe: 'with --check: the profile to check' })
+          .option('requests', { alias: 'n', type: 'number', default: 3000, describe: 'with --check: requests per run (a workload of large files gets a hundredth)' })
+          .option('modes', { type: 'string', default: 'monolithic,microkernel:copy', describe: 'with --check: comma-separated labels' })
+          .option('max-error', { type: 'number', describe: 'with --check: exit 1 if any |error| exceeds this many percent' })
+          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON on stdout' }),
+      async (a) => {
+        if (a.check) {
+          const profile = loadProfile(a.profile);
+          const requests = positiveInt('requests', a.requests, 10_000_000)!;
+          const labels = a.modes.split(',').map((s) => s.trim()).filter(Boolean);
+          err(`calibrate --check: modelled (${profile.name}) against host-measured throughput, ${requests} requests per run`);
+          const rows = await checkModel({
+            profile,
+            requests,
+            labels,
+            onRow: (r) => err(`  ${r.workload.padEnd(10)} ${r.label.padEnd(18)} host ${Math.round(r.hostRequestsPerSec)} req/s, modelled ${Math.round(r.modelledRequestsPerSec)} req/s`),
+          });
+          if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'calibrate-check', profile: profile.name, rows }, null, 2));
+          (a.json ? err : out)(formatCheck(profile.name, rows));
+          const limit = a['max-error'] === undefined ? undefined : nonNegative('max-error', a['max-error'], 1e6);
+          if (limit !== undefined && rows.some((r) => !(Math.abs(r.error) * 100 <= limit))) code = 1;
+          return;
+        }
+        const effort = nonNegative('effort', a.effort, 100) || 1;
+        const file = a.out ?? join(PROFILE_DIR, 'host.json');
+        const profile = await calibrate({ effort, onStep: (s) => err(`  measuring ${s}...`) });
+        writeFileSync(file, `${JSON.stringify({ $schema: '../schema/profile.schema.json', ...profile }, null, 2)}\n`);
+        loadProfile(file); // what was written must load
+        if (a.json) out(JSON.stringify(profile, null, 2));
+        err(`wrote ${file}`);
+        (a.json ? err : out)(formatProfile(loadProfile(file)));
       },
     )
     .command(

@@ -6,6 +6,7 @@
 import { MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
 import { median, round, spread, type Spread } from './metrics/stats.js';
 import { run, SCHEMA_VERSION, type RunOptions, type RunReport } from './run.js';
+import { DEFAULT_PROFILE, loadProfile } from './costmodel/profile.js';
 
 export const DEFAULT_LABELS = ['monolithic', 'microkernel:copy'] as const;
 
@@ -26,6 +27,12 @@ export interface CompareResult extends Label {
   ratio: Spread;
   /** Medians over the rounds of each round's host-measured p50 and p99. */
   latencyUs: { p50: number; p99: number } | null;
+  /**
+   * The counted events priced by the cost profile: modelled requests/s (the
+   * same every round, the events being deterministic) and its ratio to the
+   * baseline's modelled requests/s.
+   */
+  modelled: { label: string; profile: string; requestsPerSec: number; ratio: number; bottleneck: string };
   reports: RunReport[];
 }
 
@@ -67,6 +74,8 @@ export function parseLabel(label: string): Label {
 export async function compare(opts: CompareOptions): Promise<Comparison> {
   const labels = (opts.labels ?? [...DEFAULT_LABELS]).map(parseLabel);
   if (labels.length === 0) throw new LabelError('no labels to compare');
+  // load the profile once, so a bad one stops the comparison before any run
+  const profile = typeof opts.profile === 'object' ? opts.profile : loadProfile(opts.profile ?? DEFAULT_PROFILE);
   const rounds = opts.rounds ?? 3;
   const warmup = opts.warmupRounds ?? 1;
   if (!Number.isInteger(rounds) || rounds < 1) throw new LabelError(`rounds must be a positive integer, got ${rounds}`);
@@ -75,6 +84,7 @@ export async function compare(opts: CompareOptions): Promise<Comparison> {
     for (const [i, l] of labels.entries()) {
       const report = await run({
         ...opts,
+        profile,
         mode: l.mode,
         ...(l.transport ? { transport: l.transport } : {}),
         ...(l.signal ? { signal: l.signal } : {}),
@@ -85,6 +95,7 @@ export async function compare(opts: CompareOptions): Promise<Comparison> {
   }
   const rps = reports.map((rs) => rs.map((x) => x.throughput.requestsPerSec));
   const digests = new Set(reports.flat().map((x) => x.digest));
+  const modelled = reports.map((rs) => rs[rs.length - 1].modelled);
   return {
     schemaVersion: SCHEMA_VERSION,
     baseline: labels[0].label,
@@ -101,6 +112,13 @@ export async function compare(opts: CompareOptions): Promise<Comparison> {
             p99: median(reports[i].map((x) => x.latencyUs!.p99)),
           }
         : null,
+      modelled: {
+        label: modelled[i].label,
+        profile: modelled[i].profile,
+        requestsPerSec: modelled[i].requestsPerSec,
+        ratio: modelled[0].requestsPerSec > 0 ? round(modelled[i].requestsPerSec / modelled[0].requestsPerSec, 4) : 0,
+        bottleneck: modelled[i].bottleneck,
+      },
       reports: reports[i],
     })),
   };

@@ -24,6 +24,8 @@ import { loadWorkload } from './workload/load.js';
 import { WorkloadSchema, writesToDisk, type Arrival, type Workload } from './workload/schema.js';
 import { checkDurability, type Durability } from './durability.js';
 import type { Machine } from './boot.js';
+import { DEFAULT_PROFILE, loadProfile, type Profile } from './costmodel/profile.js';
+import { price, type Modelled } from './costmodel/price.js';
 
 export const SCHEMA_VERSION = 1;
 const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
@@ -52,6 +54,8 @@ export interface RunOptions {
   callTimeoutMs?: number;
   hangTimeoutMs?: number;
   fault?: FaultPlan | null;
+  /** The cost profile that prices the counted events: a shipped name, a file, or a loaded profile (default pentium-pro-1996). */
+  profile?: string | Profile;
 }
 
 export interface RunReport {
@@ -97,8 +101,8 @@ export interface RunReport {
    * workload does not write.
    */
   durability: Durability | null;
-  /** Modelled figures (cost profiles): not computed yet. */
-  modelled: null;
+  /** The counted events priced by a hardware cost profile: modelled, not measured. */
+  modelled: Modelled;
   /** 'ok', or 'failed' with the reasons in `problems`. */
   status: 'ok' | 'failed';
   problems: string[];
@@ -182,6 +186,19 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
   return { workload, cfg };
 }
 
+function roundModelled(m: Modelled): Modelled {
+  const r = (x: number) => round(x, 5);
+  const map = <K extends string>(o: Record<K, number>) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, r(v as number)])) as Record<K, number>;
+  return {
+    ...m,
+    perRequestUs: map(m.perRequestUs),
+    cpuUsPerRequest: r(m.cpuUsPerRequest),
+    diskUsPerRequest: r(m.diskUsPerRequest),
+    domainsUsPerRequest: map(m.domainsUsPerRequest),
+    requestsPerSec: r(m.requestsPerSec),
+  };
+}
+
 function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -189,6 +206,7 @@ function defined<T extends object>(o: T): Partial<T> {
 /** Run one workload under one kernel and report. */
 export async function run(opts: RunOptions): Promise<RunReport> {
   const { workload: w, cfg } = resolveRun(opts);
+  const profile = typeof opts.profile === 'object' ? opts.profile : loadProfile(opts.profile ?? DEFAULT_PROFILE);
   const machine = machineFor(w);
   const writes = writesToDisk(w);
   // a run that writes keeps a ledger of every request's outcome, to check its writes by
@@ -293,7 +311,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     digest: readDigest(regs),
     faults: result.faults,
     durability,
-    modelled: null,
+    modelled: roundModelled(price(profile, cfg.mode, byServer, result.domains, done)),
     status: problems.length ? 'failed' : 'ok',
     problems,
   };

@@ -7,6 +7,10 @@ import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { Comparison } from '../compare.js';
 import type { RunReport } from '../run.js';
+import type { Modelled } from '../costmodel/price.js';
+import { PARAM_NAMES, type Profile } from '../costmodel/profile.js';
+import type { CheckRow } from '../costmodel/calibrate.js';
+import { median } from '../metrics/stats.js';
 import type { IpcBenchResult } from '../microkernel/bench-ipc.js';
 
 const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
@@ -78,9 +82,36 @@ export function formatRun(r: RunReport): string {
   }
   lines.push(t.toString());
   lines.push(`digest of all responses: ${r.digest}`);
-  lines.push(pc.dim('modelled figures: none yet (no hardware cost profile is applied)'));
+  lines.push(formatModelled(r.modelled));
   if (r.status !== 'ok') lines.push(pc.red(`FAILED: ${r.problems.join('; ')}`));
   return lines.join('\n');
+}
+
+const PART_NAMES: Record<keyof Modelled['perRequestUs'], string> = {
+  app: 'app work',
+  copies: 'copies',
+  checksums: 'checksums',
+  ipc: 'IPC (message transfer)',
+  contextSwitches: 'context switches',
+  syscalls: 'system calls (kernel entries)',
+  frames: 'frames (stack + driver)',
+  wire: 'simulated clients',
+  disk: 'disk (device time)',
+};
+
+/** The modelled figures of a run: the per-request breakdown and the modelled throughput. */
+export function formatModelled(m: Modelled): string {
+  const us = (x: number) => (x >= 100 ? int(x) : dec(x, x >= 1 ? 2 : 3));
+  const label = pc.magenta(m.label);
+  const t = table(['per request', 'µs', 'kind']);
+  for (const [k, name] of Object.entries(PART_NAMES) as [keyof Modelled['perRequestUs'], string][]) {
+    if (m.perRequestUs[k] > 0) t.push([name, us(m.perRequestUs[k]), label]);
+  }
+  t.push([pc.bold('processor time, all domains'), pc.bold(us(m.cpuUsPerRequest)), label]);
+  const doms = Object.entries(m.domainsUsPerRequest);
+  if (doms.length > 1) t.push(['processor time per domain', doms.map(([d, x]) => `${d} ${us(x)}`).join(', '), label]);
+  t.push([pc.bold('throughput'), pc.bold(`${int(m.requestsPerSec)} requests/s`), `${label}, bound by ${m.bottleneck}`]);
+  return t.toString();
 }
 
 export function formatComparison(c: Comparison): string {
@@ -98,6 +129,8 @@ export function formatComparison(c: Comparison): string {
     'p50 / p99 µs\nhost, round trip',
     'bytes copied\nper request',
     'IPC messages\nper request',
+    `requests/s\n${c.results[0].modelled.label}`,
+    'ratio\nmodelled',
   ]);
   for (const r of c.results) {
     const last = r.reports[r.reports.length - 1];
@@ -110,10 +143,16 @@ export function formatComparison(c: Comparison): string {
       r.latencyUs ? `${int(r.latencyUs.p50)} / ${int(r.latencyUs.p99)}` : 'n/a',
       int(last.perRequest.bytesCopied),
       dec(last.perRequest.ipcMessages),
+      int(r.modelled.requestsPerSec),
+      `${dec(r.modelled.ratio, 3)}×`,
     ]);
   }
   lines.push(t.toString());
-  lines.push(pc.dim('copies and messages are counted (the same every round); throughput and latency are host-measured.'));
+  lines.push(
+    pc.dim(
+      `copies and messages are counted (the same every round); throughput and latency are host-measured; the last two columns price the counted events with the ${c.results[0].modelled.profile} cost profile.`,
+    ),
+  );
   lines.push(
     c.digestsEqual
       ? `same answers: every run's response digest is ${c.results[0].reports[0].digest}`
@@ -124,7 +163,8 @@ export function formatComparison(c: Comparison): string {
   return lines.join('\n');
 }
 
-export function formatIpcBench(results: IpcBenchResult[]): string {
+export function formatIpcBench(results: Array<IpcBenchResult & { modelled?: { label: string; roundTripUs: number } }>): string {
+  const modelled = results[0]?.modelled?.label;
   const t = table([
     'transport:signal',
     'payload\nbytes',
@@ -132,6 +172,7 @@ export function formatIpcBench(results: IpcBenchResult[]): string {
     'pipelined µs\nper round trip',
     'one-way\nMB/s',
     'bytes copied\nper round trip',
+    ...(modelled ? [`round trip µs\n${modelled}`] : []),
   ]);
   for (const r of results) {
     t.push([
@@ -141,11 +182,45 @@ export function formatIpcBench(results: IpcBenchResult[]): string {
       dec(r.pipelinedRoundTripUs),
       dec(r.oneWayMBps, 1),
       int(r.bytesCopiedPerRoundTrip),
+      ...(r.modelled ? [dec(r.modelled.roundTripUs, 3)] : []),
     ]);
   }
   return [
     t.toString(),
-    pc.dim('all times host-measured; round trip = request and reply with the payload both ways, one call at a time;'),
-    pc.dim('pipelined = wall time / calls with many in flight; one-way = payload bytes to a sink per second; copies counted.'),
+    pc.dim('times host-measured unless marked modelled; round trip = request and reply with the payload both ways, one call at a time;'),
+    pc.dim('pipelined = wall time / calls with many in flight; one-way = payload bytes to a sink per second; copies counted;'),
+    ...(modelled ? [pc.dim(`${modelled} = two messages and the counted copies, priced by the profile.`)] : []),
+  ].join('\n');
+}
+
+/** A cost profile: each parameter, its value, and where it comes from. */
+export function formatProfile(p: Profile): string {
+  const t = new Table({
+    head: ['parameter', 'value', 'source'].map((h) => pc.bold(h)),
+    style: { head: [], border: [], compact: true },
+    colWidths: [20, 14, 70],
+    wordWrap: true,
+  });
+  for (const n of PARAM_NAMES) {
+    const v = p.params[n];
+    const from = p.from[n] === p.file ? '' : ` (from ${p.from[n]})`;
+    t.push([n, `${dec(v.value, 4)} ${v.unit}`, `${v.source}${v.derivation ? `; derived: ${v.derivation}` : ''}${from}`]);
+  }
+  return [pc.bold(`cost profile ${p.name}`) + ` (${p.file})`, p.description, t.toString()].join('\n');
+}
+
+/** calibrate --check: modelled against host-measured throughput, per workload and label. */
+export function formatCheck(profile: string, rows: CheckRow[]): string {
+  const t = table(['workload', 'label', 'requests', 'requests/s\nhost-measured', `requests/s\nmodelled (${profile})`, 'error', 'modelled\nbottleneck']);
+  for (const r of rows) {
+    const e = Number.isFinite(r.error) ? `${r.error >= 0 ? '+' : ''}${dec(r.error * 100, 1)}%` : 'n/a';
+    t.push([r.workload, r.label, int(r.requests), int(r.hostRequestsPerSec), int(r.modelledRequestsPerSec), Math.abs(r.error) <= 0.25 ? e : pc.yellow(e), r.bottleneck]);
+  }
+  const errs = rows.map((r) => Math.abs(r.error)).filter(Number.isFinite);
+  const within = errs.filter((x) => x <= 0.25).length;
+  return [
+    t.toString(),
+    `${within} of ${rows.length} within ±25%; median |error| ${dec(median(errs) * 100, 1)}%, largest ${dec(Math.max(...errs) * 100, 1)}%.`,
+    pc.dim('error = modelled / host-measured − 1 (positive: the model is too optimistic); host figures are single runs after a warm-up, on a shared machine.'),
   ].join('\n');
 }

@@ -14,7 +14,7 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { core } from 'zod';
+import type { core, z } from 'zod';
 import { workloadJsonSchema, type JsonSchemaNode } from './json-schema.js';
 import {
   formatPath,
@@ -92,12 +92,30 @@ function cannotRead(shown: string, e: unknown): WorkloadError {
   return new WorkloadError(`${shown}: cannot read: ${ERRNO_TEXT[code] ?? 'error'} (${code})`);
 }
 
+/**
+ * A kind of JSON input file: what it is called in messages, its zod schema, and
+ * the JSON Schema generated from it (which the messages read to say what a
+ * field expects). Workload files are one kind; cost profiles another.
+ */
+export interface JsonFileKind<T> {
+  what: string;
+  schema: z.ZodType<T>;
+  jsonSchema: () => JsonSchemaNode;
+}
+
+export const WORKLOAD_FILE: JsonFileKind<Workload> = { what: 'workload', schema: WorkloadSchema, jsonSchema: workloadJsonSchema };
+
+/** Read and validate the JSON file `file` of `kind`; `shown` names it in errors (WorkloadError, one line). */
+export function loadJsonFile<T>(file: string, shown: string, kind: JsonFileKind<T>): T {
+  return parseJsonBytes(readWorkloadFile(file, shown, kind.what), shown, kind);
+}
+
 /** The bytes of a regular file of at most MAX_WORKLOAD_BYTES (checked again while reading, in case it grew). */
-function readWorkloadFile(file: string, shown: string): Buffer {
+function readWorkloadFile(file: string, shown: string, what = 'workload'): Buffer {
   let size: number;
   try {
     const st = statSync(file);
-    if (st.isDirectory()) throw new WorkloadError(`${shown}: is a directory, not a workload file`);
+    if (st.isDirectory()) throw new WorkloadError(`${shown}: is a directory, not a ${what} file`);
     if (!st.isFile()) throw new WorkloadError(`${shown}: not a regular file`);
     size = st.size;
   } catch (e) {
@@ -122,6 +140,11 @@ function readWorkloadFile(file: string, shown: string): Buffer {
 
 /** Validate a workload file's bytes (UTF-8, an optional BOM); `shown` names it in errors. */
 export function parseWorkloadBytes(bytes: Uint8Array, shown: string): Workload {
+  return parseJsonBytes(bytes, shown, WORKLOAD_FILE);
+}
+
+/** Validate the bytes of a JSON file of `kind` (UTF-8, an optional BOM); `shown` names it in errors. */
+export function parseJsonBytes<T>(bytes: Uint8Array, shown: string, kind: JsonFileKind<T>): T {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); // drops a leading BOM
@@ -133,11 +156,16 @@ export function parseWorkloadBytes(bytes: Uint8Array, shown: string): Workload {
     const byte = bad < bytes.length ? ` (byte 0x${bytes[bad].toString(16).toUpperCase().padStart(2, '0')} here)` : '';
     throw located(shown, before, before.length, path, `not UTF-8 text${byte}; save the file as UTF-8`);
   }
-  return parseWorkload(text, shown);
+  return parseJsonText(text, shown, kind);
 }
 
 /** Validate workload JSON text; `shown` names it in errors. */
 export function parseWorkload(text: string, shown: string): Workload {
+  return parseJsonText(text, shown, WORKLOAD_FILE);
+}
+
+/** Validate the JSON text of a file of `kind`; `shown` names it in errors. */
+export function parseJsonText<T>(text: string, shown: string, kind: JsonFileKind<T>): T {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark is not JSON, but harmless
   const scan = scanJson(text);
   let json: unknown;
@@ -150,8 +178,8 @@ export function parseWorkload(text: string, shown: string): Workload {
   // should they not, the file is still checked by the schema, only placed at 1:1.
   const root = scan.ok ? scan.root : undefined;
   if (root !== undefined) checkKeys(text, shown, root);
-  const r = WorkloadSchema.safeParse(json);
-  if (!r.success) throw schemaError(text, shown, root, json, r.error.issues[0]);
+  const r = kind.schema.safeParse(json);
+  if (!r.success) throw schemaError(text, shown, root, json, r.error.issues[0], kind);
   return r.data;
 }
 
@@ -234,16 +262,17 @@ function checkKeys(text: string, shown: string, root: JsonNode): void {
 // ---------------------------------------------------------------------------
 // Schema issues in words
 
-let jsonSchema: JsonSchemaNode | undefined;
+const jsonSchemas = new WeakMap<JsonFileKind<unknown>, JsonSchemaNode>();
 
 /** A schema issue at the place of the value (the key, for an unknown key; the enclosing object, for a missing one). */
-function schemaError(text: string, shown: string, root: JsonNode | undefined, json: unknown, issue: core.$ZodIssue): WorkloadError {
+function schemaError<T>(text: string, shown: string, root: JsonNode | undefined, json: unknown, issue: core.$ZodIssue, kind: JsonFileKind<T>): WorkloadError {
   const path = issue.path;
   const key = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
   const at = root === undefined ? { offset: 0, at: 'value' as const, node: undefined } : resolvePath(root, path, key);
   const missing = at.at === 'enclosing';
   const token = at.at === 'value' && at.node !== undefined ? text.slice(at.node.start, Math.min(at.node.end, at.node.start + 64)) : undefined;
-  jsonSchema ??= workloadJsonSchema();
+  let jsonSchema = jsonSchemas.get(kind);
+  if (jsonSchema === undefined) jsonSchemas.set(kind, (jsonSchema = kind.jsonSchema()));
   const node = schemaAt(jsonSchema, json, path);
   return located(shown, text, at.offset, path, issueText(issue, node, valueAt(json, path), token, missing));
 }

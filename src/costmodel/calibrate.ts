@@ -1,0 +1,208 @@
+/**
+ * `microlith calibrate`: measure what each counted event costs in this program
+ * on this machine, and write it as the `host` cost profile; `--check` then
+ * prices every shipped workload's counted events with a profile and compares
+ * the modelled throughput with the host-measured one.
+ *
+ * Each parameter is the median of several timed loops of the code the event
+ * stands for (the same functions the servers call), so the host profile says
+ * what this simulator's events cost here, not what an OS would.
+ */
+import os from 'node:os';
+import { crc32 } from 'node:zlib';
+import { Counters } from '../metrics/counters.js';
+import { median, round } from '../metrics/stats.js';
+import { benchIpc } from '../microkernel/bench-ipc.js';
+import { app } from '../servers/app.js';
+import { InetChecksum } from '../servers/inet-checksum.js';
+import { cutFrames } from '../servers/net.js';
+import { bootServer, heapBlocks, ok, type ServerContext } from '../servers/server.js';
+import { BLOCK_SIZE } from '../servers/fs.js';
+import { shippedWorkloads, loadWorkload } from '../workload/load.js';
+import { largestFile } from '../workload/generate.js';
+import { parseLabel } from '../compare.js';
+import { run } from '../run.js';
+import type { Param, Profile, ProfileFile } from './profile.js';
+
+/** Median over `trials` of the µs per iteration of `body` run `n` times. */
+function timeSync(n: number, trials: number, body: (i: number) => void): number {
+  const per: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) body(i);
+    per.push(((performance.now() - t0) * 1000) / n);
+  }
+  return median(per);
+}
+
+async function timeAsync(n: number, trials: number, body: (i: number) => Promise<unknown>): Promise<number> {
+  const per: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await body(i);
+    per.push(((performance.now() - t0) * 1000) / n);
+  }
+  return median(per);
+}
+
+const KIB_64 = 64 * 1024;
+
+function filled(n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 2654435761) >>> 24;
+  return b;
+}
+
+export interface CalibrateOptions {
+  /** Scales the loop counts (1 = default, ~10 s). */
+  effort?: number;
+  onStep?: (what: string) => void;
+}
+
+/** Measure the host profile. */
+export async function calibrate(opts: CalibrateOptions = {}): Promise<ProfileFile> {
+  const e = opts.effort ?? 1;
+  const n = (x: number) => Math.max(1, Math.round(x * e));
+  const step = opts.onStep ?? (() => {});
+  const how = (what: string) => `measured by \`microlith calibrate\` on this machine: ${what}`;
+  const param = (value: number, unit: string, source: string, derivation?: string): Param => ({
+    value: round(value, 4),
+    unit,
+    source,
+    ...(derivation ? { derivation } : {}),
+  });
+
+  step('a direct call (monolithic system call)');
+  // the monolith's call path: an async call that dispatches to a handler and awaits its reply
+  const handler = (m: { type: string }) => ok({ echoed: m.type });
+  const dispatch = async (m: { type: string }) => handler(m);
+  const call = async (m: { type: string }) => {
+    const r = await dispatch(m);
+    return r;
+  };
+  const syscallUs = await timeAsync(n(100_000), 5, () => call({ type: 'X' }));
+
+  step('IPC messages between two domains (bench ipc, copy, message signalling, 8 B, pipelined)');
+  const [ipc] = await benchIpc({ transports: ['copy'], signals: ['message'], sizes: [8], spinUs: 0, depth: 64, effort: e });
+  const ipcOneWayUs = ipc.pipelinedRoundTripUs;
+
+  step('copies (structured clone of 64 KiB)');
+  const src = filled(KIB_64);
+  const copyUsPerKiB = timeSync(n(2_000), 5, () => structuredClone(src)) / 64;
+
+  step('the Internet checksum (64 KiB)');
+  const checksumUsPerKiB =
+    timeSync(n(2_000), 5, () => {
+      const c = new InetChecksum();
+      c.update(src);
+      c.digest();
+    }) / 64;
+
+  step('framing (64 KiB cut into 1460-byte frames)');
+  const body = [filled(41), ...Array.from({ length: 16 }, () => filled(BLOCK_SIZE))];
+  const frames = cutFrames(body, 1460).length;
+  const frameUs = timeSync(n(20_000), 5, () => cutFrames(body, 1460)) / frames;
+
+  step("the simulated clients' digest (CRC-32 of 64 KiB)");
+  const wireUsPerKiB = timeSync(n(2_000), 5, () => crc32(src)) / 64;
+
+  step('the app server per request (request parsing and reply, disk and net answering at once)');
+  const fake: ServerContext = {
+    name: 'app',
+    blocks: heapBlocks,
+    counters: new Counters(),
+    rng: Object.assign(() => 0.5, { int32: () => 0 }),
+    call: (async (_to: string, msg: { type: string }) => {
+      if (msg.type === 'DISK_LOOKUP') return ok({ ino: 0, size: BLOCK_SIZE });
+      if (msg.type === 'DISK_READ') return ok({ data: [src.subarray(0, BLOCK_SIZE)], length: BLOCK_SIZE });
+      return ok({ frames: 3, wireBytes: BLOCK_SIZE + 120 });
+    }) as ServerContext['call'],
+  };
+  const srv = bootServer(app, {}, fake);
+  const perRequest = await timeAsync(n(50_000), 5, (i) => srv.dispatch({ type: 'APP_REQUEST', reqId: i, request: 'GET /dir000/class1_3 HTTP/1.0' } as never) as Promise<unknown>);
+  // its three calls are priced as system calls of their own
+  const appRequestUs = Math.max(0, perRequest - 3 * syscallUs);
+
+  step('a disk block read into the cache (the image is memory here)');
+  const image = new Uint8Array(new SharedArrayBuffer(256 * BLOCK_SIZE));
+  const blockUs = timeSync(n(50_000), 5, (i) => {
+    const b = heapBlocks.alloc(BLOCK_SIZE);
+    b.set(image.subarray((i & 255) * BLOCK_SIZE, ((i & 255) + 1) * BLOCK_SIZE));
+  });
+  const diskTransferMBps = BLOCK_SIZE / blockUs; // bytes per µs = MB/s
+
+  const cpus = os.cpus();
+  return {
+    name: 'host',
+    description:
+      "This machine running microlith itself, measured by `microlith calibrate`: what each counted event costs in this simulator here (Node's direct calls, postMessage between worker threads, structured clones, the servers' own JavaScript). The image is memory, so a disk read is a copy on the disk server's thread. Use it to check the cost model against host-measured runs (`microlith calibrate --check`), not as an operating system's costs.",
+    measured: { date: new Date().toISOString(), node: process.version, cpuModel: cpus[0]?.model ?? 'unknown', cpus: cpus.length },
+    params: {
+      cores: param(cpus.length, 'count', how('os.cpus().length')),
+      syscallUs: param(syscallUs, 'µs', how('an async call that dispatches to a handler and awaits its reply, the monolithic kernel\'s call path; median of 5 loops')),
+      ipcEntryUs: param(0, 'µs', how('none: postMessage needs no kernel entry of its own'), 'the thread hand-off is part of ipcOneWayUs'),
+      contextSwitchUs: param(0, 'µs', how('none measured apart'), "the wake-up of the receiving thread is part of ipcOneWayUs (its processor time) or latency (its waiting)"),
+      ipcOneWayUs: param(ipcOneWayUs, 'µs', how('`microlith bench ipc --transports copy --signals message --sizes 8`, pipelined round trip with 64 in flight'), 'with both domains busy at once, a pipelined round trip takes as long as one side\'s send and receive: the processor time of one message, sender and receiver together'),
+      copyUsPerKiB: param(copyUsPerKiB, 'µs/KiB', how('structuredClone of a 64 KiB Uint8Array, per KiB')),
+      checksumUsPerKiB: param(checksumUsPerKiB, 'µs/KiB', how('InetChecksum (src/servers/inet-checksum.ts) over 64 KiB, per KiB')),
+      frameUs: param(frameUs, 'µs', how(`cutFrames (src/servers/net.ts) on a 64 KiB reply of 17 slices into ${frames} frames of 1460 bytes, per frame`)),
+      appRequestUs: param(appRequestUs, 'µs', how('the app server handling GET of a one-block file with disk and net answering at once, per request'), `${round(perRequest, 4)} µs measured, less its three calls priced as system calls (3 × syscallUs)`),
+      wireUsPerKiB: param(wireUsPerKiB, 'µs/KiB', how("zlib crc32 over 64 KiB, per KiB: the simulated clients' digest of each response, which runs in the net server's domain")),
+      diskPositionMs: param(0, 'ms', how('none: the image is memory')),
+      diskRotationMs: param(0, 'ms', how('none: the image is memory')),
+      diskTransferMBps: param(diskTransferMBps, 'MB/s', how('a 4 KiB block copied from the image into a new cache block, as a cache miss does')),
+      diskOnCpu: param(1, 'flag', how('the disk server copies each missed block on its own thread')),
+    },
+  };
+}
+
+export interface CheckRow {
+  workload: string;
+  label: string;
+  requests: number;
+  /** Host-measured requests per second. */
+  hostRequestsPerSec: number;
+  /** The same run's counted events priced by the profile. */
+  modelledRequestsPerSec: number;
+  /** modelled / host − 1: positive when the model is too optimistic. */
+  error: number;
+  bottleneck: string;
+}
+
+export interface CheckOptions {
+  profile: Profile;
+  /** Requests per run (ftp-bulk gets a tenth, at least 20). */
+  requests?: number;
+  labels?: string[];
+  onRow?: (row: CheckRow) => void;
+}
+
+/** Run every shipped workload under each label and compare modelled with host-measured throughput. */
+export async function checkModel(opts: CheckOptions): Promise<CheckRow[]> {
+  const rows: CheckRow[] = [];
+  const labels = (opts.labels ?? ['monolithic', 'microkernel:copy']).map(parseLabel);
+  for (const name of shippedWorkloads()) {
+    const w = loadWorkload(name);
+    const big = largestFile(w) > 1 << 20;
+    const requests = Math.min(w.requests, big ? Math.max(20, Math.round((opts.requests ?? 3000) / 100)) : (opts.requests ?? 3000));
+    for (const l of labels) {
+      const base = { workload: w, requests, profile: opts.profile, mode: l.mode };
+      const run1 = () => run({ ...base, ...(l.transport ? { transport: l.transport } : {}), ...(l.signal ? { signal: l.signal } : {}) });
+      await run1(); // warm-up: the first run of a kind pays for compiling
+      const r = await run1();
+      const host = r.throughput.requestsPerSec;
+      const row: CheckRow = {
+        workload: name,
+        label: l.label,
+        requests,
+        hostRequestsPerSec: host,
+        modelledRequestsPerSec: r.modelled.requestsPerSec,
+        error: host > 0 ? round(r.modelled.requestsPerSec / host - 1, 4) : NaN,
+        bottleneck: r.modelled.bottleneck,
+      };
+      opts.onRow?.(row);
+      rows.push(row);
+    }
+  }
+  return rows;
+}

@@ -1,0 +1,153 @@
+/**
+ * Hardware cost profiles: what each counted event costs on a given machine,
+ * every figure with its source. Profiles are data files in `profiles/`
+ * (NAME.json), checked by a strict schema: a parameter without a value, with a
+ * negative value or without a source is refused with one line naming the file,
+ * line:column and parameter. A profile may `extend` another and replace some of
+ * its parameters (i486-50-mach is i486-50-l3 with Mach's IPC).
+ */
+import { readdirSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import type { JsonSchemaNode } from '../workload/json-schema.js';
+import { loadJsonFile, WorkloadError, type JsonFileKind } from '../workload/load.js';
+
+export const PROFILE_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
+
+/**
+ * The parameters, in the order they are priced and printed. Times are µs unless
+ * the name says otherwise; a `PerKiB` cost is per 1024 bytes.
+ */
+export const PARAMS = {
+  cores: 'processors that can run domains at the same time (count)',
+  syscallUs: "the monolithic kernel's system call: kernel entry and exit (µs)",
+  ipcEntryUs: "the microkernel's kernel entry and exit for one IPC message (µs)",
+  contextSwitchUs: 'switching from one address space (domain) to another (µs)',
+  ipcOneWayUs: 'one short IPC message from one domain to another, everything included (µs)',
+  copyUsPerKiB: 'copying memory to memory (µs per KiB)',
+  checksumUsPerKiB: 'the Internet checksum (RFC 1071) in software (µs per KiB)',
+  frameUs: 'protocol stack and driver work per frame sent or received, without checksum or copies (µs)',
+  appRequestUs: "the application's own work per request: parse, decide, build the reply header (µs)",
+  wireUsPerKiB: "the simulated clients' work per KiB of response on the server's processors (µs per KiB; 0 on a real machine)",
+  diskPositionMs: 'average positioning (seek) per disk access (ms)',
+  diskRotationMs: 'average rotational latency, half a revolution (ms; 0 for an SSD)',
+  diskTransferMBps: 'media transfer rate (MB/s, 10^6 bytes)',
+  diskOnCpu: "1 if the disk's transfers run on the disk server's processor (a RAM disk, as on the host), else 0",
+} as const;
+
+export type ParamName = keyof typeof PARAMS;
+export const PARAM_NAMES = Object.keys(PARAMS) as ParamName[];
+
+const ParamSchema = z.strictObject({
+  value: z.number().min(0).max(1e9),
+  unit: z.string().min(1).max(24),
+  /** Where the value comes from: the publication and its table, or the command that measured it. */
+  source: z.string().min(3).max(2000),
+  /** How the value was computed from sourced figures, when it was. */
+  derivation: z.string().min(3).max(2000).optional(),
+});
+export type Param = z.output<typeof ParamSchema>;
+
+export const ProfileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,47}$/, 'expected 1-48 lower-case letters, digits, . or -'),
+    description: z.string().min(1).max(4000),
+    /** A shipped profile this one starts from: its parameters, replaced by any given here. */
+    extends: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,47}$/, 'expected the name of a shipped profile').optional(),
+    /** Where and when a measured profile (host) was measured. */
+    measured: z
+      .strictObject({
+        date: z.string().max(64),
+        node: z.string().max(64),
+        cpuModel: z.string().max(200),
+        cpus: z.number().int().min(1).max(4096),
+      })
+      .optional(),
+    params: z.strictObject(Object.fromEntries(PARAM_NAMES.map((n) => [n, ParamSchema.optional()])) as Record<ParamName, z.ZodOptional<typeof ParamSchema>>),
+  })
+  .superRefine((p, ctx) => {
+    for (const n of PARAM_NAMES) {
+      const v = p.params[n];
+      if (v === undefined) {
+        if (p.extends === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['params', n], message: `every parameter needs a value and a source (${PARAMS[n]}), unless "extends" names a profile that has it` });
+        }
+        continue;
+      }
+      if (n === 'cores' && (!Number.isInteger(v.value) || v.value < 1)) {
+        ctx.addIssue({ code: 'custom', path: ['params', n, 'value'], message: 'expected a whole number of processors, at least 1' });
+      }
+      if (n === 'diskTransferMBps' && v.value <= 0) {
+        ctx.addIssue({ code: 'custom', path: ['params', n, 'value'], message: 'expected a transfer rate > 0' });
+      }
+      if (n === 'diskOnCpu' && v.value !== 0 && v.value !== 1) {
+        ctx.addIssue({ code: 'custom', path: ['params', n, 'value'], message: 'expected 0 or 1' });
+      }
+    }
+  });
+
+export type ProfileFile = z.output<typeof ProfileSchema>;
+
+/** A resolved profile: every parameter present (from the file or the profiles it extends). */
+export interface Profile {
+  name: string;
+  description: string;
+  /** The file it came from, as shown in messages. */
+  file: string;
+  measured: ProfileFile['measured'] | null;
+  params: Record<ParamName, Param>;
+  /** Which file each parameter came from (differs from `file` for inherited ones). */
+  from: Record<ParamName, string>;
+}
+
+export function profileJsonSchema(): JsonSchemaNode {
+  const generated = z.toJSONSchema(ProfileSchema, { io: 'input', target: 'draft-07', unrepresentable: 'any' }) as JsonSchemaNode;
+  const { $schema, ...rest } = generated;
+  return {
+    $schema,
+    title: 'microlith cost profile',
+    description: 'A microlith hardware cost profile: what each counted event costs, each figure with its source. Generated from src/costmodel/profile.ts by `npm run schema`; do not edit.',
+    ...rest,
+  };
+}
+
+export const PROFILE_FILE: JsonFileKind<ProfileFile> = { what: 'cost profile', schema: ProfileSchema, jsonSchema: profileJsonSchema };
+
+/** Names of the shipped profiles. */
+export function shippedProfiles(): string[] {
+  return readdirSync(PROFILE_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+/** The profile used when none is named. */
+export const DEFAULT_PROFILE = 'pentium-pro-1996';
+
+/** A shipped profile by name, or a profile file by path (anything with a / or ending in .json). */
+export function loadProfile(nameOrPath: string, chain: string[] = []): Profile {
+  const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.json');
+  if (!isPath && !shippedProfiles().includes(nameOrPath)) {
+    throw new WorkloadError(`unknown cost profile '${nameOrPath}' (shipped: ${shippedProfiles().join(', ')}; or give a path to a .json file)`);
+  }
+  const file = isPath ? resolve(nameOrPath) : resolve(PROFILE_DIR, `${nameOrPath}.json`);
+  const shown = isPath ? nameOrPath : `profiles/${basename(file)}`;
+  if (chain.includes(shown)) throw new WorkloadError(`${shown}: "extends" goes round in a circle (${[...chain, shown].join(' -> ')})`);
+  const p = loadJsonFile(file, shown, PROFILE_FILE);
+  const parent = p.extends === undefined ? null : loadProfile(p.extends, [...chain, shown]);
+  const params = {} as Record<ParamName, Param>;
+  const from = {} as Record<ParamName, string>;
+  for (const n of PARAM_NAMES) {
+    const own = p.params[n];
+    if (own !== undefined) {
+      params[n] = own;
+      from[n] = shown;
+    } else {
+      params[n] = parent!.params[n];
+      from[n] = parent!.from[n];
+    }
+  }
+  return { name: p.name, description: p.description, file: shown, measured: p.measured ?? parent?.measured ?? null, params, from };
+}
