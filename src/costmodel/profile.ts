@@ -136,7 +136,15 @@ export function loadProfile(nameOrPath: string, chain: string[] = []): Profile {
   const shown = isPath ? nameOrPath : `profiles/${basename(file)}`;
   if (chain.includes(shown)) throw new WorkloadError(`${shown}: "extends" goes round in a circle (${[...chain, shown].join(' -> ')})`);
   const p = loadJsonFile(file, shown, PROFILE_FILE);
+  return resolveProfile(p, shown, chain);
+}
+
+/** A checked profile file, with the parameters it inherits filled in. */
+export function resolveProfile(p: ProfileFile, shown: string, chain: string[] = []): Profile {
   const parent = p.extends === undefined ? null : loadProfile(p.extends, [...chain, shown]);
+  if (parent === null && PARAM_NAMES.some((n) => p.params[n] === undefined)) {
+    throw new WorkloadError(`${shown}: parameters missing and no "extends": ${PARAM_NAMES.filter((n) => p.params[n] === undefined).join(', ')}`);
+  }
   const params = {} as Record<ParamName, Param>;
   const from = {} as Record<ParamName, string>;
   for (const n of PARAM_NAMES) {
