@@ -11,7 +11,8 @@
  *   syscalls         syscalls × syscallUs (monolithic) or × ipcEntryUs (microkernel:
  *                    each message is one kernel entry)
  *   frames           (framesSent + framesReceived) × frameUs
- *   wire             payloadBytes / 1024 × wireUsPerKiB (the simulated clients)
+ *   wire             payloadBytes / 1024 × wireUsPerKiB + bytesReceived / 1024 ×
+ *                    wireRequestUsPerKiB (the simulated clients, on the host only)
  * and of disk time:
  *   disk             diskSeeks × (diskPositionMs + diskRotationMs)
  *                    + (diskBlocksRead + diskBlocksWritten) × 4 KiB at diskTransferMBps
@@ -62,7 +63,7 @@ export function priceCpu(c: CounterValues, mode: Mode, p: Profile): Record<CpuPa
     contextSwitches: c.crossings * v('contextSwitchUs'),
     syscalls: c.syscalls * (mode === 'monolithic' ? v('syscallUs') : v('ipcEntryUs')),
     frames: (c.framesSent + c.framesReceived) * v('frameUs'),
-    wire: (c.payloadBytes / 1024) * v('wireUsPerKiB'),
+    wire: (c.payloadBytes / 1024) * v('wireUsPerKiB') + (c.bytesReceived / 1024) * v('wireRequestUsPerKiB'),
   };
 }
 

@@ -20,7 +20,7 @@ export const PROFILE_DIR = fileURLToPath(new URL('../../profiles/', import.meta.
  * the name says otherwise; a `PerKiB` cost is per 1024 bytes.
  */
 export const PARAMS = {
-  cores: 'processors that can run domains at the same time (count)',
+  cores: "processors that can run domains at the same time (count; for the host, the processors' worth of work its domains were seen to get done at once)",
   syscallUs: "the monolithic kernel's system call: kernel entry and exit (µs)",
   ipcEntryUs: "the microkernel's kernel entry and exit for one IPC message (µs)",
   contextSwitchUs: 'switching from one address space (domain) to another (µs)',
@@ -30,6 +30,7 @@ export const PARAMS = {
   frameUs: 'protocol stack and driver work per frame sent or received, without checksum or copies (µs)',
   appRequestUs: "the application's own work per request: parse, decide, build the reply header (µs)",
   wireUsPerKiB: "the simulated clients' work per KiB of response on the server's processors (µs per KiB; 0 on a real machine)",
+  wireRequestUsPerKiB: "the simulated clients' work per KiB of request they make (a WRITE's data) on the server's processors (µs per KiB; 0 on a real machine)",
   diskPositionMs: 'average positioning (seek) per disk access (ms)',
   diskRotationMs: 'average rotational latency, half a revolution (ms; 0 for an SSD)',
   diskTransferMBps: 'media transfer rate (MB/s, 10^6 bytes)',
@@ -76,8 +77,8 @@ export const ProfileSchema = z
         }
         continue;
       }
-      if (n === 'cores' && (!Number.isInteger(v.value) || v.value < 1)) {
-        ctx.addIssue({ code: 'custom', path: ['params', n, 'value'], message: 'expected a whole number of processors, at least 1' });
+      if (n === 'cores' && v.value < 1) {
+        ctx.addIssue({ code: 'custom', path: ['params', n, 'value'], message: 'expected at least 1 processor' });
       }
       if (n === 'diskTransferMBps' && v.value <= 0) {
         ctx.addIssue({ code: 'custom', path: ['params', n, 'value'], message: 'expected a transfer rate > 0' });

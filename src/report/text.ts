@@ -211,10 +211,28 @@ export function formatProfile(p: Profile): string {
 
 /** calibrate --check: modelled against host-measured throughput, per workload and label. */
 export function formatCheck(profile: string, rows: CheckRow[]): string {
-  const t = table(['workload', 'label', 'requests', 'requests/s\nhost-measured', `requests/s\nmodelled (${profile})`, 'error', 'modelled\nbottleneck']);
+  const t = table([
+    'workload',
+    'label',
+    'requests',
+    'requests/s\nhost-measured',
+    `requests/s\nmodelled (${profile})`,
+    'error',
+    'modelled\nbottleneck',
+    'processor µs/request\nhost / modelled',
+  ]);
   for (const r of rows) {
     const e = Number.isFinite(r.error) ? `${r.error >= 0 ? '+' : ''}${dec(r.error * 100, 1)}%` : 'n/a';
-    t.push([r.workload, r.label, int(r.requests), int(r.hostRequestsPerSec), int(r.modelledRequestsPerSec), Math.abs(r.error) <= 0.25 ? e : pc.yellow(e), r.bottleneck]);
+    t.push([
+      r.workload,
+      r.label,
+      int(r.requests),
+      int(r.hostRequestsPerSec),
+      int(r.modelledRequestsPerSec),
+      Math.abs(r.error) <= 0.25 ? e : pc.yellow(e),
+      r.bottleneck,
+      `${dec(r.hostCpuUsPerRequest, 1)} / ${dec(r.modelledCpuUsPerRequest, 1)}`,
+    ]);
   }
   const errs = rows.map((r) => Math.abs(r.error)).filter(Number.isFinite);
   const within = errs.filter((x) => x <= 0.25).length;
