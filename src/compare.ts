@@ -32,7 +32,7 @@ export interface CompareResult extends Label {
    * same every round, the events being deterministic) and its ratio to the
    * baseline's modelled requests/s.
    */
-  modelled: { label: string; profile: string; requestsPerSec: number; ratio: number; bottleneck: string };
+  modelled: { label: string; profile: string; requestsPerSec: number; ratio: number; bottleneck: string; cpuUsPerRequest: number };
   reports: RunReport[];
 }
 
@@ -118,6 +118,7 @@ export async function compare(opts: CompareOptions): Promise<Comparison> {
         requestsPerSec: modelled[i].requestsPerSec,
         ratio: modelled[0].requestsPerSec > 0 ? round(modelled[i].requestsPerSec / modelled[0].requestsPerSec, 4) : 0,
         bottleneck: modelled[i].bottleneck,
+        cpuUsPerRequest: modelled[i].cpuUsPerRequest,
       },
       reports: reports[i],
     })),

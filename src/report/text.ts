@@ -129,7 +129,8 @@ export function formatComparison(c: Comparison): string {
     'p50 / p99 µs\nhost, round trip',
     'bytes copied\nper request',
     'IPC messages\nper request',
-    `requests/s\n${c.results[0].modelled.label}`,
+    `processor µs/request\n${c.results[0].modelled.label}`,
+    `requests/s\nmodelled (bound by)`,
     'ratio\nmodelled',
   ]);
   for (const r of c.results) {
@@ -143,14 +144,15 @@ export function formatComparison(c: Comparison): string {
       r.latencyUs ? `${int(r.latencyUs.p50)} / ${int(r.latencyUs.p99)}` : 'n/a',
       int(last.perRequest.bytesCopied),
       dec(last.perRequest.ipcMessages),
-      int(r.modelled.requestsPerSec),
+      dec(r.modelled.cpuUsPerRequest, 1),
+      `${int(r.modelled.requestsPerSec)} (${r.modelled.bottleneck})`,
       `${dec(r.modelled.ratio, 3)}×`,
     ]);
   }
   lines.push(t.toString());
   lines.push(
     pc.dim(
-      `copies and messages are counted (the same every round); throughput and latency are host-measured; the last two columns price the counted events with the ${c.results[0].modelled.profile} cost profile.`,
+      `copies and messages are counted (the same every round); throughput and latency are host-measured; the last three columns price the counted events with the ${c.results[0].modelled.profile} cost profile.`,
     ),
   );
   lines.push(
