@@ -7,7 +7,7 @@
  * its parameters (i486-50-mach is i486-50-l3 with Mach's IPC).
  */
 import { readdirSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { JsonSchemaNode } from '../workload/json-schema.js';
@@ -55,8 +55,14 @@ export const ProfileSchema = z
     $schema: z.string().optional(),
     name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,47}$/, 'expected 1-48 lower-case letters, digits, . or -'),
     description: z.string().min(1).max(4000),
-    /** A shipped profile this one starts from: its parameters, replaced by any given here. */
-    extends: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,47}$/, 'expected the name of a shipped profile').optional(),
+    /**
+     * The profile this one starts from (its parameters, replaced by any given
+     * here): a shipped profile's name, or a .json file beside this one.
+     */
+    extends: z
+      .string()
+      .regex(/^(?:[a-z0-9][a-z0-9.-]{0,47}|[^\0]{1,1000}\.json)$/, 'expected the name of a shipped profile or a .json file')
+      .optional(),
     /** Where and when a measured profile (host) was measured. */
     measured: z
       .strictObject({
@@ -127,22 +133,26 @@ export function shippedProfiles(): string[] {
 /** The profile used when none is named. */
 export const DEFAULT_PROFILE = 'pentium-pro-1996';
 
-/** A shipped profile by name, or a profile file by path (anything with a / or ending in .json). */
-export function loadProfile(nameOrPath: string, chain: string[] = []): Profile {
+/**
+ * A shipped profile by name, or a profile file by path (anything with a / or
+ * ending in .json; relative to `dir`, by default the working directory).
+ */
+export function loadProfile(nameOrPath: string, chain: string[] = [], dir?: { file: string; shown: string }): Profile {
   const isPath = nameOrPath.includes('/') || nameOrPath.endsWith('.json');
   if (!isPath && !shippedProfiles().includes(nameOrPath)) {
-    throw new WorkloadError(`unknown cost profile '${nameOrPath}' (shipped: ${shippedProfiles().join(', ')}; or give a path to a .json file)`);
+    const what = `unknown cost profile '${nameOrPath}' (shipped: ${shippedProfiles().join(', ')}; or give a path to a .json file)`;
+    throw new WorkloadError(chain.length ? `${chain[chain.length - 1]}: "extends": ${what}` : what);
   }
-  const file = isPath ? resolve(nameOrPath) : resolve(PROFILE_DIR, `${nameOrPath}.json`);
-  const shown = isPath ? nameOrPath : `profiles/${basename(file)}`;
+  const file = isPath ? resolve(dir ? dirname(dir.file) : '.', nameOrPath) : resolve(PROFILE_DIR, `${nameOrPath}.json`);
+  const shown = isPath ? (dir && !isAbsolute(nameOrPath) ? join(dirname(dir.shown), nameOrPath) : nameOrPath) : `profiles/${basename(file)}`;
   if (chain.includes(shown)) throw new WorkloadError(`${shown}: "extends" goes round in a circle (${[...chain, shown].join(' -> ')})`);
   const p = loadJsonFile(file, shown, PROFILE_FILE);
-  return resolveProfile(p, shown, chain);
+  return resolveProfile(p, shown, chain, file);
 }
 
-/** A checked profile file, with the parameters it inherits filled in. */
-export function resolveProfile(p: ProfileFile, shown: string, chain: string[] = []): Profile {
-  const parent = p.extends === undefined ? null : loadProfile(p.extends, [...chain, shown]);
+/** A checked profile file, with the parameters it inherits filled in (`file`: where it lies, for a relative "extends"). */
+export function resolveProfile(p: ProfileFile, shown: string, chain: string[] = [], file = resolve(shown)): Profile {
+  const parent = p.extends === undefined ? null : loadProfile(p.extends, [...chain, shown], { file, shown });
   if (parent === null && PARAM_NAMES.some((n) => p.params[n] === undefined)) {
     throw new WorkloadError(`${shown}: parameters missing and no "extends": ${PARAM_NAMES.filter((n) => p.params[n] === undefined).join(', ')}`);
   }
