@@ -258,7 +258,7 @@ async function main(argv: string[]): Promise<number> {
           .option('effort', { type: 'number', default: 1, describe: 'scale the measuring loops' })
           .option('check', { type: 'boolean', default: false, describe: 'instead of measuring: run every shipped workload in both modes and print the modelled throughput\'s error against the host-measured one' })
           .option('profile', { type: 'string', default: 'host', describe: 'with --check: the profile to check' })
-          .option('requests', { alias: 'n', type: 'number', default: 3000, describe: 'with --check: requests per run (a workload of large files gets a hundredth)' })
+          .option('requests', { alias: 'n', type: 'number', default: 10_000, describe: 'with --check: requests per run (a workload of large files gets a hundredth)' })
           .option('modes', { type: 'string', default: 'monolithic,microkernel:copy', describe: 'with --check: comma-separated labels' })
           .option('max-error', { type: 'number', describe: 'with --check: exit 1 if any |error| exceeds this many percent' })
           .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON on stdout' }),

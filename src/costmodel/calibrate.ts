@@ -156,7 +156,7 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<ProfileFil
   // Fit the per-request and per-message overheads on a tiny workload, where
   // they are nearly all the time: processor time of the whole process per
   // request, less what the measured parameters already price.
-  const requests = n(6000);
+  const requests = n(10_000);
   const fitRun = async (mode: Mode, profile: Profile, workload = TINY) => {
     const r = await run({ mode, workload, requests, profile });
     const again = await run({ mode, workload, requests, profile }); // the first pays for compiling
@@ -264,9 +264,13 @@ export async function checkModel(opts: CheckOptions): Promise<CheckRow[]> {
   const labels = (opts.labels ?? ['monolithic', 'microkernel:copy']).map(parseLabel);
   for (const name of shippedWorkloads()) {
     const w = loadWorkload(name);
-    // a workload of nothing but large whole-file transfers gets a hundredth of the requests
+    // Runs must be long enough: every run starts new worker threads, whose code
+    // is compiled afresh, and a short run is mostly that warm-up (3,000
+    // requests of specweb96 under the microkernel ran at 8,000 requests/s here,
+    // 10,000 at 11,000). A workload of nothing but large whole-file transfers
+    // gets a hundredth of the requests.
     const bulk = w.services.every((s) => s.protocol === 'ftp') && largestFile(w) > 1 << 20;
-    const requests = Math.min(w.requests, bulk ? Math.max(20, Math.round((opts.requests ?? 3000) / 100)) : (opts.requests ?? 3000));
+    const requests = Math.min(w.requests, bulk ? Math.max(20, Math.round((opts.requests ?? 10_000) / 100)) : (opts.requests ?? 10_000));
     for (const l of labels) {
       const base = { workload: w, requests, profile: opts.profile, mode: l.mode };
       const run1 = () => run({ ...base, ...(l.transport ? { transport: l.transport } : {}), ...(l.signal ? { signal: l.signal } : {}) });
