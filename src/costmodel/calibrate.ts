@@ -212,27 +212,23 @@ export async function calibrate(opts: CalibrateOptions = {}): Promise<ProfileFil
   return measured;
 }
 
-/** The fitting workload: one 100-byte file, so per-request and per-message costs dominate. */
-const TINY: Workload = WorkloadSchema.parse({
-  name: 'calibrate-tiny',
-  description: 'calibration: GET of one 100-byte file',
-  seed: 1,
-  requests: 6000,
-  clients: 16,
-  fileSet: { directories: 1, classes: [{ name: 'tiny', weight: 1, sizes: [100] }] },
-  popularity: { kind: 'zipf', exponent: 0 },
-});
+/** A fitting workload: GET of one file of `size` bytes, 16 clients. */
+function oneFile(size: number): Workload {
+  return WorkloadSchema.parse({
+    name: `calibrate-${size}`,
+    description: `calibration: GET of one ${size}-byte file`,
+    seed: 1,
+    requests: 10_000,
+    clients: 16,
+    fileSet: { directories: 1, classes: [{ name: 'one', weight: 1, sizes: [size] }] },
+    popularity: { kind: 'zipf', exponent: 0 },
+  });
+}
 
-/** The second fitting workload: one 64 KiB file, so copies weigh. */
-const BLOCKS: Workload = WorkloadSchema.parse({
-  name: 'calibrate-64k',
-  description: 'calibration: GET of one 64 KiB file',
-  seed: 1,
-  requests: 6000,
-  clients: 16,
-  fileSet: { directories: 1, classes: [{ name: 'blocks', weight: 1, sizes: [65536] }] },
-  popularity: { kind: 'zipf', exponent: 0 },
-});
+/** The fitting workloads: one 100-byte file, where per-request and per-message costs are nearly all; one 64 KiB file, where copies weigh. */
+const TINY = oneFile(100);
+const BLOCKS = oneFile(65536);
+
 export interface CheckRow {
   workload: string;
   label: string;

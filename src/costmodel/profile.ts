@@ -10,7 +10,7 @@ import { readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import type { JsonSchemaNode } from '../workload/json-schema.js';
+import { jsonSchemaOf, type JsonSchemaNode } from '../workload/json-schema.js';
 import { loadJsonFile, WorkloadError, type JsonFileKind } from '../workload/load.js';
 
 export const PROFILE_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
@@ -110,14 +110,11 @@ export interface Profile {
 }
 
 export function profileJsonSchema(): JsonSchemaNode {
-  const generated = z.toJSONSchema(ProfileSchema, { io: 'input', target: 'draft-07', unrepresentable: 'any' }) as JsonSchemaNode;
-  const { $schema, ...rest } = generated;
-  return {
-    $schema,
-    title: 'microlith cost profile',
-    description: 'A microlith hardware cost profile: what each counted event costs, each figure with its source. Generated from src/costmodel/profile.ts by `npm run schema`; do not edit.',
-    ...rest,
-  };
+  return jsonSchemaOf(
+    ProfileSchema,
+    'microlith cost profile',
+    'A microlith hardware cost profile: what each counted event costs, each figure with its source. Generated from src/costmodel/profile.ts by `npm run schema`; do not edit.',
+  );
 }
 
 export const PROFILE_FILE: JsonFileKind<ProfileFile> = { what: 'cost profile', schema: ProfileSchema, jsonSchema: profileJsonSchema };

@@ -59,15 +59,7 @@ async function doRecv(st: NetState, msg: { reqId: number; request: string; body?
   // receiver computes each frame's checksum to check it, unless the NIC does
   const frames = cutFrames([encoder.encode(request), ...(body ?? [])], st.mss);
   const c = ctx.counters;
-  let bytes = 0;
-  for (const f of frames) {
-    bytes += f.length;
-    if (!st.checksumOffload) {
-      const sum = new InetChecksum();
-      for (const s of f.segments) sum.update(s);
-      sum.digest();
-    }
-  }
+  const bytes = checksumFrames(frames, st.checksumOffload);
   c.add('framesReceived', frames.length);
   c.add('bytesReceived', bytes);
   if (!st.checksumOffload) c.add('rxBytesChecksummed', bytes);
@@ -80,15 +72,7 @@ function doSend(st: NetState, msg: { reqId: number; status: number; body: Payloa
     return fail('EINVAL', 'NET_SEND body must be an array of Uint8Array');
   }
   const frames = cutFrames(msg.body, st.mss);
-  let payload = 0;
-  for (const f of frames) {
-    payload += f.length;
-    if (!st.checksumOffload) {
-      const c = new InetChecksum();
-      for (const s of f.segments) c.update(s);
-      f.checksum = c.digest();
-    }
-  }
+  const payload = checksumFrames(frames, st.checksumOffload);
   const wireBytes = payload + frames.length * FRAME_HEADER_BYTES;
   const c = ctx.counters;
   c.add('framesSent', frames.length);
@@ -97,6 +81,19 @@ function doSend(st: NetState, msg: { reqId: number; status: number; body: Payloa
   if (!st.checksumOffload) c.add('bytesChecksummed', payload);
   st.device.transmit(msg.reqId, msg.status, frames);
   return ok({ frames: frames.length, wireBytes });
+}
+
+/** Compute each frame's RFC 1071 checksum into it, unless the NIC does; the frames' payload bytes. */
+function checksumFrames(frames: Frame[], offload: boolean): number {
+  let bytes = 0;
+  for (const f of frames) {
+    bytes += f.length;
+    if (offload) continue;
+    const sum = new InetChecksum();
+    for (const s of f.segments) sum.update(s);
+    f.checksum = sum.digest();
+  }
+  return bytes;
 }
 
 function isPayload(v: unknown): v is Payload {

@@ -38,15 +38,18 @@ export interface JsonSchemaNode {
  * cannot express in JSON Schema (a transform, a refinement) becomes `{}`, any
  * value, rather than failing the generator.
  */
-export function workloadJsonSchema(): JsonSchemaNode {
-  const generated = z.toJSONSchema(WorkloadSchema, { io: 'input', target: 'draft-07', unrepresentable: 'any' }) as JsonSchemaNode;
+export function jsonSchemaOf(schema: z.ZodType, title: string, description: string): JsonSchemaNode {
+  const generated = z.toJSONSchema(schema, { io: 'input', target: 'draft-07', unrepresentable: 'any' }) as JsonSchemaNode;
   const { $schema, ...rest } = generated;
-  return {
-    $schema,
-    title: 'microlith workload',
-    description: 'A microlith workload file: the file set, the request mix and popularity, clients, requests and seed. Generated from src/workload/schema.ts by `npm run schema`; do not edit.',
-    ...rest,
-  };
+  return { $schema, title, description, ...rest };
+}
+
+export function workloadJsonSchema(): JsonSchemaNode {
+  return jsonSchemaOf(
+    WorkloadSchema,
+    'microlith workload',
+    'A microlith workload file: the file set, the request mix and popularity, clients, requests and seed. Generated from src/workload/schema.ts by `npm run schema`; do not edit.',
+  );
 }
 
 /** The text of schema/workload.schema.json. */
