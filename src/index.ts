@@ -31,3 +31,20 @@ export type { LatencySummary } from './metrics/latency.js';
 export type { Outcomes } from './wire/registers.js';
 export type { DomainUsage, FaultRecord } from './kernel.js';
 export type * from './protocol.js';
+export { type Service, type Protocol, writesToDisk } from './workload/schema.js';
+export { checkDurability, type Durability } from './durability.js';
+export {
+  loadProfile,
+  resolveProfile,
+  shippedProfiles,
+  DEFAULT_PROFILE,
+  PARAMS,
+  PARAM_NAMES,
+  ProfileSchema,
+  type Profile,
+  type ProfileFile,
+  type Param,
+  type ParamName,
+} from './costmodel/profile.js';
+export { price, priceCpu, priceDisk, priceRoundTrip, messageUs, CPU_PARTS, type Modelled, type CpuPart } from './costmodel/price.js';
+export { calibrate, checkModel, type CalibrateOptions, type CheckOptions, type CheckRow } from './costmodel/calibrate.js';
