@@ -28,7 +28,7 @@ import type { CounterValues } from '../metrics/counters.js';
 import type { Mode } from '../config.js';
 import type { ServerName } from '../protocol.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
-import type { Profile } from './profile.js';
+import type { ParamName, Profile } from './profile.js';
 
 export const CPU_PARTS = ['app', 'copies', 'checksums', 'ipc', 'contextSwitches', 'syscalls', 'frames', 'wire'] as const;
 export type CpuPart = (typeof CPU_PARTS)[number];
@@ -51,15 +51,20 @@ export interface Modelled {
   requestsPerSec: number;
 }
 
+/** The part of a message's price beyond its kernel entry and its switch (never negative). */
+function ipcPartUs(p: Profile): number {
+  const v = (n: ParamName) => p.params[n].value;
+  return Math.max(0, v('ipcOneWayUs') - v('ipcEntryUs') - v('contextSwitchUs'));
+}
+
 /** Processor µs of the events in `c` (all requests together), by part. */
 export function priceCpu(c: CounterValues, mode: Mode, p: Profile): Record<CpuPart, number> {
-  const v = (n: keyof Profile['params']) => p.params[n].value;
-  const ipcPart = Math.max(0, v('ipcOneWayUs') - v('ipcEntryUs') - v('contextSwitchUs'));
+  const v = (n: ParamName) => p.params[n].value;
   return {
     app: c.appRequests * v('appRequestUs'),
     copies: (c.bytesCopied / 1024) * v('copyUsPerKiB'),
     checksums: ((c.bytesChecksummed + c.rxBytesChecksummed) / 1024) * v('checksumUsPerKiB'),
-    ipc: c.ipcMessages * ipcPart,
+    ipc: c.ipcMessages * ipcPartUs(p),
     contextSwitches: c.crossings * v('contextSwitchUs'),
     syscalls: c.syscalls * (mode === 'monolithic' ? v('syscallUs') : v('ipcEntryUs')),
     frames: (c.framesSent + c.framesReceived) * v('frameUs'),
@@ -69,7 +74,7 @@ export function priceCpu(c: CounterValues, mode: Mode, p: Profile): Record<CpuPa
 
 /** Disk µs of the events in `c`. */
 export function priceDisk(c: CounterValues, p: Profile): number {
-  const v = (n: keyof Profile['params']) => p.params[n].value;
+  const v = (n: ParamName) => p.params[n].value;
   const positioning = c.diskSeeks * (v('diskPositionMs') + v('diskRotationMs')) * 1000;
   const transfer = ((c.diskBlocksRead + c.diskBlocksWritten) * BLOCK_SIZE) / v('diskTransferMBps'); // bytes / (MB/s) = µs
   return positioning + transfer;
@@ -77,8 +82,7 @@ export function priceDisk(c: CounterValues, p: Profile): number {
 
 /** What one short message costs, one way: kernel entry, a switch, and the transfer. */
 export function messageUs(p: Profile): number {
-  const v = (n: keyof Profile['params']) => p.params[n].value;
-  return v('ipcEntryUs') + v('contextSwitchUs') + Math.max(0, v('ipcOneWayUs') - v('ipcEntryUs') - v('contextSwitchUs'));
+  return p.params.ipcEntryUs.value + p.params.contextSwitchUs.value + ipcPartUs(p);
 }
 
 /** A modelled IPC round trip (two messages) that copies `bytesCopied` bytes in all. */

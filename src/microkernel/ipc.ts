@@ -302,42 +302,43 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Bytes a structured clone of `value` copies: each distinct ArrayBuffer behind a
- * byte view among its fields (or in an array field) is copied whole. Shared
- * memory and transferred buffers are not copied. Payloads sit at the top level
- * of messages and reply values; anything else (null, numbers) copies no bytes
- * worth counting.
+ * Call `f` on each field of `value` and each element of its array fields:
+ * payloads sit at the top level of messages and reply values; anything else
+ * (null, numbers) has nothing to visit.
  */
+function eachPayloadItem(value: unknown, f: (v: unknown) => void): void {
+  if (typeof value !== 'object' || value === null) return;
+  for (const v of Object.values(value)) {
+    if (Array.isArray(v)) v.forEach(f);
+    else f(v);
+  }
+}
+
 /** Payload bytes a message carries: the lengths of its byte views and of the pool slices its descriptors name. */
 export function payloadBytes(value: unknown): number {
-  if (typeof value !== 'object' || value === null) return 0;
   let total = 0;
-  const count = (v: unknown) => {
+  eachPayloadItem(value, (v) => {
     if (ArrayBuffer.isView(v)) total += v.byteLength;
     else if (typeof v === 'object' && v !== null && 'pool' in v) {
       const n = (v as { length?: unknown }).length;
       if (typeof n === 'number') total += n;
     }
-  };
-  for (const v of Object.values(value)) {
-    if (Array.isArray(v)) v.forEach(count);
-    else count(v);
-  }
+  });
   return total;
 }
 
+/**
+ * Bytes a structured clone of `value` copies: each distinct ArrayBuffer behind a
+ * byte view among its fields (or in an array field) is copied whole. Shared
+ * memory and transferred buffers are not copied.
+ */
 export function clonedBytes(value: unknown, transferred: readonly ArrayBuffer[] = []): number {
-  if (typeof value !== 'object' || value === null) return 0;
   let total = 0;
   const seen = new Set<ArrayBufferLike>(transferred);
-  const count = (v: unknown) => {
+  eachPayloadItem(value, (v) => {
     if (!ArrayBuffer.isView(v) || v.buffer instanceof SharedArrayBuffer || seen.has(v.buffer)) return;
     seen.add(v.buffer);
     total += v.buffer.byteLength;
-  };
-  for (const v of Object.values(value)) {
-    if (Array.isArray(v)) v.forEach(count);
-    else count(v);
-  }
+  });
   return total;
 }

@@ -13,7 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Counters } from '../metrics/counters.js';
-import type { Msg, ServerName } from '../protocol.js';
+import type { ServerName } from '../protocol.js';
 import { fail, heapBlocks, type BlockAllocator, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { bootByName, serverRng } from '../boot.js';
 import { clientPlan, SimulatedWire, type WireResult } from '../wire/clients.js';
@@ -116,8 +116,7 @@ const control: WorkerControl = {
   async run(plan) {
     const srv = server;
     if (!srv || data.name !== 'net') throw new Error(`run: ${data.name} holds no wire device`);
-    return wire.run(clientPlan(plan), async (reqId, request, body) => {
-      const msg: Msg<'net', 'NET_RECV'> = body ? { type: 'NET_RECV', reqId, request, body: [body] } : { type: 'NET_RECV', reqId, request };
+    return wire.run(clientPlan(plan), async (msg) => {
       const held: Held = [];
       try {
         return (await srv.dispatch(msg, invocation(held))) as never;

@@ -7,7 +7,7 @@
  * in flight end as `info`, and the fault is reported.
  */
 import { Counters } from '../metrics/counters.js';
-import { DEFAULT_GRANTS, SERVER_NAMES, type Msg, type ServerName } from '../protocol.js';
+import { DEFAULT_GRANTS, SERVER_NAMES, type ServerName } from '../protocol.js';
 import { fail, heapBlocks, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { bootByName, serverRng, type Machine } from '../boot.js';
 import type { KernelConfig } from '../config.js';
@@ -89,13 +89,7 @@ export class MonolithicKernel implements Kernel {
 
   async run(plan: RunPlan): Promise<KernelRunResult> {
     const elu0 = performance.eventLoopUtilization();
-    const wire = await this.wire.run(
-      clientPlan(plan),
-      (reqId, request, body) => {
-        const msg: Msg<'net', 'NET_RECV'> = body ? { type: 'NET_RECV', reqId, request, body: [body] } : { type: 'NET_RECV', reqId, request };
-        return this.dispatch('net', msg) as never;
-      },
-    );
+    const wire = await this.wire.run(clientPlan(plan), (msg) => this.dispatch('net', msg) as never);
     const utilisation = performance.eventLoopUtilization(elu0).utilization;
     const domains = [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation }];
     return { wire, faults: this.panic ? [this.panic] : [], domains };

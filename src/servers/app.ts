@@ -126,17 +126,17 @@ async function doRequest(st: AppState, msg: { reqId: number; request: string; bo
     return respond(ctx, msg.reqId, 200, `;; QUERY ${req.name} A: NOERROR, ${found.records} answers\r\n${found.answer}`);
   }
 
-  const writing = req.protocol === 'nfs' && req.op === 'WRITE';
+  const write = req.protocol === 'nfs' && req.op === 'WRITE' ? req : null;
   const body = Array.isArray(msg.body) ? msg.body : [];
   // a WRITE whose data do not match its COUNT is refused before anything is looked up
-  if (writing && body.reduce((n, s) => n + (s instanceof Uint8Array ? s.length : NaN), 0) !== req.count) return refuse(400);
+  if (write && body.reduce((n, s) => n + (s instanceof Uint8Array ? s.length : NaN), 0) !== write.count) return refuse(400);
 
   const found = await ctx.call('disk', { type: 'DISK_LOOKUP', path: req.path });
   if (!found.ok) return refuse(found.errno === 'ENOENT' ? 404 : 503, req.path);
   const { ino, size } = found.value;
 
-  if (req.protocol === 'nfs' && req.op === 'WRITE') {
-    const wrote = await ctx.call('disk', { type: 'DISK_WRITE', ino, offset: req.offset, data: body });
+  if (write) {
+    const wrote = await ctx.call('disk', { type: 'DISK_WRITE', ino, offset: write.offset, data: body });
     // past the end of the file is the client's mistake; anything else is the server's
     if (!wrote.ok) return refuse(wrote.errno === 'EFBIG' ? 413 : 503, req.path);
     return respond(ctx, msg.reqId, 200, `NFS3_OK WRITE ${wrote.value.length} FILE_SYNC\r\n`);
@@ -160,7 +160,7 @@ async function doRequest(st: AppState, msg: { reqId: number; request: string; bo
 /**
  * Send `head`, the data and `tail` out through net; the reply to APP_REQUEST.
  * The head and tail are new buffers each time (a transport may move them); the
- * data are views of the cache or the zone, passed on as they are.
+ * data are views of cached blocks, passed on as they are.
  */
 async function respond(ctx: ServerContext, reqId: number, status: number, head: string, data: Payload = [], tail?: string) {
   const body = [encoder.encode(head), ...data];

@@ -8,7 +8,7 @@
  * not depend on the order in which responses complete.
  */
 import { crc32 } from 'node:zlib';
-import type { Reply } from '../protocol.js';
+import type { Msg, Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
 import seedrandom from 'seedrandom';
@@ -20,8 +20,8 @@ import type { Arrival } from '../workload/schema.js';
 /** The clients let their domain's event loop turn at least this often, ms. */
 const YIELD_EVERY_MS = 5;
 
-/** How the device hands a request (its line, and the data a WRITE carries) to the net server (NET_RECV). */
-export type Deliver = (reqId: number, request: string, body?: Uint8Array) => Promise<Reply<{ status: number }>>;
+/** How the device hands a request (its line, and the data a WRITE carries) to the net server. */
+export type Deliver = (msg: Msg<'net', 'NET_RECV'>) => Promise<Reply<{ status: number }>>;
 
 export interface ClientPlan {
   /** Requests to send (an upper bound when `durationMs` is set). */
@@ -57,17 +57,28 @@ export interface WireResult {
   endedBy: 'requests' | 'duration' | 'stop';
 }
 
-/** Outcome of one request, from the net server's reply. */
-export function classify(r: Reply<{ status: number }>): 'ok' | 'fail' | 'info' {
-  if (r.ok) return r.value.status >= 500 ? 'fail' : 'ok';
-  return r.errno === 'EPEERDIED' || r.errno === 'ETIMEDOUT' ? 'info' : 'fail';
-}
-
-/** What the ledger records of a settled request. */
+/** What the ledger records of a settled request, from the net server's reply. */
 function ledgerCode(r: Reply<{ status: number }>): number {
   if (!r.ok) return r.errno === 'EPEERDIED' || r.errno === 'ETIMEDOUT' ? LEDGER.unknown : LEDGER.failed;
   const s = r.value.status;
   return s >= 500 ? LEDGER.failed : s >= 200 && s < 300 ? LEDGER.done : LEDGER.refused;
+}
+
+const OUTCOME_OF_CODE: Record<number, 'ok' | 'fail' | 'info'> = {
+  [LEDGER.done]: 'ok',
+  [LEDGER.refused]: 'ok', // answered: a refusal is a reply
+  [LEDGER.failed]: 'fail',
+  [LEDGER.unknown]: 'info',
+};
+
+/** Outcome of one request, from the net server's reply. */
+export function classify(r: Reply<{ status: number }>): 'ok' | 'fail' | 'info' {
+  return OUTCOME_OF_CODE[ledgerCode(r)];
+}
+
+/** The NET_RECV message of request `reqId`. */
+function recvMessage(reqId: number, req: Request): Msg<'net', 'NET_RECV'> {
+  return req.body ? { type: 'NET_RECV', reqId, request: req.line, body: [req.body] } : { type: 'NET_RECV', reqId, request: req.line };
 }
 
 export class SimulatedWire implements NetDevice {
@@ -108,18 +119,15 @@ export class SimulatedWire implements NetDevice {
       const logged = id < ledger.length;
       if (logged) ledger[id] = LEDGER.inFlight;
       Atomics.add(r, REG.issued, 1);
-      let outcome: 'ok' | 'fail' | 'info';
-      let code: number = LEDGER.unknown;
+      let code: number = LEDGER.unknown; // if deliver throws, the domain panicked under this request
       try {
-        const reply = await deliver(id, req.line, req.body);
-        outcome = classify(reply);
-        code = ledgerCode(reply);
+        code = ledgerCode(await deliver(recvMessage(id, req)));
       } catch {
-        outcome = 'info'; // the domain panicked under this request
+        // outcome unknown
       }
       latency.record((performance.now() - since) * 1000);
       if (logged) ledger[id] = code;
-      Atomics.add(r, REG[outcome], 1);
+      Atomics.add(r, REG[OUTCOME_OF_CODE[code]], 1);
     };
     // requests are drawn in request-id order, whatever the arrival model
     const takeLine = (): [number, Request] | null => {
