@@ -101,11 +101,16 @@ describe('PoolMapping.describe', () => {
     expect(owner.describe(block.subarray(5, 9))).toEqual({ pool: POOL_ID, slot: 3, offset: 5, length: 4, gen: 1 });
   });
 
-  it('a view that spans two slots is null (not a slice of one buffer)', () => {
+  it('a view that spans slots is an extent: its first slot, the offset there, the slot count, the sum of their generations', () => {
     const { mem, owner } = pool();
-    expect(owner.describe(new Uint8Array(mem.data, SLOT - 1, 2))).toBeNull();
-    expect(owner.describe(new Uint8Array(mem.data, 10, SLOT))).toBeNull();
-    expect(owner.describe(new Uint8Array(mem.data))).toBeNull(); // the whole pool
+    owner.claim(1); // generation 1
+    owner.claim(2);
+    owner.claim(2); // generation 2
+    expect(owner.describe(new Uint8Array(mem.data, SLOT - 1, 2))).toEqual({ pool: POOL_ID, slot: 0, slots: 2, offset: SLOT - 1, length: 2, gen: 1 });
+    expect(owner.describe(new Uint8Array(mem.data, 10, SLOT))).toEqual({ pool: POOL_ID, slot: 0, slots: 2, offset: 10, length: SLOT, gen: 1 });
+    expect(owner.describe(new Uint8Array(mem.data, SLOT, 2 * SLOT))).toEqual({ pool: POOL_ID, slot: 1, slots: 2, offset: 0, length: 2 * SLOT, gen: 3 });
+    // the whole pool
+    expect(owner.describe(new Uint8Array(mem.data))).toEqual({ pool: POOL_ID, slot: 0, slots: SLOTS, offset: 0, length: SLOTS * SLOT, gen: 3 });
   });
 
   it('views outside the pool are null: heap memory, another SharedArrayBuffer, another pool of the same shape', () => {

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { Counters, COUNTER_NAMES } from '../src/metrics/counters.js';
 import { newPoolMemory, PoolMapping, DescriptorError, type Descriptor } from '../src/microkernel/pool.js';
 import { copyCodec, keptBuffers, release, sharedCodec, transferCodec, type Codec, type Held } from '../src/microkernel/transport.js';
+import { clonedBytes, payloadBytes } from '../src/microkernel/ipc.js';
 import { bytes } from './support/bytes.js';
 
 type Rec = Record<string, unknown>;
@@ -247,15 +248,16 @@ describe('shared codec', () => {
     expectOnly(c, {});
   });
 
-  it('a view of a pool this domain does not map, or spanning two slots, stays a view', () => {
+  it('a view of a pool this domain does not map stays a view; one spanning two slots is an extent pinning both', () => {
     const { mem, sender, send } = setup();
     const c = new Counters();
     const foreign = new Uint8Array(newPoolMemory(1, 4, SLOT).data, 0, 10);
     const spanning = new Uint8Array(mem.data, SLOT - 5, 10);
     const { value } = send.encode({ type: 'X', data: [foreign, spanning] }, c);
     expect((value.data as unknown[])[0]).toBe(foreign);
-    expect((value.data as unknown[])[1]).toBe(spanning);
-    expect([sender.refs(0), sender.refs(1)]).toEqual([0, 0]);
+    expect((value.data as unknown[])[1]).toEqual({ pool: 0, slot: 0, slots: 2, offset: SLOT - 5, length: 10, gen: 0 });
+    expect([sender.refs(0), sender.refs(1), sender.refs(2)]).toEqual([1, 1, 0]);
+    expectOnly(c, {});
   });
 
   it('decode maps descriptors back to views of the same bytes, into `held`; release unpins', () => {
@@ -318,6 +320,114 @@ describe('shared codec', () => {
     release(held);
     release(held); // emptied by the first release
     expect(sender.refs(1)).toBe(0);
+  });
+});
+
+describe('shared codec: runs of pool views cross as extents', () => {
+  const SLOT = 4096;
+
+  /** A pool of 8 slots (id 0) mapped by a sender and a receiver, with the codec each would use. */
+  function setup() {
+    const mem = newPoolMemory(0, 8, SLOT);
+    const sender = new PoolMapping(mem);
+    const receiver = new PoolMapping(mem);
+    const data = new Uint8Array(mem.data);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 255;
+    const v = (slot: number, off = 0, n = SLOT - off) => new Uint8Array(mem.data, slot * SLOT + off, n);
+    return { mem, sender, receiver, v, send: sharedCodec([sender]), recv: sharedCodec([receiver]) };
+  }
+  const refs = (p: PoolMapping) => Array.from({ length: p.mem.slots }, (_, s) => p.refs(s));
+
+  it('views of consecutive slots, each following the last, are one descriptor pinning each slot once', () => {
+    const { sender, v, send } = setup();
+    sender.claim(3); // generation 1
+    const c = new Counters();
+    const { value } = send.encode({ type: 'X', data: [v(2, 100), v(3), v(4), v(5, 0, 7)] }, c);
+    expect(value.data).toEqual([{ pool: 0, slot: 2, slots: 4, offset: 100, length: 3 * SLOT - 100 + 7, gen: 1 }]);
+    expect(refs(sender)).toEqual([0, 0, 1, 1, 1, 1, 0, 0]);
+    expectOnly(c, {});
+  });
+
+  it('a run breaks at a gap, a step back, a repeat (overlap), a heap view, or another pool', () => {
+    const { sender, v, send } = setup();
+    const heap = bytes(10);
+    const foreign = new Uint8Array(newPoolMemory(1, 8, SLOT).data, 0, 10);
+    const cases: [Uint8Array[], number[]][] = [
+      [[v(0), v(2)], [0, 2]], // a gap of one slot
+      [[v(0, 0, 10), v(0, 11, 5)], [0, 0]], // a gap of one byte
+      [[v(3), v(2)], [3, 2]], // consecutive slots in the wrong order
+      [[v(1), v(1)], [1, 1]], // the same slot twice
+      [[v(1, 0, 20), v(1, 10, 20)], [1, 1]], // overlapping slices
+    ];
+    for (const [views, slots] of cases) {
+      const { value } = send.encode({ type: 'X', data: views }, new Counters());
+      expect((value.data as Descriptor[]).map((d) => d.slot)).toEqual(slots);
+      send.abandon(value);
+    }
+    const { value } = send.encode({ type: 'X', data: [v(0), heap, v(1), foreign, v(2)] }, new Counters());
+    const out = value.data as unknown[];
+    expect(out[1]).toBe(heap);
+    expect(out[3]).toBe(foreign);
+    expect([out[0], out[2], out[4]].map((d) => (d as Descriptor).slot)).toEqual([0, 1, 2]);
+    send.abandon(value);
+    expect(refs(sender)).toEqual(new Array(8).fill(0));
+  });
+
+  it('empty views inside a run disappear into it; an empty view at the very end of the pool alone stays a view', () => {
+    const { mem, v, send } = setup();
+    const { value } = send.encode({ type: 'X', data: [v(6), new Uint8Array(mem.data, 7 * SLOT, 0), v(7)] }, new Counters());
+    expect(value.data).toEqual([{ pool: 0, slot: 6, slots: 2, offset: 0, length: 2 * SLOT, gen: 0 }]);
+    const end = new Uint8Array(mem.data, 8 * SLOT, 0);
+    expect(send.encode({ type: 'X', data: [end] }, new Counters()).value.data).toEqual([end]);
+  });
+
+  it('decode maps an extent to one view of the same bytes; held records the run; release unpins every slot', () => {
+    const { mem, sender, receiver, v, send, recv } = setup();
+    const head = bytes(41);
+    const slices = [v(1, 5), v(2), v(3, 0, 9)];
+    const { value } = send.encode({ type: 'NET_SEND', body: [head, ...slices] }, new Counters());
+    const wire = structuredClone(value);
+    const held: Held = [];
+    recv.decode(wire, held);
+    const body = wire.body as Uint8Array[];
+    expect(body).toHaveLength(2);
+    expect(body[1].buffer).toBe(mem.data);
+    expect(body[1].byteOffset).toBe(SLOT + 5);
+    expect([...body[1]]).toEqual(slices.flatMap((s) => [...s]));
+    expect(held).toEqual([{ pool: receiver, slot: 1, slots: 3 }]);
+    expect(refs(receiver)).toEqual([0, 1, 1, 1, 0, 0, 0, 0]); // the sender's pins, until the receiver is done
+    release(held);
+    expect(refs(sender)).toEqual(new Array(8).fill(0));
+  });
+
+  it('decode refuses an extent with one slot reused since it was encoded, and holds nothing', () => {
+    const { sender, v, send, recv } = setup();
+    const { value } = send.encode({ type: 'X', data: [v(0), v(1), v(2)] }, new Counters());
+    const wire = structuredClone(value);
+    sender.unpin(1);
+    sender.claim(1); // the middle block was reused (its generation is now 1) ...
+    sender.pin(1); // ... and is pinned again for its new contents
+    const held: Held = [];
+    expect(() => recv.decode(wire, held)).toThrow(/stale/);
+    expect(held).toEqual([]);
+  });
+
+  it('abandon drops every pin an extent took', () => {
+    const { sender, v, send } = setup();
+    const { value } = send.encode({ type: 'X', data: [v(4), v(5), v(6)], body: [v(0, 8, 8)] }, new Counters());
+    expect(refs(sender)).toEqual([1, 0, 0, 0, 1, 1, 1, 0]);
+    send.abandon(value);
+    expect(refs(sender)).toEqual(new Array(8).fill(0));
+  });
+
+  it('a 1 MiB payload of 256 consecutive blocks is one descriptor: 1 MiB of payload bytes, none copied', () => {
+    const mem = newPoolMemory(0, 256, SLOT);
+    const p = new PoolMapping(mem);
+    const blocks = Array.from({ length: 256 }, (_, s) => new Uint8Array(mem.data, s * SLOT, SLOT));
+    const { value } = sharedCodec([p]).encode({ type: 'X', data: blocks }, new Counters());
+    expect(value.data).toEqual([{ pool: 0, slot: 0, slots: 256, offset: 0, length: 1 << 20, gen: 0 }]);
+    expect(payloadBytes(value)).toBe(1 << 20);
+    expect(clonedBytes(value)).toBe(0);
   });
 });
 

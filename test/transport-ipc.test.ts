@@ -138,10 +138,14 @@ describe('bytesCopied, counted per transport', () => {
 });
 
 describe('shared transport: a DISK_READ-like reply from pool slots', () => {
-  /** A disk side that caches two blocks of "file" bytes in pool slots and answers reads with views of them. */
-  function diskWithTwoBlocks(pool: ReturnType<typeof sharedPool>) {
+  /**
+   * A disk side that caches two blocks of "file" bytes in pool slots and answers
+   * reads with views of them: consecutive slots, or with a slot between (`apart`).
+   */
+  function diskWithTwoBlocks(pool: ReturnType<typeof sharedPool>, apart = false) {
     const blocks = new PoolBlocks(pool.disk);
     const b0 = blocks.alloc(SLOT);
+    if (apart) blocks.alloc(SLOT);
     const b1 = blocks.alloc(SLOT);
     b0.set(bytes(SLOT, 0));
     b1.set(bytes(SLOT, 96)); // not bytes(SLOT, 4096): mod 256 that equals block 0's pattern
@@ -149,9 +153,32 @@ describe('shared transport: a DISK_READ-like reply from pool slots', () => {
     return { blocks, b0, b1, s0: pool.disk.slotOf(b0), s1: pool.disk.slotOf(b1), onCall };
   }
 
-  it('arrives as views of the same SharedArrayBuffer, the same bytes, with zero bytes copied', async () => {
+  /** The bytes the two-block read answers: the end of block 0, then the start of block 1. */
+  const fileBytes = () => [...bytes(SLOT - 100, 100), ...bytes(1000, 96)];
+
+  it('from consecutive slots, arrives as one view (one extent descriptor) of the same bytes, zero bytes copied', async () => {
     const pool = sharedPool();
     const d = diskWithTwoBlocks(pool);
+    expect(d.s1).toBe(d.s0 + 1);
+    const { A, ca, cb } = pair({ codec: pool.appCodec }, { codec: pool.diskCodec, onCall: d.onCall });
+    const held: Held = [];
+    const r = (await A.call({ type: 'DISK_READ' }, held)) as { ok: true; value: { data: Uint8Array[]; length: number } };
+    expect(r.value.length).toBe(4996);
+    expect(r.value.data).toHaveLength(1);
+    const [v] = r.value.data;
+    expect(v.buffer).toBe(pool.mem.data);
+    expect(v.byteOffset).toBe(d.s0 * SLOT + 100);
+    expect(v.length).toBe(4996);
+    expect([...v]).toEqual(fileBytes());
+    expect(cb.get('bytesCopied') + ca.get('bytesCopied')).toBe(0);
+    expect(cb.get('ipcPayloadBytes')).toBe(4996); // the bytes described, as with two descriptors
+    release(held);
+    expect(allRefs(pool.app)).toEqual(new Array(8).fill(0));
+  });
+
+  it('from slots apart, arrives as views of the same SharedArrayBuffer, the same bytes, with zero bytes copied', async () => {
+    const pool = sharedPool();
+    const d = diskWithTwoBlocks(pool, true);
     const { A, ca, cb } = pair({ codec: pool.appCodec }, { codec: pool.diskCodec, onCall: d.onCall });
     const held: Held = [];
     const r = (await A.call({ type: 'DISK_READ', ino: 1, offset: 100, length: 4996 } as { type: string }, held)) as {
@@ -183,7 +210,7 @@ describe('shared transport: a DISK_READ-like reply from pool slots', () => {
     const held: Held = [];
     const r = await A.call({ type: 'DISK_READ' }, held);
     expect(r.ok).toBe(true);
-    expect(held.map((h) => h.slot)).toEqual([d.s0, d.s1]);
+    expect(held.map((h) => [h.slot, h.slots ?? 1])).toEqual([[d.s0, 2]]); // one extent of both slots
     expect(held.every((h) => h.pool === pool.app)).toBe(true); // pinned in the caller's own mapping
     expect([pool.disk.refs(d.s0), pool.disk.refs(d.s1)]).toEqual([1, 1]);
     // while pinned the owner cannot reuse them: an evicted block waits
@@ -236,8 +263,9 @@ describe('shared transport: a DISK_READ-like reply from pool slots', () => {
     expect(sent).toEqual(okv({ frames: 4 }));
     const seen = await atNet.promise;
     expect(seen.refs).toEqual([2, 2]); // the app's pin and the one for the message to net
+    expect(seen.body).toHaveLength(2); // the header, and one view of the extent
     expect(seen.body[1].buffer).toBe(pool.mem.data);
-    expect([...seen.body[2]]).toEqual([...bytes(1000, 96)]);
+    expect([...seen.body[1]]).toEqual(fileBytes());
     expect(toNet.ca.get('bytesCopied')).toBe(41); // only the header was cloned
     // net released its pin when it replied
     expect([pool.app.refs(d.s0), pool.app.refs(d.s1)]).toEqual([1, 1]);

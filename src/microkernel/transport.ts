@@ -9,7 +9,10 @@
  *             view the sender must keep (a cache block, or part of a larger
  *             buffer) is first copied out to a buffer of its own — counted.
  *   shared    IO-Lite-style: a view into the shared pool crosses as a pinned
- *             descriptor; only a view outside the pool is copied (counted).
+ *             descriptor, and views that follow each other in the pool (a
+ *             file's blocks in consecutive slots) as one extent descriptor,
+ *             which the receiver maps as one view; only a view outside the
+ *             pool is copied (counted).
  *
  * A codec counts the copies it makes itself (transfer's copy-out); the channel
  * counts what its own mechanism copies (a structured clone of the views left in
@@ -19,8 +22,8 @@ import type { Counters } from '../metrics/counters.js';
 import type { Transport } from '../config.js';
 import { DescriptorError, PoolMapping, type Descriptor } from './pool.js';
 
-/** Slots a domain holds pinned until it is done with a message's payload. */
-export type Held = Array<{ pool: PoolMapping; slot: number }>;
+/** Slots a domain holds pinned until it is done with a message's payload: `slots` (default 1) from `slot`. */
+export type Held = Array<{ pool: PoolMapping; slot: number; slots?: number }>;
 
 export interface Codec {
   readonly name: Transport;
@@ -50,14 +53,14 @@ function isPayload(v: unknown): v is unknown[] {
   return Array.isArray(v) && v.length > 0 && typeof v[0] === 'object' && v[0] !== null;
 }
 
-/** A shallow copy of `value` with each payload array mapped by `f` (only plain objects carry payloads). */
-function mapPayloads(value: Record<string, unknown>, f: (v: unknown) => unknown): Record<string, unknown> {
+/** A shallow copy of `value` with each payload array replaced by `f` of it (only plain objects carry payloads). */
+function mapPayloads(value: Record<string, unknown>, f: (arr: unknown[]) => unknown[]): Record<string, unknown> {
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const k in value) {
     const v = value[k];
-    out[k] = isPayload(v) ? v.map(f) : v;
+    out[k] = isPayload(v) ? f(v) : v;
   }
   return out;
 }
@@ -74,7 +77,7 @@ export const transferCodec: Codec = {
   name: 'transfer',
   encode(value, counters) {
     const moved = new Set<ArrayBuffer>();
-    const out = mapPayloads(value, (v) => {
+    const out = mapPayloads(value, (arr) => arr.map((v) => {
       if (!isView(v) || v.buffer instanceof SharedArrayBuffer) return v;
       const whole = v.byteOffset === 0 && v.byteLength === v.buffer.byteLength;
       if (whole && !keptBuffers.has(v.buffer) && !moved.has(v.buffer as ArrayBuffer)) {
@@ -85,7 +88,7 @@ export const transferCodec: Codec = {
       counters.add('bytesCopied', own.length);
       moved.add(own.buffer);
       return own;
-    });
+    }));
     return { value: out, transfer: [...moved] };
   },
   decode() {},
@@ -96,22 +99,50 @@ function isDescriptor(v: unknown): v is Descriptor {
   return typeof v === 'object' && v !== null && !isView(v) && 'pool' in v;
 }
 
-/** The shared-pool transport over the pools this domain maps; views outside them are cloned. */
+/**
+ * The shared-pool transport over the pools this domain maps; views outside them are cloned.
+ * Encoding folds each run of views that follow each other in one pool into one
+ * descriptor (an extent when the run crosses slots), so a payload of
+ * consecutive blocks is one descriptor whatever its length.
+ */
 export function sharedCodec(pools: PoolMapping[]): Codec {
   const byBuffer = new Map<ArrayBufferLike, PoolMapping>(pools.map((p) => [p.mem.data, p]));
   const byId = new Map<number, PoolMapping>(pools.map((p) => [p.mem.id, p]));
+
+  /** `arr` with each run of contiguous pool views replaced by its pinned descriptor. */
+  function describeRuns(arr: unknown[]): unknown[] {
+    const out: unknown[] = [];
+    for (let i = 0; i < arr.length; ) {
+      const v = arr[i];
+      if (!isView(v) || !byBuffer.has(v.buffer)) {
+        out.push(arr[i++]);
+        continue;
+      }
+      const pool = byBuffer.get(v.buffer)!;
+      const at = v.byteOffset;
+      let end = at + v.length;
+      let j = i + 1;
+      for (; j < arr.length; j++) {
+        const w = arr[j];
+        if (!isView(w) || w.buffer !== pool.mem.data || w.byteOffset !== end) break;
+        end += w.length;
+      }
+      const d = pool.describeRange(at, end - at);
+      if (d) {
+        pool.pin(d.slot, d.slots);
+        out.push(d);
+      } else {
+        for (let k = i; k < j; k++) out.push(arr[k]); // empty views at the very end of the pool
+      }
+      i = j;
+    }
+    return out;
+  }
+
   return {
     name: 'shared',
     encode(value) {
-      const out = mapPayloads(value, (v) => {
-        if (!isView(v)) return v;
-        const pool = byBuffer.get(v.buffer);
-        const d = pool?.describe(v);
-        if (!pool || !d) return v;
-        pool.pin(d.slot);
-        return d;
-      });
-      return { value: out, transfer: [] };
+      return { value: mapPayloads(value, describeRuns), transfer: [] };
     },
     decode(value, held) {
       let bad: DescriptorError | null = null;
@@ -125,7 +156,7 @@ export function sharedCodec(pools: PoolMapping[]): Codec {
           try {
             if (!pool) throw new DescriptorError(`descriptor names unknown pool ${String(d.pool)}`);
             arr[i] = pool.resolve(d);
-            held.push({ pool, slot: d.slot });
+            held.push(d.slots === undefined ? { pool, slot: d.slot } : { pool, slot: d.slot, slots: d.slots });
           } catch (e) {
             if (!(e instanceof DescriptorError)) throw e;
             bad ??= e;
@@ -138,7 +169,7 @@ export function sharedCodec(pools: PoolMapping[]): Codec {
       for (const k in encoded) {
         const arr = encoded[k];
         if (!isPayload(arr)) continue;
-        for (const d of arr) if (isDescriptor(d)) byId.get(d.pool)?.unpin(d.slot);
+        for (const d of arr) if (isDescriptor(d)) byId.get(d.pool)?.unpin(d.slot, d.slots);
       }
     },
   };
@@ -146,7 +177,7 @@ export function sharedCodec(pools: PoolMapping[]): Codec {
 
 /** Unpin everything in `held`: the domain is done with those payloads. */
 export function release(held: Held): void {
-  for (const h of held) h.pool.unpin(h.slot);
+  for (const h of held) h.pool.unpin(h.slot, h.slots);
   held.length = 0;
 }
 
