@@ -1,93 +1,112 @@
 /**
- * Human-readable summaries of a run report and a comparison. Every figure says
- * what it is: host-measured (this machine's clock) or counted (deterministic
- * events), with its unit.
+ * Human-readable summaries of a run, a comparison, the IPC benchmark, a model
+ * check and a cost profile. Every figure says what it is, host-measured (this
+ * machine's clock), counted (deterministic events) or modelled (PROFILE) (the
+ * counted events priced), and carries its unit. By default each fits in 100
+ * columns; `{ wide: true }` adds every detail the report has (the JSON has all
+ * of it anyway). Numbers go through the helpers in `format.ts`, tables through
+ * `grid` in `layout.ts`.
  */
-import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { Comparison } from '../compare.js';
 import type { RunReport } from '../run.js';
-import type { Modelled } from '../costmodel/price.js';
+import type { CpuPart, Modelled } from '../costmodel/price.js';
 import { PARAM_NAMES, type Profile } from '../costmodel/profile.js';
 import type { CheckRow } from '../costmodel/calibrate.js';
 import { median } from '../metrics/stats.js';
 import type { IpcBenchResult } from '../microkernel/bench-ipc.js';
+import { bytes, bytesPerSec, count, exact, ms, pct, rate, ratio, sig3, signedPct, us } from './format.js';
+import { grid, note, para, WIDTH, type Column, type Group } from './layout.js';
 
-const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
-const dec = (x: number, d = 2) => (Number.isFinite(x) ? x.toLocaleString('en-US', { maximumFractionDigits: d }) : 'n/a');
-const mb = (bytes: number) => `${dec(bytes / 1e6, 1)} MB`;
-
-function table(head: string[]): Table.Table {
-  return new Table({ head: head.map((h) => pc.bold(h)), style: { head: [], border: [], compact: true } });
+export interface FormatOptions {
+  /** Every detail, not only the first screen's; lines may then be wider than 100 columns. */
+  wide?: boolean;
 }
+
+const HOST = pc.cyan('host-measured');
+const COUNTED = pc.green('counted');
+const modelledKind = (label: string) => pc.magenta(label);
+
+/** The budget of a table: 100 columns, or none when wide. Prose is always wrapped to 100. */
+const widthOf = (o: FormatOptions) => (o.wide ? Infinity : WIDTH);
 
 export function labelOf(r: Pick<RunReport, 'mode' | 'transport' | 'signal'>): string {
   if (!r.transport) return r.mode;
   return `${r.mode}:${r.transport}${r.signal && r.signal !== 'message' ? `:${r.signal}` : ''}`;
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
+
 function arrivalText(r: RunReport): string {
   const a = r.workload.arrival;
   const load =
     a.kind === 'open'
-      ? `open loop at ${int(a.ratePerSec)} requests/s, at most ${int(a.maxInFlight)} in flight`
-      : `${r.workload.clients} closed-loop clients${a.thinkTimeMs ? `, ${dec(a.thinkTimeMs)} ms think time` : ''}`;
-  return r.workload.durationMs ? `${load}, for ${int(r.workload.durationMs)} ms` : load;
+      ? `open loop at ${rate(a.ratePerSec)} req/s, at most ${count(a.maxInFlight)} in flight`
+      : `${plural(r.workload.clients, 'closed-loop client')}${a.thinkTimeMs ? `, ${ms(a.thinkTimeMs)} ms think time` : ''}`;
+  return r.workload.durationMs ? `${load}, for ${count(r.workload.durationMs)} ms` : load;
 }
 
-export function formatRun(r: RunReport): string {
-  const w = r.workload;
-  const o = r.outcomes;
-  const lines = [
-    pc.bold(`microlith run: ${w.name} under ${labelOf(r)}`) + ` (seed ${w.seed}, ${int(w.requests)} requests, ${arrivalText(r)})`,
-    `outcomes: ${int(o.ok)} ok, ${int(o.fail)} fail, ${int(o.info)} info (unknown)` +
-      (o.pending ? `, ${int(o.pending)} pending` : '') +
-      (o.notIssued ? `, ${int(o.notIssued)} not sent` : ''),
-  ];
-  const t = table(['figure', 'value', 'kind']);
-  const host = pc.cyan('host-measured');
-  const counted = pc.green('counted');
-  const lat = r.latencyUs;
-  t.push(
-    ['throughput', `${int(r.throughput.requestsPerSec)} requests/s`, host],
-    ['payload throughput', `${mb(r.throughput.payloadBytesPerSec)}/s`, host],
-    [
-      r.workload.arrival.kind === 'open' ? 'latency p50 / p99 (from scheduled arrival to reply)' : 'latency p50 / p99 (round trip, client to reply)',
-      lat ? `${int(lat.p50)} / ${int(lat.p99)} µs` : 'lost with its domain',
-      host,
-    ],
-    ['wall time', `${dec(r.elapsedMs, 0)} ms`, host],
-    ['requests per CPU-second (all threads)', int(r.throughput.requestsPerCpuSec), host],
-    ['busy fraction per domain', r.domains.map((d) => `${d.name} ${dec(d.utilisation * 100, 0)}%`).join(', '), host],
-    ['busy µs per request, per domain', r.domains.map((d) => `${d.name} ${dec(d.busyUsPerRequest ?? NaN, 1)}`).join(', '), host],
-    ['bytes copied per request', int(r.perRequest.bytesCopied), counted],
-    ['IPC messages per request', dec(r.perRequest.ipcMessages), counted],
-    ['domain crossings per request', dec(r.perRequest.crossings), counted],
-    ['direct (in-kernel) calls per request', dec(r.perRequest.directCalls), counted],
-    ['payload bytes per request', int(r.perRequest.payloadBytes), counted],
-    ['frames sent / bytes checksummed', `${int(r.counters.framesSent)} / ${mb(r.counters.bytesChecksummed)}`, counted],
-    ['buffer cache hits / misses', `${int(r.counters.cacheHits)} / ${int(r.counters.cacheMisses)}`, counted],
+/** "2,000 ok, 0 fail, 0 unknown", then pending and not sent when there are any. */
+export function outcomesText(o: RunReport['outcomes']): string {
+  return (
+    `${count(o.ok)} ok, ${count(o.fail)} fail, ${count(o.info)} unknown` +
+    (o.pending ? `, ${count(o.pending)} pending` : '') +
+    (o.notIssued ? `, ${count(o.notIssued)} not sent` : '')
   );
-  if (r.counters.diskWrites > 0) {
-    t.push(['disk writes / bytes written (write-through)', `${int(r.counters.diskWrites)} / ${mb(r.counters.diskBytesWritten)}`, counted]);
+}
+
+type Row = [figure: string, value: string, kind: string];
+
+/** Host-measured rows of a run. */
+function hostRows(r: RunReport, wide: boolean): Row[] {
+  const lat = r.latencyUs;
+  const open = r.workload.arrival.kind === 'open';
+  const rows: Row[] = [
+    ['throughput', `${rate(r.throughput.requestsPerSec)} req/s`, HOST],
+    ['payload throughput', bytesPerSec(r.throughput.payloadBytesPerSec), HOST],
+    [
+      open ? 'latency p50/p99, from arrival' : 'latency p50/p99, round trip',
+      lat ? `${us(lat.p50)} / ${us(lat.p99)} µs` : 'lost with its domain',
+      HOST,
+    ],
+    ['wall time', `${ms(r.elapsedMs)} ms`, HOST],
+  ];
+  if (wide) rows.push(['requests per CPU-second (all threads)', rate(r.throughput.requestsPerCpuSec), HOST]);
+  rows.push(['busy share per domain', r.domains.map((d) => `${d.name} ${pct(d.utilisation)}`).join(', '), HOST]);
+  if (wide) rows.push(['busy µs per request, per domain', r.domains.map((d) => `${d.name} ${us(d.busyUsPerRequest ?? NaN)}`).join(', '), HOST]);
+  return rows;
+}
+
+/** Counted rows of a run, the durability check's included. */
+function countedRows(r: RunReport, wide: boolean): Row[] {
+  const p = r.perRequest;
+  const c = r.counters;
+  const rows: Row[] = [
+    ['bytes copied per request', bytes(p.bytesCopied), COUNTED],
+    ['IPC messages per request', sig3(p.ipcMessages), COUNTED],
+  ];
+  if (wide) rows.push(['domain crossings per request', sig3(p.crossings), COUNTED]);
+  rows.push(['direct calls per request', sig3(p.directCalls), COUNTED]);
+  if (wide) {
+    rows.push(
+      ['payload bytes per request', bytes(p.payloadBytes), COUNTED],
+      ['frames sent / bytes checksummed', `${count(c.framesSent)} / ${bytes(c.bytesChecksummed)}`, COUNTED],
+    );
   }
+  rows.push(['buffer cache hits / misses', `${count(c.cacheHits)} / ${count(c.cacheMisses)}`, COUNTED]);
+  if (c.diskWrites > 0) rows.push(['disk writes (write-through)', `${count(c.diskWrites)}, ${bytes(c.diskBytesWritten)}`, COUNTED]);
   const d = r.durability;
   if (d) {
-    const verdict = d.lost ? pc.red(`${int(d.lost)} LOST`) : '0 lost';
-    t.push([
-      'acknowledged writes: verified on the image / lost',
-      `${int(d.verified)} of ${int(d.ackedWrites)} verified, ${int(d.superseded)} overwritten later, ${verdict} (${int(d.bytesChecked)} bytes compared)`,
-      pc.green('checked'),
-    ]);
+    const compared = wide ? ` (${bytes(d.bytesChecked)} compared)` : '';
+    rows.push(
+      ['acked writes, checked on image', `${count(d.ackedWrites)}: ${count(d.verified)} verified, ${count(d.superseded)} overwritten${compared}`, COUNTED],
+      ['acked writes lost', d.lost ? pc.red(`${count(d.lost)} LOST`) : '0', COUNTED],
+    );
   }
-  lines.push(t.toString());
-  lines.push(`digest of all responses: ${r.digest}`);
-  lines.push(formatModelled(r.modelled));
-  if (r.status !== 'ok') lines.push(pc.red(`FAILED: ${r.problems.join('; ')}`));
-  return lines.join('\n');
+  return rows;
 }
 
-const PART_NAMES: Record<keyof Modelled['perRequestUs'], string> = {
+const PART_NAMES: Record<CpuPart, string> = {
   app: 'app work',
   copies: 'copies',
   checksums: 'checksums',
@@ -96,151 +115,203 @@ const PART_NAMES: Record<keyof Modelled['perRequestUs'], string> = {
   syscalls: 'system calls (kernel entries)',
   frames: 'frames (stack + driver)',
   wire: 'simulated clients',
-  disk: 'disk (device time)',
 };
 
-/** The modelled figures of a run: the per-request breakdown and the modelled throughput. */
-export function formatModelled(m: Modelled): string {
-  const us = (x: number) => (x >= 100 ? int(x) : dec(x, x >= 1 ? 2 : 3));
-  const label = pc.magenta(m.label);
-  const t = table(['per request', 'µs', 'kind']);
-  for (const [k, name] of Object.entries(PART_NAMES) as [keyof Modelled['perRequestUs'], string][]) {
-    if (m.perRequestUs[k] > 0) t.push([name, us(m.perRequestUs[k]), label]);
+/** Modelled rows of a run: with `wide`, the per-request breakdown before the totals. */
+function modelledRows(m: Modelled, wide: boolean): Row[] {
+  const kind = modelledKind(m.label);
+  const rows: Row[] = [];
+  if (wide) {
+    for (const [k, name] of Object.entries(PART_NAMES) as [CpuPart, string][]) {
+      if (m.perRequestUs[k] > 0) rows.push([`${name}, µs per request`, us(m.perRequestUs[k]), kind]);
+    }
   }
-  t.push([pc.bold('processor time, all domains'), pc.bold(us(m.cpuUsPerRequest)), label]);
   const doms = Object.entries(m.domainsUsPerRequest);
-  if (doms.length > 1) t.push(['processor time per domain', doms.map(([d, x]) => `${d} ${us(x)}`).join(', '), label]);
-  t.push([pc.bold('throughput'), pc.bold(`${int(m.requestsPerSec)} requests/s`), `${label}, bound by ${m.bottleneck}`]);
-  return t.toString();
+  const split = doms.length > 1 ? ` (${doms.map(([d, x]) => `${d} ${us(x)}`).join(', ')})` : '';
+  rows.push(['processor time per request', `${us(m.cpuUsPerRequest)} µs${split}`, kind]);
+  if (m.diskUsPerRequest > 0) rows.push(['disk time per request', `${us(m.diskUsPerRequest)} µs`, kind]);
+  rows.push(['throughput', `${rate(m.requestsPerSec)} req/s, bound by ${m.bottleneck}`, kind]);
+  return rows;
 }
 
-export function formatComparison(c: Comparison): string {
-  const w = c.workload;
+/** A run: what ran, its outcomes, one table of figures each with its kind, and the response digest. */
+export function formatRun(r: RunReport, opts: FormatOptions = {}): string {
+  const wide = opts.wide ?? false;
+  const w = r.workload;
+  const rows = [...hostRows(r, wide), ...countedRows(r, wide), ...modelledRows(r.modelled, wide)];
   const lines = [
-    pc.bold(`microlith compare: ${w.name}`) +
-      ` (seed ${w.seed}, ${int(w.requests)} requests, ${w.clients} clients, ${c.rounds} interleaved rounds, baseline ${c.baseline})`,
+    para(`microlith run: ${w.name} under ${labelOf(r)}`, pc.bold),
+    para(`seed ${w.seed}, ${plural(w.requests, 'request')}, ${arrivalText(r)}`),
+    para(`outcomes: ${outcomesText(r.outcomes)}`),
+    grid({ columns: [{ head: 'figure' }, { head: 'value' }, { head: 'kind' }], rows, width: widthOf(opts) }),
+    para(`digest of all responses: ${r.digest}`),
   ];
-  const t = table([
-    'label',
-    'requests/s\nhost, median',
-    'min–max',
-    `ratio to ${c.baseline}\nhost, paired median`,
-    'ratio\nmin–max',
-    'p50 / p99 µs\nhost, round trip',
-    'bytes copied\nper request',
-    'IPC messages\nper request',
-    `processor µs/request\n${c.results[0].modelled.label}`,
-    `requests/s\nmodelled (bound by)`,
-    'ratio\nmodelled',
-  ]);
-  for (const r of c.results) {
-    const last = r.reports[r.reports.length - 1];
-    t.push([
-      r.label,
-      int(r.requestsPerSec.median),
-      `${int(r.requestsPerSec.min)}–${int(r.requestsPerSec.max)}`,
-      `${dec(r.ratio.median, 3)}×`,
-      `${dec(r.ratio.min, 3)}–${dec(r.ratio.max, 3)}`,
-      r.latencyUs ? `${int(r.latencyUs.p50)} / ${int(r.latencyUs.p99)}` : 'n/a',
-      int(last.perRequest.bytesCopied),
-      dec(last.perRequest.ipcMessages),
-      dec(r.modelled.cpuUsPerRequest, 1),
-      `${int(r.modelled.requestsPerSec)} (${r.modelled.bottleneck})`,
-      `${dec(r.modelled.ratio, 3)}×`,
-    ]);
-  }
-  lines.push(t.toString());
-  lines.push(
-    pc.dim(
-      `copies and messages are counted (the same every round); throughput and latency are host-measured; the last three columns price the counted events with the ${c.results[0].modelled.profile} cost profile.`,
-    ),
-  );
-  lines.push(
-    c.digestsEqual
-      ? `same answers: every run's response digest is ${c.results[0].reports[0].digest}`
-      : pc.red('DIFFERENT ANSWERS: the response digests differ between runs'),
-  );
-  const failed = c.results.flatMap((r) => r.reports.filter((x) => x.status !== 'ok').map((x) => `${r.label}: ${x.problems.join('; ')}`));
-  if (failed.length) lines.push(pc.red(`FAILED runs: ${failed.join(' | ')}`));
+  if (w.arrival.kind === 'open') lines.push(note("open loop: latency counts from each request's scheduled arrival to its reply."));
+  if (r.status !== 'ok') lines.push(para(`FAILED: ${r.problems.join('; ')}`, pc.red));
   return lines.join('\n');
 }
 
-export function formatIpcBench(results: Array<IpcBenchResult & { modelled?: { label: string; roundTripUs: number } }>): string {
+/** A comparison: one row per label, its columns grouped by kind (host-measured, counted, modelled), then what they mean. */
+export function formatComparison(c: Comparison, opts: FormatOptions = {}): string {
+  const wide = opts.wide ?? false;
+  const w = c.workload;
+  const m = c.results[0].modelled;
+  const columns: Column[] = [
+    { head: 'label' },
+    { head: 'req/s', right: true },
+    ...(wide ? [{ head: 'min–max', right: true }] : []),
+    { head: 'ratio', right: true },
+    ...(wide ? [{ head: 'min–max', right: true }] : []),
+    { head: 'p50 µs', right: true },
+    { head: 'p99 µs', right: true },
+    { head: 'copied', right: true },
+    { head: 'IPC msgs', right: true },
+    ...(wide ? [{ head: 'CPU µs/req', right: true }] : []),
+    { head: 'req/s', right: true },
+    { head: 'ratio', right: true },
+    { head: 'bound by' },
+  ];
+  const groups: Group[] = [
+    { title: '', span: 1 },
+    { title: HOST, span: wide ? 6 : 4 },
+    { title: pc.green('counted per request'), span: 2 },
+    { title: modelledKind(m.label), span: wide ? 4 : 3 },
+  ];
+  const rows = c.results.map((r) => {
+    const last = r.reports[r.reports.length - 1];
+    const span = (s: { min: number; max: number }, f: (x: number) => string) => `${f(s.min)}–${f(s.max)}`;
+    return [
+      r.label,
+      rate(r.requestsPerSec.median),
+      ...(wide ? [span(r.requestsPerSec, rate)] : []),
+      ratio(r.ratio.median),
+      ...(wide ? [span(r.ratio, ratio)] : []),
+      r.latencyUs ? us(r.latencyUs.p50) : 'n/a',
+      r.latencyUs ? us(r.latencyUs.p99) : 'n/a',
+      bytes(last.perRequest.bytesCopied),
+      sig3(last.perRequest.ipcMessages),
+      ...(wide ? [us(r.modelled.cpuUsPerRequest)] : []),
+      rate(r.modelled.requestsPerSec),
+      ratio(r.modelled.ratio),
+      r.modelled.bottleneck,
+    ];
+  });
+  const lines = [
+    para(`microlith compare: ${w.name}, baseline ${c.baseline}`, pc.bold),
+    para(`seed ${w.seed}, ${plural(w.requests, 'request')}, ${plural(w.clients, 'client')}, ${plural(c.rounds, 'interleaved round')}`),
+    grid({ columns, groups, rows, width: widthOf(opts) }),
+    note(
+      `host-measured: medians over the rounds on this machine; ratio to ${c.baseline}, paired round by round; latency is a round trip ` +
+        `(request sent to reply). counted: the same every round. ${m.label}: the counted events priced by that cost profile` +
+        `${wide ? '; CPU µs/req is processor time per request' : ''}; bound by: what limits the modelled throughput.`,
+    ),
+    c.digestsEqual
+      ? para(`same answers: every run's response digest is ${c.results[0].reports[0].digest}`)
+      : pc.red('DIFFERENT ANSWERS: the response digests differ between runs'),
+  ];
+  const failed = c.results.flatMap((r) => r.reports.filter((x) => x.status !== 'ok').map((x) => `${r.label}: ${x.problems.join('; ')}`));
+  if (failed.length) lines.push(para(`FAILED runs: ${failed.join(' | ')}`, pc.red));
+  return lines.join('\n');
+}
+
+/** bench ipc: one row per transport, signalling and payload size, columns grouped by kind. */
+export function formatIpcBench(
+  results: Array<IpcBenchResult & { modelled?: { label: string; roundTripUs: number } }>,
+  opts: FormatOptions = {},
+): string {
+  const wide = opts.wide ?? false;
   const modelled = results[0]?.modelled?.label;
-  const t = table([
-    'transport:signal',
-    'payload\nbytes',
-    'round trip µs\nmedian (p99)',
-    'pipelined µs\nper round trip',
-    'one-way\nMB/s',
-    'bytes copied\nper round trip',
-    ...(modelled ? [`round trip µs\n${modelled}`] : []),
+  const columns: Column[] = [
+    { head: 'transport:signal' },
+    { head: 'payload', right: true },
+    { head: 'round trip µs', right: true },
+    ...(wide ? [{ head: 'p99 µs', right: true }, { head: 'pipelined µs', right: true }] : []),
+    { head: 'one-way', right: true },
+    { head: 'copied', right: true },
+    ...(modelled ? [{ head: 'round trip µs', right: true }] : []),
+  ];
+  const groups: Group[] = [
+    { title: '', span: 2 },
+    { title: HOST, span: wide ? 4 : 2 },
+    { title: COUNTED, span: 1 },
+    ...(modelled ? [{ title: modelledKind(modelled), span: 1 }] : []),
+  ];
+  const rows = results.map((r) => [
+    `${r.transport}:${r.signal}`,
+    bytes(r.sizeBytes),
+    us(r.roundTripUs.median),
+    ...(wide ? [us(r.roundTripUs.p99), us(r.pipelinedRoundTripUs)] : []),
+    bytesPerSec(r.oneWayMBps * 1e6),
+    bytes(r.bytesCopiedPerRoundTrip),
+    ...(r.modelled ? [us(r.modelled.roundTripUs)] : []),
   ]);
-  for (const r of results) {
-    t.push([
-      `${r.transport}:${r.signal}`,
-      int(r.sizeBytes),
-      `${dec(r.roundTripUs.median)} (${dec(r.roundTripUs.p99)})`,
-      dec(r.pipelinedRoundTripUs),
-      dec(r.oneWayMBps, 1),
-      int(r.bytesCopiedPerRoundTrip),
-      ...(r.modelled ? [dec(r.modelled.roundTripUs, 3)] : []),
-    ]);
-  }
   return [
-    t.toString(),
-    pc.dim('times host-measured unless marked modelled; round trip = request and reply with the payload both ways, one call at a time;'),
-    pc.dim('pipelined = wall time / calls with many in flight; one-way = payload bytes to a sink per second; copies counted;'),
-    ...(modelled ? [pc.dim(`${modelled} = two messages and the counted copies, priced by the profile.`)] : []),
+    grid({ columns, groups, rows, width: widthOf(opts) }),
+    note(
+      'host-measured: round trip = request and reply with the payload both ways, one call at a time (median); ' +
+        `${wide ? 'pipelined = wall time / calls with many in flight; ' : ''}one-way = payload bytes to a sink per second. ` +
+        'counted: bytes copied per round trip, both domains and directions.' +
+        (modelled ? ` ${modelled}: two messages and the counted copies, priced by the profile.` : ''),
+    ),
   ].join('\n');
 }
 
-/** A cost profile: each parameter, its value, and where it comes from. */
-export function formatProfile(p: Profile): string {
-  const t = new Table({
-    head: ['parameter', 'value', 'source'].map((h) => pc.bold(h)),
-    style: { head: [], border: [], compact: true },
-    colWidths: [20, 14, 70],
-    wordWrap: true,
-  });
-  for (const n of PARAM_NAMES) {
+/** A cost profile: each parameter, its value as given, and where it comes from (with `wide`, how it was derived). */
+export function formatProfile(p: Profile, opts: FormatOptions = {}): string {
+  const rows = PARAM_NAMES.map((n) => {
     const v = p.params[n];
     const from = p.from[n] === p.file ? '' : ` (from ${p.from[n]})`;
-    t.push([n, `${dec(v.value, 4)} ${v.unit}`, `${v.source}${v.derivation ? `; derived: ${v.derivation}` : ''}${from}`]);
-  }
-  return [pc.bold(`cost profile ${p.name}`) + ` (${p.file})`, p.description, t.toString()].join('\n');
+    const derived = opts.wide && v.derivation ? `; derived: ${v.derivation}` : '';
+    return [n, exact(v.value), v.unit, `${v.source}${derived}${from}`];
+  });
+  // long prose: wrapped to the budget also when wide (the detail is in the words, not the width)
+  const columns: Column[] = [{ head: 'parameter' }, { head: 'value', right: true }, { head: 'unit' }, { head: 'source' }];
+  return [para(`cost profile ${p.name} (${p.file})`, pc.bold), para(p.description), grid({ columns, rows })].join('\n');
 }
 
 /** calibrate --check: modelled against host-measured throughput, per workload and label. */
-export function formatCheck(profile: string, rows: CheckRow[]): string {
-  const t = table([
-    'workload',
-    'label',
-    'requests',
-    'requests/s\nhost-measured',
-    `requests/s\nmodelled (${profile})`,
-    'error',
-    'modelled\nbottleneck',
-    'processor µs/request\nhost / modelled',
-  ]);
-  for (const r of rows) {
-    const e = Number.isFinite(r.error) ? `${r.error >= 0 ? '+' : ''}${dec(r.error * 100, 1)}%` : 'n/a';
-    t.push([
+export function formatCheck(profile: string, rows: CheckRow[], opts: FormatOptions = {}): string {
+  const wide = opts.wide ?? false;
+  const label = `modelled (${profile})`;
+  const columns: Column[] = [
+    { head: 'workload' },
+    { head: 'label' },
+    { head: 'requests', right: true },
+    { head: 'req/s', right: true },
+    ...(wide ? [{ head: 'CPU µs/req', right: true }] : []),
+    { head: 'req/s', right: true },
+    ...(wide ? [{ head: 'CPU µs/req', right: true }] : []),
+    { head: 'bound by' },
+    { head: 'error', right: true },
+  ];
+  const groups: Group[] = [
+    { title: '', span: 3 },
+    { title: HOST, span: wide ? 2 : 1 },
+    { title: modelledKind(label), span: wide ? 3 : 2 },
+    { title: '', span: 1 },
+  ];
+  const table = rows.map((r) => {
+    const e = signedPct(r.error);
+    return [
       r.workload,
       r.label,
-      int(r.requests),
-      int(r.hostRequestsPerSec),
-      int(r.modelledRequestsPerSec),
-      Math.abs(r.error) <= 0.25 ? e : pc.yellow(e),
+      count(r.requests),
+      rate(r.hostRequestsPerSec),
+      ...(wide ? [us(r.hostCpuUsPerRequest)] : []),
+      rate(r.modelledRequestsPerSec),
+      ...(wide ? [us(r.modelledCpuUsPerRequest)] : []),
       r.bottleneck,
-      `${dec(r.hostCpuUsPerRequest, 1)} / ${dec(r.modelledCpuUsPerRequest, 1)}`,
-    ]);
-  }
+      Math.abs(r.error) <= 0.25 ? e : pc.yellow(e),
+    ];
+  });
   const errs = rows.map((r) => Math.abs(r.error)).filter(Number.isFinite);
   const within = errs.filter((x) => x <= 0.25).length;
   return [
-    t.toString(),
-    `${within} of ${rows.length} within ±25%; median |error| ${dec(median(errs) * 100, 1)}%, largest ${dec(Math.max(...errs) * 100, 1)}%.`,
-    pc.dim('error = modelled / host-measured − 1 (positive: the model is too optimistic); host figures are single runs after a warm-up, on a shared machine.'),
+    grid({ columns, groups, rows: table, width: widthOf(opts) }),
+    para(`${within} of ${rows.length} within ±25%; median |error| ${pct(median(errs))}, largest ${pct(Math.max(...errs))}.`),
+    note(
+      'error = modelled / host-measured − 1 (positive: the model is too optimistic); host figures are single runs after a warm-up, ' +
+        `on a shared machine${wide ? '; CPU µs/req: processor time per request, the whole process (host) or all domains (modelled)' : ''}.`,
+    ),
   ].join('\n');
 }
