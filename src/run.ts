@@ -92,7 +92,11 @@ export interface RunReport {
   /** Counted work divided by the requests that completed. */
   perRequest: { bytesCopied: number; ipcMessages: number; crossings: number; payloadBytes: number; directCalls: number };
   countersByServer: Record<ServerName, CounterValues>;
-  /** Order-independent digest of every response: equal across kernels for the same workload and seed. */
+  /**
+   * Order-independent digest of the responses to the requests counted ok, and
+   * their count (`-N` at the end, equal to `outcomes.ok`): equal across kernels
+   * for the same workload and seed. A 5xx response counts as `fail` and is not in it.
+   */
   digest: string;
   faults: FaultRecord[];
   /**

@@ -3,9 +3,13 @@
  * the net server and take its frames off the wire. A device, not a server: the
  * kernel hands it to the net server in the net server's own domain.
  *
- * Each response is hashed (CRC-32 over request id, status and every payload
- * byte, in order) and folded into the run digest by addition, so the digest does
- * not depend on the order in which responses complete.
+ * A request's outcome is what reached the client: the status of the response
+ * whose frames arrived, or, if none did, what the net server's reply says. Each
+ * response is hashed (CRC-32 over request id, status and every payload byte, in
+ * order) as it arrives, and the hash is folded into the run digest by addition
+ * when the request settles `ok`: so the digest does not depend on the order in
+ * which responses complete, and it holds exactly the requests counted ok (a
+ * 5xx response is a failure, not an answer to compare across kernels).
  */
 import { crc32 } from 'node:zlib';
 import type { Msg, Reply } from '../protocol.js';
@@ -57,11 +61,27 @@ export interface WireResult {
   endedBy: 'requests' | 'duration' | 'stop';
 }
 
+/** What the ledger records of a request answered with `status` on the wire. */
+function statusCode(s: number): number {
+  return s >= 500 ? LEDGER.failed : s >= 200 && s < 300 ? LEDGER.done : LEDGER.refused;
+}
+
 /** What the ledger records of a settled request, from the net server's reply. */
 function ledgerCode(r: Reply<{ status: number }>): number {
   if (!r.ok) return r.errno === 'EPEERDIED' || r.errno === 'ETIMEDOUT' ? LEDGER.unknown : LEDGER.failed;
-  const s = r.value.status;
-  return s >= 500 ? LEDGER.failed : s >= 200 && s < 300 ? LEDGER.done : LEDGER.refused;
+  return statusCode(r.value.status);
+}
+
+/**
+ * What the ledger records of a settled request: the status of its response if
+ * one reached the wire (the client has it, whatever became of the reply inside
+ * the kernel); else what the reply says, where an `ok` reply without a response
+ * on the wire, or no reply at all (the domain panicked), is unknown.
+ */
+function settledCode(answered: number | undefined, r: Reply<{ status: number }> | null): number {
+  if (answered !== undefined) return statusCode(answered);
+  if (r === null || r.ok) return LEDGER.unknown;
+  return ledgerCode(r);
 }
 
 const OUTCOME_OF_CODE: Record<number, 'ok' | 'fail' | 'info'> = {
@@ -83,15 +103,26 @@ function recvMessage(reqId: number, req: Request): Msg<'net', 'NET_RECV'> {
 
 export class SimulatedWire implements NetDevice {
   private readonly ledger: Uint8Array;
+  /** Responses that reached the client, by request id, until their request settles: status and hash. */
+  private readonly answered = new Map<number, { status: number; hash: number }>();
 
   constructor(private readonly regs: Registers) {
     this.ledger = ledgerOf(regs);
   }
 
-  /** NetDevice: a response's frames arrive at the client. */
+  /**
+   * NetDevice: a response's frames arrive at the client. They are hashed now,
+   * while the frames' bytes are valid (a transport may reuse them once NET_SEND
+   * returns), and folded into the digest when the request settles.
+   */
   transmit(reqId: number, status: number, frames: Frame[]): void {
     let h = crc32(`${reqId} ${status}`);
     for (const f of frames) for (const s of f.segments) h = crc32(s, h);
+    this.answered.set(reqId, { status, hash: h });
+  }
+
+  /** Fold one response's hash into the digest registers. */
+  private fold(h: number): void {
     const r = this.regs;
     Atomics.store(r, REG.digestSum, (Atomics.load(r, REG.digestSum) + h) | 0);
     Atomics.store(r, REG.digestMix, (Atomics.load(r, REG.digestMix) + Math.imul(h ^ 0x9e3779b9, 0x85ebca6b)) | 0);
@@ -119,13 +150,17 @@ export class SimulatedWire implements NetDevice {
       const logged = id < ledger.length;
       if (logged) ledger[id] = LEDGER.inFlight;
       Atomics.add(r, REG.issued, 1);
-      let code: number = LEDGER.unknown; // if deliver throws, the domain panicked under this request
+      let reply: Reply<{ status: number }> | null = null; // stays null if deliver throws: the domain panicked under it
       try {
-        code = ledgerCode(await deliver(recvMessage(id, req)));
+        reply = await deliver(recvMessage(id, req));
       } catch {
-        // outcome unknown
+        // outcome unknown, unless the response reached the wire first
       }
       latency.record((performance.now() - since) * 1000);
+      const answer = this.answered.get(id);
+      this.answered.delete(id);
+      const code = settledCode(answer?.status, reply);
+      if (answer && OUTCOME_OF_CODE[code] === 'ok') this.fold(answer.hash);
       if (logged) ledger[id] = code;
       Atomics.add(r, REG[OUTCOME_OF_CODE[code]], 1);
     };

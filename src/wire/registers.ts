@@ -8,6 +8,7 @@ export const REG = {
   ok: 1,
   fail: 2,
   info: 3,
+  /** Responses folded into the digest: one per request counted ok, never more. */
   responses: 4,
   digestSum: 5,
   digestMix: 6,
@@ -65,7 +66,10 @@ export function readOutcomes(regs: Registers, requests: number): Outcomes {
   return { ok, fail, info, pending: issued - ok - fail - info, notIssued: requests - issued };
 }
 
-/** The order-independent digest of all responses, as hex: sum lane, mix lane, response count. */
+/**
+ * The order-independent digest of the responses to the requests counted ok, as
+ * hex: sum lane, mix lane, then their count (which equals `ok` in the outcomes).
+ */
 export function readDigest(regs: Registers): string {
   const hex = (i: number) => (Atomics.load(regs, i) >>> 0).toString(16).padStart(8, '0');
   return `${hex(REG.digestSum)}${hex(REG.digestMix)}-${Atomics.load(regs, REG.responses)}`;
