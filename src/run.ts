@@ -12,6 +12,7 @@ import { pow2AtLeast } from './microkernel/ring.js';
 import type { DomainUsage, Kernel, FaultRecord } from './kernel.js';
 import { sumCounters, type CounterValues } from './metrics/counters.js';
 import type { LatencySummary } from './metrics/latency.js';
+import type { Pacing } from './wire/pacing.js';
 import { round } from './metrics/stats.js';
 import { Microkernel } from './microkernel/kernel.js';
 import { MonolithicDomain } from './harness/monolithic-domain.js';
@@ -87,6 +88,14 @@ export interface RunReport {
   servers: Record<ServerName, { domain: string; utilisation: number; incarnations: number; restarts: number; crashed: boolean }>;
   /** Host-measured round-trip latency of a request as the client sees it; null if lost with its domain. */
   latencyUs: Omit<LatencySummary, 'count'> | null;
+  /**
+   * Open loop only (else null, and null if lost with its domain): how well the
+   * clients kept the arrival schedule, host-measured. `sentEarly` counts requests
+   * sent before their scheduled arrival (always 0); `sentLateOver1Ms` those
+   * released more than 1 ms after it; `lateUs` how late each was released, in µs.
+   * Waiting for a max-in-flight slot is queueing and shows in `latencyUs` instead.
+   */
+  pacing: Pacing | null;
   /** Counted work, all servers together (deterministic for a seed and configuration). */
   counters: CounterValues;
   /** Counted work divided by the requests that completed. */
@@ -303,6 +312,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
       ),
     ) as RunReport['servers'],
     latencyUs: result.wire ? (latency as RunReport['latencyUs']) : null,
+    pacing: result.wire?.pacing ?? null,
     counters,
     perRequest: {
       bytesCopied: per(counters.bytesCopied),

@@ -1,7 +1,8 @@
 /**
- * The simulated wire: closed-loop clients that send the workload's requests to
- * the net server and take its frames off the wire. A device, not a server: the
- * kernel hands it to the net server in the net server's own domain.
+ * The simulated wire: the workload's clients (a closed loop, or open-loop
+ * arrivals at a rate) that send requests to the net server and take its frames
+ * off the wire. A device, not a server: the kernel hands it to the net server in
+ * the net server's own domain.
  *
  * A request's outcome is what reached the client: the status of the response
  * whose frames arrived, or, if none did, what the net server's reply says. Each
@@ -20,6 +21,7 @@ import { ledgerOf, LEDGER, REG, type Registers } from './registers.js';
 import type { RunPlan } from '../kernel.js';
 import { RequestStream, type Request } from '../workload/generate.js';
 import type { Arrival } from '../workload/schema.js';
+import { hostClock, LATE_MS, waitUntil, type Pacing, type WireClock } from './pacing.js';
 
 /** The clients let their domain's event loop turn at least this often, ms. */
 const YIELD_EVERY_MS = 5;
@@ -59,6 +61,8 @@ export interface WireResult {
   latencyUs: LatencySummary;
   /** Why the clients stopped sending: all requests sent, the duration ran out, or the kernel said stop. */
   endedBy: 'requests' | 'duration' | 'stop';
+  /** The open loop's schedule as kept; null for a closed loop. */
+  pacing: Pacing | null;
 }
 
 /** What the ledger records of a request answered with `status` on the wire. */
@@ -106,7 +110,10 @@ export class SimulatedWire implements NetDevice {
   /** Responses that reached the client, by request id, until their request settles: status and hash. */
   private readonly answered = new Map<number, { status: number; hash: number }>();
 
-  constructor(private readonly regs: Registers) {
+  constructor(
+    private readonly regs: Registers,
+    private readonly clock: WireClock = hostClock,
+  ) {
     this.ledger = ledgerOf(regs);
   }
 
@@ -132,31 +139,34 @@ export class SimulatedWire implements NetDevice {
   /** Send the plan's requests to `deliver` under its arrival model; resolves when all sent have settled. */
   async run(plan: ClientPlan, deliver: Deliver): Promise<WireResult> {
     const r = this.regs;
+    const clock = this.clock;
     const latency = new LatencyRecorder();
-    const t0 = performance.now();
+    const t0 = clock.now();
     const deadline = plan.durationMs === undefined ? Infinity : t0 + plan.durationMs;
     let nextId = 0;
     let endedBy: WireResult['endedBy'] = 'requests';
     /** The id of the next request to send, or -1 when sending is over. */
     const take = (): number => {
       if (Atomics.load(r, REG.stop) !== 0) endedBy = 'stop';
-      else if (performance.now() >= deadline) endedBy = 'duration';
+      else if (clock.now() >= deadline) endedBy = 'duration';
       else if (nextId < plan.requests) return nextId++;
       return -1;
     };
     const ledger = this.ledger;
+    let sentEarly = 0;
     /** Send request `id` and record its latency from `since` (its scheduled arrival, or now). */
     const send = async (id: number, req: Request, since: number) => {
       const logged = id < ledger.length;
       if (logged) ledger[id] = LEDGER.inFlight;
       Atomics.add(r, REG.issued, 1);
+      if (clock.now() < since) sentEarly++;
       let reply: Reply<{ status: number }> | null = null; // stays null if deliver throws: the domain panicked under it
       try {
         reply = await deliver(recvMessage(id, req));
       } catch {
         // outcome unknown, unless the response reached the wire first
       }
-      latency.record((performance.now() - since) * 1000);
+      latency.record((clock.now() - since) * 1000);
       const answer = this.answered.get(id);
       this.answered.delete(id);
       const code = settledCode(answer?.status, reply);
@@ -169,9 +179,12 @@ export class SimulatedWire implements NetDevice {
       const id = take();
       return id < 0 ? null : [id, plan.next()];
     };
-    if (plan.arrival.kind === 'open') await this.openLoop(plan.arrival, plan.random, takeLine, send);
-    else await this.closedLoop(plan.arrival.thinkTimeMs, plan.clients, plan.requests, takeLine, send);
-    return { elapsedMs: performance.now() - t0, latencyUs: latency.summary(), endedBy };
+    let pacing: Pacing | null = null;
+    if (plan.arrival.kind === 'open') {
+      const kept = await this.openLoop(plan.arrival, plan.random, takeLine, send);
+      pacing = { sentEarly, ...kept };
+    } else await this.closedLoop(plan.arrival.thinkTimeMs, plan.clients, plan.requests, takeLine, send);
+    return { elapsedMs: clock.now() - t0, latencyUs: latency.summary(), endedBy, pacing };
   }
 
   /** `clients` clients, each sending its next request `thinkMs` after its last reply. */
@@ -185,13 +198,14 @@ export class SimulatedWire implements NetDevice {
     // In a kernel whose calls are all direct (the monolith) the clients would run
     // on microtasks alone and never let the event loop turn, so the domain could
     // not answer its heartbeat: every few ms all clients wait for one turn.
+    const clock = this.clock;
     let gate: Promise<void> | null = null;
-    let lastTurn = performance.now();
+    let lastTurn = clock.now();
     const turn = async () => {
-      if (!gate && performance.now() - lastTurn > YIELD_EVERY_MS) {
-        gate = new Promise((res) => setImmediate(res)).then(() => {
+      if (!gate && clock.now() - lastTurn > YIELD_EVERY_MS) {
+        gate = clock.turn().then(() => {
           gate = null;
-          lastTurn = performance.now();
+          lastTurn = clock.now();
         });
       }
       if (gate) await gate;
@@ -201,8 +215,8 @@ export class SimulatedWire implements NetDevice {
         await turn();
         const next = take();
         if (!next) return;
-        await send(next[0], next[1], performance.now());
-        if (thinkMs > 0) await sleep(thinkMs);
+        await send(next[0], next[1], clock.now());
+        if (thinkMs > 0) await clock.sleep(thinkMs);
       }
     };
     await Promise.all(Array.from({ length: Math.min(clients, requests) }, client));
@@ -210,27 +224,39 @@ export class SimulatedWire implements NetDevice {
 
   /**
    * Poisson arrivals at `ratePerSec` from a seeded generator. A request is sent
-   * at its scheduled time whatever the earlier ones are doing, unless
-   * `maxInFlight` are outstanding: then it waits, in arrival order, and the wait
-   * counts in its latency, which runs from its scheduled arrival.
+   * at its scheduled time (never before it; after it by the host's timer error)
+   * whatever the earlier ones are doing, unless `maxInFlight` are outstanding:
+   * then it waits, in arrival order, and the wait counts in its latency, which
+   * runs from its scheduled arrival. Resolves, once all sent have settled, with
+   * how late the arrivals were released.
    */
   private async openLoop(
     arrival: Extract<Arrival, { kind: 'open' }>,
     random: () => number,
     take: () => [number, Request] | null,
     send: (id: number, req: Request, since: number) => Promise<void>,
-  ): Promise<void> {
-    let due = performance.now();
+  ): Promise<Omit<Pacing, 'sentEarly'>> {
+    const clock = this.clock;
+    const late = new LatencyRecorder();
+    let sentLateOver1Ms = 0;
+    let due = clock.now();
+    let lastTurn = due;
     let inFlight = 0;
     const waiting: (() => void)[] = []; // arrivals waiting for a slot, oldest first
     const all: Promise<void>[] = [];
     for (;;) {
       due += (-Math.log(1 - random()) / arrival.ratePerSec) * 1000;
-      const wait = due - performance.now();
-      if (wait > 1) await sleep(wait);
-      else if (all.length % 64 === 63) await new Promise((res) => setImmediate(res)); // let replies in
+      // behind schedule the arrivals come back to back: let replies (and heartbeats) in now and then
+      if (await waitUntil(due, clock)) lastTurn = clock.now();
+      else if (clock.now() - lastTurn > YIELD_EVERY_MS) {
+        await clock.turn();
+        lastTurn = clock.now();
+      }
+      const lateMs = clock.now() - due;
       const next = take();
       if (!next) break;
+      late.record(lateMs * 1000);
+      if (lateMs > LATE_MS) sentLateOver1Ms++;
       const since = due;
       all.push(
         (async () => {
@@ -246,9 +272,7 @@ export class SimulatedWire implements NetDevice {
       );
     }
     await Promise.all(all);
+    const { p50, p99, max } = late.summary();
+    return { sentLateOver1Ms, lateUs: { p50, p99, max } };
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((res) => setTimeout(res, ms));
 }
