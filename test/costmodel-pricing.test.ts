@@ -26,6 +26,7 @@ const HAND: Record<ParamName, number> = {
   ipcEntryUs: 1,
   contextSwitchUs: 2,
   ipcOneWayUs: 10,
+  ipcCopiesPerMessage: 1,
   copyUsPerKiB: 4,
   checksumUsPerKiB: 2,
   frameUs: 3,
@@ -85,7 +86,7 @@ const SOME = counters({
 /** SOME priced by HAND under the microkernel, by hand. */
 const SOME_MICRO: Record<CpuPart, number> = {
   app: 10 * 10, // appRequests × appRequestUs = 100
-  copies: (20480 / 1024) * 4, // 20 KiB × 4 µs = 80
+  copies: (20480 / 1024) * 1 * 4, // 20 KiB × 1 copy × 4 µs = 80
   checksums: ((4096 + 1024) / 1024) * 2, // (sent + received) 5 KiB × 2 µs = 10
   ipc: 30 * (10 - 1 - 2), // messages × (oneWay − entry − switch) = 30 × 7 = 210
   contextSwitches: 30 * 2, // crossings × switch = 60
@@ -152,6 +153,22 @@ describe('priceCpu: each part by hand', () => {
     expect((512 / 1024) * 4).toBe(2);
   });
 
+  it('copies: bytesCopied × ipcCopiesPerMessage × copyUsPerKiB under the microkernel: 2 KiB × 2 copies × 4 µs = 16 µs', () => {
+    const c = counters({ bytesCopied: 2048 });
+    expect(priceCpu(c, 'microkernel', profileOf({ ipcCopiesPerMessage: 2 })).copies).toBe((2048 / 1024) * 2 * 4);
+    expect(priceCpu(c, 'microkernel', profileOf({ ipcCopiesPerMessage: 1 })).copies).toBe((2048 / 1024) * 1 * 4);
+    expect(priceCpu(c, 'microkernel', profileOf({ ipcCopiesPerMessage: 0 })).copies).toBe(0);
+    // only the copies part moves
+    const two = priceCpu(SOME, 'microkernel', profileOf({ ipcCopiesPerMessage: 2 }));
+    expect(two).toEqual({ ...SOME_MICRO, copies: (20480 / 1024) * 2 * 4 });
+  });
+
+  it('the monolith prices a counted copy as one copy, whatever the microkernel IPC does (it counts none in practice)', () => {
+    const c = counters({ bytesCopied: 2048 });
+    expect(priceCpu(c, 'monolithic', profileOf({ ipcCopiesPerMessage: 2 })).copies).toBe((2048 / 1024) * 4);
+    expect(priceCpu(SOME, 'monolithic', profileOf({ ipcCopiesPerMessage: 2 }))).toEqual(SOME_MONO);
+  });
+
   it('counters that are not priced change nothing', () => {
     const unpriced: CounterName[] = ['directCalls', 'messagesHandled', 'wireBytes', 'diskReads', 'diskWrites', 'diskBytesWritten', 'cacheHits', 'cacheMisses', 'ipcPayloadBytes', 'enosys', 'descriptorsRefused', 'diskLookups'];
     const c = counters(Object.fromEntries(unpriced.map((n) => [n, 12345])));
@@ -192,6 +209,15 @@ describe('messageUs and priceRoundTrip', () => {
   it('a round trip is two messages plus the copies: 2 × 10 + 2 KiB × 4 = 28 µs', () => {
     expect(priceRoundTrip(profileOf(), 2048)).toEqual({ label: 'modelled (hand)', roundTripUs: 2 * 10 + (2048 / 1024) * 4 });
     expect(priceRoundTrip(profileOf(), 0).roundTripUs).toBe(20);
+  });
+
+  it('copies each counted byte ipcCopiesPerMessage times, as a run is priced: 2 × 10 + 2 KiB × 2 copies × 4 = 36 µs', () => {
+    expect(priceRoundTrip(profileOf({ ipcCopiesPerMessage: 2 }), 2048).roundTripUs).toBe(2 * 10 + (2048 / 1024) * 2 * 4);
+    expect(priceRoundTrip(profileOf({ ipcCopiesPerMessage: 2 }), 2048).roundTripUs).toBe(36);
+    // the same as priceCpu of the round trip's counted events (two messages, the bytes copied)
+    const p = profileOf({ ipcCopiesPerMessage: 2 });
+    const twoMessages = counters({ ipcMessages: 2, crossings: 2, syscalls: 2, bytesCopied: 2048 });
+    expect(sumOf(priceCpu(twoMessages, 'microkernel', p))).toBe(36);
   });
 
   it('is rounded to 3 decimals: 2 × 10 + 100/1024 × 4 = 20.390625 -> 20.391', () => {
@@ -434,7 +460,7 @@ function recompute(r: RunReport, p: Profile, names: readonly ServerName[] = SERV
   const done = r.outcomes.ok + r.outcomes.fail + r.outcomes.info;
   const parts = {
     app: total('appRequests') * v('appRequestUs'),
-    copies: (total('bytesCopied') / 1024) * v('copyUsPerKiB'),
+    copies: (total('bytesCopied') / 1024) * (r.mode === 'monolithic' ? 1 : v('ipcCopiesPerMessage')) * v('copyUsPerKiB'),
     checksums: ((total('bytesChecksummed') + total('rxBytesChecksummed')) / 1024) * v('checksumUsPerKiB'),
     ipc: total('ipcMessages') * Math.max(0, v('ipcOneWayUs') - v('ipcEntryUs') - v('contextSwitchUs')),
     contextSwitches: total('crossings') * v('contextSwitchUs'),

@@ -4,7 +4,8 @@
  *
  * Per request (events / completed requests), in µs of processor time:
  *   app              appRequests × appRequestUs
- *   copies           bytesCopied / 1024 × copyUsPerKiB
+ *   copies           bytesCopied / 1024 × copyUsPerKiB × ipcCopiesPerMessage (microkernel;
+ *                    × 1 in the monolith, which counts no copies)
  *   checksums        (bytesChecksummed + rxBytesChecksummed) / 1024 × checksumUsPerKiB
  *   ipc              ipcMessages × max(0, ipcOneWayUs − ipcEntryUs − contextSwitchUs)
  *   contextSwitches  crossings × contextSwitchUs
@@ -18,7 +19,18 @@
  *                    + (diskBlocksRead + diskBlocksWritten) × 4 KiB at diskTransferMBps
  *
  * So a microkernel message costs exactly ipcOneWayUs when that exceeds entry +
- * switch, split into its parts. Throughput is bounded by the busiest resource:
+ * switch, split into its parts, plus its payload's copies. bytesCopied counts
+ * each byte the simulator's IPC carries by value once per message (the
+ * structured clone of the copy transport, and of views outside the pool under
+ * shared); ipcCopiesPerMessage says how often the modelled kernel copies such a
+ * byte: twice through a kernel buffer (Mach, pipes), once straight between
+ * address spaces (L3, L4, seL4). The counters do not tell these bytes from two
+ * other kinds, which are therefore priced the same way and overestimated:
+ * transfer's copy-out of a block the sender keeps (one copy whatever the
+ * kernel, so too dear under a two-copy profile), and ring signalling's copy
+ * into the ring and out of it (bytesCopied is twice the payload there).
+ *
+ * Throughput is bounded by the busiest resource:
  * all processor time spread over min(cores, domains) processors, the busiest
  * single domain (a domain runs on one processor at a time), and the disk (a
  * device of its own, unless diskOnCpu puts its transfers on the disk server's
@@ -57,12 +69,17 @@ function ipcPartUs(p: Profile): number {
   return Math.max(0, v('ipcOneWayUs') - v('ipcEntryUs') - v('contextSwitchUs'));
 }
 
+/** Memory-to-memory copies per byte counted in bytesCopied: the kernel's IPC copies per message (the monolith counts none). */
+function copiesPerByte(mode: Mode, p: Profile): number {
+  return mode === 'monolithic' ? 1 : p.params.ipcCopiesPerMessage.value;
+}
+
 /** Processor µs of the events in `c` (all requests together), by part. */
 export function priceCpu(c: CounterValues, mode: Mode, p: Profile): Record<CpuPart, number> {
   const v = (n: ParamName) => p.params[n].value;
   return {
     app: c.appRequests * v('appRequestUs'),
-    copies: (c.bytesCopied / 1024) * v('copyUsPerKiB'),
+    copies: (c.bytesCopied / 1024) * copiesPerByte(mode, p) * v('copyUsPerKiB'),
     checksums: ((c.bytesChecksummed + c.rxBytesChecksummed) / 1024) * v('checksumUsPerKiB'),
     ipc: c.ipcMessages * ipcPartUs(p),
     contextSwitches: c.crossings * v('contextSwitchUs'),
@@ -85,9 +102,13 @@ export function messageUs(p: Profile): number {
   return p.params.ipcEntryUs.value + p.params.contextSwitchUs.value + ipcPartUs(p);
 }
 
-/** A modelled IPC round trip (two messages) that copies `bytesCopied` bytes in all. */
+/**
+ * A modelled IPC round trip (two messages) whose payloads the simulator copied
+ * `bytesCopied` bytes for in all (counted as in a run): each byte copied
+ * ipcCopiesPerMessage times, as priceCpu prices a microkernel's copies.
+ */
 export function priceRoundTrip(p: Profile, bytesCopied: number): { label: string; roundTripUs: number } {
-  const us = 2 * messageUs(p) + (bytesCopied / 1024) * p.params.copyUsPerKiB.value;
+  const us = 2 * messageUs(p) + (bytesCopied / 1024) * copiesPerByte('microkernel', p) * p.params.copyUsPerKiB.value;
   return { label: `modelled (${p.name})`, roundTripUs: Math.round(us * 1000) / 1000 };
 }
 

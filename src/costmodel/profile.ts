@@ -25,7 +25,9 @@ export const PARAMS = {
   ipcEntryUs: "the microkernel's kernel entry and exit for one IPC message (µs)",
   contextSwitchUs: 'switching from one address space (domain) to another (µs)',
   ipcOneWayUs: 'one short IPC message from one domain to another, everything included (µs)',
-  copyUsPerKiB: 'copying memory to memory (µs per KiB)',
+  ipcCopiesPerMessage:
+    "how many times the microkernel's IPC copies each byte a message carries by value: 2 through a kernel buffer (copied in, then out: Mach, pipes), 1 straight from sender to receiver (L3, L4, seL4) (copies)",
+  copyUsPerKiB: 'one copy from memory to memory (µs per KiB copied once)',
   checksumUsPerKiB: 'the Internet checksum (RFC 1071) in software (µs per KiB)',
   frameUs: 'protocol stack and driver work per frame sent or received, without checksum or copies (µs)',
   appRequestUs: "the application's own work per request: parse, decide, build the reply header (µs)",
