@@ -3,22 +3,14 @@
  * seed, in interleaved rounds (A B A B ...) after a warm-up, so that drift of a
  * shared machine hits every label alike. Ratios are paired round by round.
  */
-import { MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
+import { ConfigError, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
 import { median, round, spread, type Spread } from './metrics/stats.js';
-import { run, SCHEMA_VERSION, type RunOptions, type RunReport } from './run.js';
-import { DEFAULT_PROFILE, loadProfile } from './costmodel/profile.js';
+import { resolveRun, run, SCHEMA_VERSION, type RunReport } from './run.js';
+import { loadProfile } from './costmodel/profile.js';
+import { loadWorkload } from './workload/load.js';
+import { parseCompareOptions, type CompareOptions } from './options.js';
 
-export const DEFAULT_LABELS = ['monolithic', 'microkernel:copy'] as const;
-
-export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport'> {
-  /** Labels such as 'monolithic', 'microkernel:copy'; the first is the baseline. */
-  labels?: string[];
-  rounds?: number;
-  /** Runs of each label before measuring, not reported. */
-  warmupRounds?: number;
-  /** Called after every run, for progress display. */
-  onRun?: (info: { label: string; round: number; warmup: boolean; report: RunReport }) => void;
-}
+export { DEFAULT_LABELS, type CompareOptions } from './options.js';
 
 export interface CompareResult extends Label {
   /** Host-measured throughput over the rounds. */
@@ -40,8 +32,12 @@ export interface Comparison {
   schemaVersion: number;
   baseline: string;
   workload: RunReport['workload'];
+  /** Measured rounds that finished for every label (fewer than planned if stopped). */
   rounds: number;
-  /** True when every label produced the same response digest in every round. */
+  roundsPlanned: number;
+  /** False when the comparison was stopped (aborted) before its last round: the results are of the rounds that finished. */
+  complete: boolean;
+  /** True when every run that ended ok, of every label and round, produced the same response digest. */
   digestsEqual: boolean;
   results: CompareResult[];
 }
@@ -71,58 +67,94 @@ export function parseLabel(label: string): Label {
   return { label: `microkernel:${t}${g === 'message' ? '' : `:${g}`}`, mode: 'microkernel', transport: t, signal: g };
 }
 
-export async function compare(opts: CompareOptions): Promise<Comparison> {
-  const labels = (opts.labels ?? [...DEFAULT_LABELS]).map(parseLabel);
-  if (labels.length === 0) throw new LabelError('no labels to compare');
-  // load the profile once, so a bad one stops the comparison before any run
-  const profile = typeof opts.profile === 'object' ? opts.profile : loadProfile(opts.profile ?? DEFAULT_PROFILE);
-  const rounds = opts.rounds ?? 3;
-  const warmup = opts.warmupRounds ?? 1;
-  if (!Number.isInteger(rounds) || rounds < 1) throw new LabelError(`rounds must be a positive integer, got ${rounds}`);
+/**
+ * Run every label on the same workload and seed, `warmupRounds` unmeasured
+ * rounds and then `rounds` measured ones, interleaved. An abort stops the run in
+ * progress (it is not counted) and returns the rounds that finished, with
+ * `complete: false`.
+ */
+export async function compare(options: CompareOptions = {}): Promise<Comparison> {
+  const opts = parseCompareOptions(options);
+  const labels = opts.labels.map(parseLabel);
+  if (opts.spinUs !== undefined && !labels.some((l) => l.signal === 'ring')) {
+    throw new ConfigError('spinUs', { reason: 'applies to ring signalling only', fix: { labels: 'microkernel:copy:ring' } });
+  }
+  // load the workload and profile once, so a bad one stops the comparison before any run
+  const workload = typeof opts.workload === 'object' ? opts.workload : loadWorkload(opts.workload);
+  const profile = typeof opts.profile === 'object' ? opts.profile : loadProfile(opts.profile);
+  const { labels: _labels, rounds, warmupRounds: warmup, onRun, abortSignal, spinUs, poolBlocks, ringBytes, ...common } = opts;
+  // options of the microkernel's alone go to its labels alone
+  const microkernelOnly = defined({ poolBlocks, ringBytes });
   const reports = labels.map(() => [] as RunReport[]);
-  for (let r = 0 - warmup; r < rounds; r++) {
+  let finished = 0;
+  outer: for (let r = 0 - warmup; r < rounds; r++) {
     for (const [i, l] of labels.entries()) {
+      if (abortSignal?.aborted) break outer;
       const report = await run({
-        ...opts,
+        ...common,
+        workload,
         profile,
+        abortSignal,
         mode: l.mode,
+        ...(l.mode === 'microkernel' ? microkernelOnly : {}),
         ...(l.transport ? { transport: l.transport } : {}),
         ...(l.signal ? { signal: l.signal } : {}),
+        ...(l.signal === 'ring' && spinUs !== undefined ? { spinUs } : {}),
       });
-      opts.onRun?.({ label: l.label, round: r, warmup: r < 0, report });
+      if (abortSignal?.aborted) break outer; // cut short: not a measurement
+      onRun?.({ label: l.label, round: r, warmup: r < 0, report });
       if (r >= 0) reports[i].push(report);
     }
+    if (r >= 0) finished++;
   }
+  // a round the abort cut short counts for no label
+  for (const rs of reports) rs.length = finished;
+  const w = resolveRun({ ...common, workload, profile }).workload;
+  const planned = { name: w.name, seed: w.seed, requests: w.requests, clients: w.clients, arrival: w.arrival, durationMs: w.durationMs ?? null };
+  return summarise(labels, reports, rounds, finished, reports[0][0]?.workload ?? planned);
+}
+
+/** The comparison of `finished` rounds of reports per label. */
+function summarise(labels: Label[], reports: RunReport[][], roundsPlanned: number, finished: number, workload: RunReport['workload']): Comparison {
   const rps = reports.map((rs) => rs.map((x) => x.throughput.requestsPerSec));
-  const digests = new Set(reports.flat().map((x) => x.digest));
-  const modelled = reports.map((rs) => rs[rs.length - 1].modelled);
+  const digests = new Set(reports.flat().filter((x) => x.status === 'ok').map((x) => x.digest));
   return {
     schemaVersion: SCHEMA_VERSION,
     baseline: labels[0].label,
-    workload: reports[0][0].workload,
-    rounds,
-    digestsEqual: digests.size === 1,
-    results: labels.map((l, i) => ({
-      ...l,
-      requestsPerSec: spread(rps[i]),
-      ratio: roundSpread(spread(rps[i].map((x, r) => x / rps[0][r]))),
-      latencyUs: reports[i].every((x) => x.latencyUs)
-        ? {
-            p50: median(reports[i].map((x) => x.latencyUs!.p50)),
-            p99: median(reports[i].map((x) => x.latencyUs!.p99)),
-          }
-        : null,
-      modelled: {
-        label: modelled[i].label,
-        profile: modelled[i].profile,
-        requestsPerSec: modelled[i].requestsPerSec,
-        ratio: modelled[0].requestsPerSec > 0 ? round(modelled[i].requestsPerSec / modelled[0].requestsPerSec, 4) : 0,
-        bottleneck: modelled[i].bottleneck,
-        cpuUsPerRequest: modelled[i].cpuUsPerRequest,
-      },
-      reports: reports[i],
-    })),
+    workload,
+    rounds: finished,
+    roundsPlanned,
+    complete: finished === roundsPlanned,
+    digestsEqual: digests.size <= 1,
+    results: finished === 0 ? [] : labels.map((l, i) => resultOf(l, reports[i], rps[i], rps[0], reports[0])),
   };
+}
+
+/** One label's figures over its rounds, paired with the baseline's. */
+function resultOf(l: Label, reports: RunReport[], rps: number[], baseRps: number[], baseReports: RunReport[]): CompareResult {
+  const modelled = reports[reports.length - 1].modelled;
+  const baseModelled = baseReports[baseReports.length - 1].modelled;
+  return {
+    ...l,
+    requestsPerSec: spread(rps),
+    ratio: roundSpread(spread(rps.map((x, r) => x / baseRps[r]))),
+    latencyUs: reports.every((x) => x.latencyUs)
+      ? { p50: median(reports.map((x) => x.latencyUs!.p50)), p99: median(reports.map((x) => x.latencyUs!.p99)) }
+      : null,
+    modelled: {
+      label: modelled.label,
+      profile: modelled.profile,
+      requestsPerSec: modelled.requestsPerSec,
+      ratio: baseModelled.requestsPerSec > 0 ? round(modelled.requestsPerSec / baseModelled.requestsPerSec, 4) : 0,
+      bottleneck: modelled.bottleneck,
+      cpuUsPerRequest: modelled.cpuUsPerRequest,
+    },
+    reports,
+  };
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function roundSpread(s: Spread): Spread {

@@ -16,8 +16,55 @@ export const TRANSPORTS: readonly Transport[] = ['copy', 'transfer', 'shared'];
 export type Signal = 'message' | 'batch' | 'ring';
 export const SIGNALS: readonly Signal[] = ['message', 'batch', 'ring'];
 
-/** A configuration that cannot run (bad usage, exit code 2). */
-export class ConfigError extends Error {}
+/** Names an option for a reader: the library's field name, or the CLI's flag. */
+export type OptionNamer = (field: string, value?: string) => string;
+
+/** The library names options as fields: `mode`, or `mode: 'microkernel'` with a value. */
+export const fieldName: OptionNamer = (field, value) => (value === undefined ? field : `${field}: '${value}'`);
+
+export interface ConfigProblem {
+  /** What is wrong, e.g. "must be an integer from 1 to 4096" or "applies to the microkernel only". */
+  reason: string;
+  /** The value given, echoed as given. */
+  given?: unknown;
+  /** What to write instead: alternatives, each a set of option values. */
+  fix?: Record<string, string>;
+}
+
+/**
+ * A configuration that cannot run (bad usage, exit code 2): the option at fault
+ * (`field`, dotted for nested ones), what is wrong with it, and what to write
+ * instead where there is one answer.
+ */
+export class ConfigError extends Error {
+  readonly field: string;
+  readonly reason: string;
+  readonly given: unknown;
+  readonly fix: Record<string, string> | undefined;
+
+  constructor(field: string, problem: ConfigProblem) {
+    super('');
+    this.name = 'ConfigError';
+    this.field = field;
+    this.reason = problem.reason;
+    this.given = problem.given;
+    this.fix = problem.fix;
+    this.message = this.describe(fieldName);
+  }
+
+  /** The message, with every option named by `name` (the CLI names them as flags). */
+  describe(name: OptionNamer): string {
+    const given = this.given === undefined ? '' : `, got ${typeof this.given === 'string' ? `'${this.given}'` : JSON.stringify(this.given) ?? String(this.given)}`;
+    const fix = this.fix
+      ? `: use ${Object.entries(this.fix)
+          .map(([f, v]) => name(f, v))
+          .join(' and ')}`
+      : '';
+    // a reason names other options as {field}
+    const reason = this.reason.replace(/\{([A-Za-z.]+)\}/g, (_, f: string) => name(f));
+    return `${name(this.field)} ${reason}${given}${fix}`;
+  }
+}
 
 export interface KernelConfig {
   mode: Mode;

@@ -3,6 +3,17 @@
  */
 export { run, resolveRun, SCHEMA_VERSION, type RunOptions, type RunReport } from './run.js';
 export {
+  parseRunOptions,
+  parseCompareOptions,
+  RunOptionsSchema,
+  CompareOptionsSchema,
+  DEFAULT_MODE,
+  DEFAULT_WORKLOAD,
+  type ParsedRunOptions,
+  type ParsedCompareOptions,
+} from './options.js';
+export { RANGES, rangeText, type Range, type RangedOption } from './limits.js';
+export {
   compare,
   parseLabel,
   DEFAULT_LABELS,
@@ -14,6 +25,9 @@ export {
 } from './compare.js';
 export {
   ConfigError,
+  fieldName,
+  type ConfigProblem,
+  type OptionNamer,
   DEFAULT_KERNEL_CONFIG,
   MODES,
   SIGNALS,

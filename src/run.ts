@@ -7,7 +7,9 @@
  */
 import os from 'node:os';
 import { createRequire } from 'node:module';
-import { ConfigError, DEFAULT_KERNEL_CONFIG, type KernelConfig, type Mode, type Signal, type Transport } from './config.js';
+import { DEFAULT_KERNEL_CONFIG, type KernelConfig, type Mode, type Signal, type Transport } from './config.js';
+import { parseRunOptions, type ParsedRunOptions, type RunOptions } from './options.js';
+import { RANGES } from './limits.js';
 import { pow2AtLeast } from './microkernel/ring.js';
 import type { DomainUsage, Kernel, FaultRecord } from './kernel.js';
 import { sumCounters, type CounterValues } from './metrics/counters.js';
@@ -19,45 +21,19 @@ import { MonolithicDomain } from './harness/monolithic-domain.js';
 import type { ServerName } from './protocol.js';
 import type { FaultPlan } from './servers/server.js';
 import { blocksFor, mkfs } from './servers/fs.js';
-import { ledgerOf, newRegisters, readDigest, readOutcomes, REG, type Outcomes } from './wire/registers.js';
+import { ledgerOf, newRegisters, readDigest, readOutcomes, REG, requestStop, type Outcomes } from './wire/registers.js';
 import { fileSet, largestFile } from './workload/generate.js';
 import { loadWorkload } from './workload/load.js';
-import { WorkloadSchema, writesToDisk, type Arrival, type Workload } from './workload/schema.js';
+import { writesToDisk, type Arrival, type Workload } from './workload/schema.js';
 import { checkDurability, type Durability } from './durability.js';
 import type { Machine } from './boot.js';
-import { DEFAULT_PROFILE, loadProfile, type Profile } from './costmodel/profile.js';
+import { loadProfile, type Profile } from './costmodel/profile.js';
 import { price, type Modelled } from './costmodel/price.js';
 
 export const SCHEMA_VERSION = 1;
 const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
-export interface RunOptions {
-  mode: Mode;
-  /** A shipped workload's name, a path to a workload file, or a parsed workload. */
-  workload: string | Workload;
-  transport?: Transport;
-  requests?: number;
-  clients?: number;
-  /** Replaces the workload's arrival model (closed loop with think time, or open loop at a rate). */
-  arrival?: Arrival;
-  /** Stop sending new requests after this long (the request count is then an upper bound). */
-  durationMs?: number;
-  seed?: number | string;
-  cacheBlocks?: number;
-  /** Shared pool size in 4 KiB slots (default: the cache plus what the clients can have in flight). */
-  poolBlocks?: number;
-  mtu?: number;
-  signal?: Signal;
-  spinUs?: number;
-  /** Bytes per ring (default: room for two of the largest messages the workload makes). */
-  ringBytes?: number;
-  checksumOffload?: boolean;
-  callTimeoutMs?: number;
-  hangTimeoutMs?: number;
-  fault?: FaultPlan | null;
-  /** The cost profile that prices the counted events: a shipped name, a file, or a loaded profile (default pentium-pro-1996). */
-  profile?: string | Profile;
-}
+export type { RunOptions } from './options.js';
 
 export interface RunReport {
   schemaVersion: number;
@@ -116,8 +92,14 @@ export interface RunReport {
   durability: Durability | null;
   /** The counted events priced by a hardware cost profile: modelled, not measured. */
   modelled: Modelled;
-  /** 'ok', or 'failed' with the reasons in `problems`. */
-  status: 'ok' | 'failed';
+  /**
+   * 'ok': every request sent ended ok and nothing was lost. 'incomplete': no
+   * server failed, but some requests failed or have an unknown outcome (a call
+   * past its deadline), or the run was stopped early. 'failed': a server
+   * crashed, panicked or hung, a request never settled, or an acknowledged
+   * write was lost. The reasons are in `problems`.
+   */
+  status: 'ok' | 'incomplete' | 'failed';
   problems: string[];
 }
 
@@ -153,24 +135,26 @@ function machineFor(w: Workload): Machine {
   return { image: imageFor(w), seed: w.seed, zone: dns ? { origin: dns.zone.origin, names: dns.zone.names } : null };
 }
 
-/** Everything resolved: the workload, its overrides, and the kernel configuration. */
-export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelConfig } {
+/**
+ * Everything resolved: the options checked and completed, the workload with its
+ * overrides, and the kernel configuration. Throws a ConfigError (or the
+ * workload's or profile's own error) before any work starts.
+ */
+export function resolveRun(options: RunOptions): { workload: Workload; cfg: KernelConfig; profile: Profile; options: ParsedRunOptions } {
+  const opts = parseRunOptions(options);
   const base = typeof opts.workload === 'string' ? loadWorkload(opts.workload) : opts.workload;
-  if (opts.seed !== undefined && !WorkloadSchema.shape.seed.safeParse(opts.seed).success) {
-    throw new ConfigError(`seed must be an integer or a string of 1 to 64 characters, got ${JSON.stringify(opts.seed)}`);
-  }
+  const profile = typeof opts.profile === 'object' ? opts.profile : loadProfile(opts.profile);
+  const durationMs = opts.durationMs ?? base.durationMs;
   const workload: Workload = {
     ...base,
     seed: opts.seed ?? base.seed,
-    requests: opts.requests ?? base.requests,
+    // a duration given here needs no request cap unless one is given too
+    requests: opts.requests ?? (opts.durationMs !== undefined ? RANGES.requests.max : base.requests),
     clients: opts.clients ?? base.clients,
     arrival: opts.arrival ?? base.arrival,
-    durationMs: opts.durationMs ?? base.durationMs,
+    durationMs,
   };
-  const checked = WorkloadSchema.shape.arrival.safeParse(workload.arrival);
-  if (!checked.success) throw new ConfigError(`arrival: ${checked.error.issues[0]?.message ?? 'invalid'}`);
-  workload.arrival = checked.data;
-  const cacheBlocks = opts.cacheBlocks ?? DEFAULT_KERNEL_CONFIG.cacheBlocks;
+  const cacheBlocks = opts.cacheBlocks;
   const largest = largestFile(workload);
   const outstanding = workload.arrival.kind === 'open' ? workload.arrival.maxInFlight : workload.clients;
   const inFlight = Math.min(outstanding * blocksFor(largest), MAX_IN_FLIGHT_BLOCKS);
@@ -181,22 +165,14 @@ export function resolveRun(opts: RunOptions): { workload: Workload; cfg: KernelC
     poolBlocks: opts.poolBlocks ?? cacheBlocks + inFlight,
     // a ring takes records up to half its size: room for the largest response and headers
     ringBytes: opts.ringBytes ?? Math.max(DEFAULT_KERNEL_CONFIG.ringBytes, pow2AtLeast(2 * (largest + 65536))),
-    ...defined({
-      signal: opts.signal,
-      spinUs: opts.spinUs,
-      transport: opts.transport,
-      mtu: opts.mtu,
-      checksumOffload: opts.checksumOffload,
-      callTimeoutMs: opts.callTimeoutMs,
-      hangTimeoutMs: opts.hangTimeoutMs,
-      fault: opts.fault,
-    }),
+    mtu: opts.mtu,
+    checksumOffload: opts.checksumOffload,
+    callTimeoutMs: opts.callTimeoutMs,
+    hangTimeoutMs: opts.hangTimeoutMs,
+    fault: opts.fault,
+    ...defined({ signal: opts.signal, spinUs: opts.spinUs, transport: opts.transport }),
   };
-  if (cfg.mode === 'microkernel' && cfg.signal === 'ring' && cfg.transport === 'transfer') {
-    throw new ConfigError("transport 'transfer' cannot go with signal 'ring': buffers move only with postMessage (use --signal message or batch)");
-  }
-  if (!Number.isFinite(cfg.spinUs) || cfg.spinUs < 0) throw new ConfigError(`spinUs must be >= 0, got ${cfg.spinUs}`);
-  return { workload, cfg };
+  return { workload, cfg, profile, options: opts };
 }
 
 function roundModelled(m: Modelled): Modelled {
@@ -217,13 +193,16 @@ function defined<T extends object>(o: T): Partial<T> {
 }
 
 /** Run one workload under one kernel and report. */
-export async function run(opts: RunOptions): Promise<RunReport> {
-  const { workload: w, cfg } = resolveRun(opts);
-  const profile = typeof opts.profile === 'object' ? opts.profile : loadProfile(opts.profile ?? DEFAULT_PROFILE);
+export async function run(options: RunOptions = {}): Promise<RunReport> {
+  const { workload: w, cfg, profile, options: opts } = resolveRun(options);
   const machine = machineFor(w);
   const writes = writesToDisk(w);
   // a run that writes keeps a ledger of every request's outcome, to check its writes by
   const regs = newRegisters(writes ? w.requests : 0);
+  // an abort stops the clients sending; what is in flight finishes
+  const stop = () => requestStop(regs);
+  if (opts.abortSignal?.aborted) stop();
+  opts.abortSignal?.addEventListener('abort', stop, { once: true });
   // each kernel runs off this thread, so that no crash or hang of it can stop the harness
   const kernel: Kernel =
     cfg.mode === 'monolithic'
@@ -235,6 +214,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   try {
     result = await kernel.run({ workload: w, requests: w.requests, clients: w.clients });
   } finally {
+    opts.abortSignal?.removeEventListener('abort', stop);
     await kernel.shutdown();
   }
   const harnessMs = performance.now() - t0;
@@ -242,8 +222,8 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   const byServer = kernel.counters();
   const counters = sumCounters(Object.values(byServer));
   const endedBy = result.faults.length ? 'fault' : (result.wire?.endedBy ?? 'stop');
-  // a run cut short by its duration sent what it sent: that is its request count
-  const outcomes = readOutcomes(regs, endedBy === 'duration' ? Atomics.load(regs, REG.issued) : w.requests);
+  // a run with a duration sent what it sent: that is its request count
+  const outcomes = readOutcomes(regs, endedBy === 'duration' || w.durationMs !== undefined ? Atomics.load(regs, REG.issued) : w.requests);
   if (result.wire === null) {
     // the domain holding the clients died: what was in flight has no known outcome
     outcomes.info += outcomes.pending;
@@ -255,11 +235,18 @@ export async function run(opts: RunOptions): Promise<RunReport> {
   const per = (x: number) => (done ? round(x / done, 4) : 0);
   // every thread of the kernel has stopped: the media is as the run left it
   const durability = writes ? checkDurability(w, machine.image, ledgerOf(regs)) : null;
-  const problems = [
+  const failures = [
     ...result.faults.map((f) => `${f.server} ${FAULT_VERB[f.kind]}: ${f.message}`),
     ...(outcomes.pending ? [`${outcomes.pending} requests never settled`] : []),
     ...(durability?.lost ? [`${durability.lost} of ${durability.ackedWrites} acknowledged writes are not on the disk image (${durability.firstLoss})`] : []),
   ];
+  const shortfalls = [
+    ...(outcomes.fail || outcomes.info
+      ? [`${outcomes.fail + outcomes.info} of ${done} requests did not end ok (${outcomes.fail} failed, ${outcomes.info} with unknown outcome)`]
+      : []),
+    ...(endedBy === 'stop' && outcomes.notIssued ? [`stopped before ${outcomes.notIssued} of ${w.requests} requests were sent`] : []),
+  ];
+  const problems = [...failures, ...shortfalls];
   const { count: _count, ...latency } = result.wire?.latencyUs ?? { count: 0 };
   return {
     schemaVersion: SCHEMA_VERSION,
@@ -326,7 +313,7 @@ export async function run(opts: RunOptions): Promise<RunReport> {
     faults: result.faults,
     durability,
     modelled: roundModelled(price(profile, cfg.mode, byServer, result.domains, done)),
-    status: problems.length ? 'failed' : 'ok',
+    status: failures.length ? 'failed' : shortfalls.length ? 'incomplete' : 'ok',
     problems,
   };
 }

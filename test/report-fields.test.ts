@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compare, LabelError, parseLabel, type Comparison } from '../src/compare.js';
-import { DEFAULT_KERNEL_CONFIG } from '../src/config.js';
+import { ConfigError, DEFAULT_KERNEL_CONFIG } from '../src/config.js';
 import { COUNTER_NAMES } from '../src/metrics/counters.js';
 import { LatencyRecorder } from '../src/metrics/latency.js';
 import { SERVER_NAMES } from '../src/protocol.js';
@@ -290,8 +290,9 @@ describe('compare()', () => {
   });
 
   it('refuses no labels and a non-positive number of rounds', async () => {
-    await expect(compare({ workload: 'specweb96', requests: 10, labels: [] })).rejects.toThrow(LabelError);
-    await expect(compare({ workload: 'specweb96', requests: 10, rounds: 0 })).rejects.toThrow(LabelError);
+    await expect(compare({ workload: 'specweb96', requests: 10, labels: [] })).rejects.toThrow(ConfigError);
+    await expect(compare({ workload: 'specweb96', requests: 10, rounds: 0 })).rejects.toThrow(ConfigError);
+    await expect(compare({ workload: 'specweb96', requests: 10, labels: ['microkernel:warp'] })).rejects.toThrow(LabelError);
   });
 });
 

@@ -165,12 +165,12 @@ describe('transfer with ring signalling is refused', () => {
     expect(created.filter((c) => c.type === 'WORKER').length).toBe(workersBefore);
   });
 
-  it('resolveRun() throws the same ConfigError; transfer with message or batch signalling, and the monolith, are accepted', () => {
+  it('resolveRun() throws the same ConfigError; transfer with message or batch signalling is accepted, and the monolith refuses a transport', () => {
     expect(() => resolveRun({ mode: 'microkernel', workload: 'specweb96', transport: 'transfer', signal: 'ring' })).toThrow(ConfigError);
     for (const signal of ['message', 'batch'] as const) {
       expect(resolveRun({ mode: 'microkernel', workload: 'specweb96', transport: 'transfer', signal }).cfg.signal).toBe(signal);
     }
-    expect(resolveRun({ mode: 'monolithic', workload: 'specweb96', transport: 'transfer', signal: 'ring' }).cfg.mode).toBe('monolithic');
+    expect(() => resolveRun({ mode: 'monolithic', workload: 'specweb96', transport: 'transfer', signal: 'ring' })).toThrow(/applies to the microkernel only/);
   });
 
   // Regression test (was a bug in src/run.ts resolveRun, line 142 at 9f40424).

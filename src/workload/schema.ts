@@ -3,6 +3,7 @@
  * resolved Workload type every other module reads.
  */
 import { z } from 'zod';
+import { RANGES } from '../limits.js';
 
 const positiveInt = (max: number) => z.number().int().min(1).max(max);
 
@@ -27,12 +28,12 @@ export const FileClassSchema = z.strictObject({
 export const ArrivalSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('closed'),
-    thinkTimeMs: z.number().min(0).max(60_000).default(0),
+    thinkTimeMs: z.number().min(RANGES.thinkTimeMs.min).max(RANGES.thinkTimeMs.max).default(0),
   }),
   z.strictObject({
     kind: z.literal('open'),
-    ratePerSec: z.number().positive().max(10_000_000),
-    maxInFlight: positiveInt(1_000_000).default(4096),
+    ratePerSec: z.number().positive().max(RANGES.ratePerSec.max),
+    maxInFlight: positiveInt(RANGES.maxInFlight.max).default(4096),
   }),
 ]);
 
@@ -89,12 +90,12 @@ export const WorkloadSchema = z
     sources: z.array(z.string().min(1).max(400)).max(20).default([]),
     seed: z.union([z.number().int(), z.string().min(1).max(64)]),
     /** Requests to send; with `durationMs`, at most this many. */
-    requests: positiveInt(10_000_000),
+    requests: positiveInt(RANGES.requests.max),
     /** Closed-loop clients (the open loop ignores it). */
-    clients: positiveInt(4096),
+    clients: positiveInt(RANGES.clients.max),
     arrival: ArrivalSchema.default({ kind: 'closed', thinkTimeMs: 0 }),
     /** Stop sending new requests this long after the first (host time, so the count is not deterministic). */
-    durationMs: z.number().int().min(1).max(86_400_000).optional(),
+    durationMs: positiveInt(RANGES.durationMs.max).optional(),
     /** The files on the disk; needed by every http, ftp and nfs service. */
     fileSet: z
       .strictObject({

@@ -1,0 +1,202 @@
+/**
+ * The options of `run()` and `compare()`: one zod schema for the library and the
+ * command line alike, with every default and every range stated once (ranges in
+ * `limits.ts`). A bad option is a `ConfigError` naming the field and the reason,
+ * thrown before any work starts; never a TypeError from deep inside a run.
+ *
+ * Entry points: `parseRunOptions`, `parseCompareOptions`.
+ */
+import { z } from 'zod';
+import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
+import { SERVER_NAMES } from './protocol.js';
+import { RANGES, zRange } from './limits.js';
+import type { FaultPlan } from './servers/server.js';
+import type { Workload } from './workload/schema.js';
+import { DEFAULT_PROFILE, type Profile } from './costmodel/profile.js';
+
+export const DEFAULT_WORKLOAD = 'specweb96';
+export const DEFAULT_MODE: Mode = 'monolithic';
+
+/** What `run()` accepts. Every field is optional; the defaults are the CLI's. */
+export interface RunOptions {
+  /** Which kernel (default monolithic). */
+  mode?: Mode;
+  /** A shipped workload's name, a path to a workload file, or a parsed workload (default specweb96). */
+  workload?: string | Workload;
+  /** How payloads cross domains (microkernel only; default copy). */
+  transport?: Transport;
+  /** How a domain learns a message waits (microkernel only; default message). */
+  signal?: Signal;
+  /** Requests to send (default: the workload's; with a duration and no count, no cap). */
+  requests?: number;
+  clients?: number;
+  /** Replaces the workload's arrival model (closed loop with think time, or open loop at a rate; maxInFlight defaults to 4096). */
+  arrival?: z.input<typeof ArrivalOption>;
+  /** Stop sending new requests after this long (the request count is then an upper bound). */
+  durationMs?: number;
+  seed?: number | string;
+  cacheBlocks?: number;
+  /** Shared pool size in 4 KiB slots (default: the cache plus what the clients can have in flight). */
+  poolBlocks?: number;
+  mtu?: number;
+  /** Ring signalling only: µs a domain polls after its last message before it sleeps. */
+  spinUs?: number;
+  /** Bytes per ring (default: room for two of the largest messages the workload makes). */
+  ringBytes?: number;
+  checksumOffload?: boolean;
+  callTimeoutMs?: number;
+  hangTimeoutMs?: number;
+  fault?: FaultPlan | null;
+  /** The cost profile that prices the counted events: a shipped name, a file, or a loaded profile (default pentium-pro-1996). */
+  profile?: string | Profile;
+  /** Stop sending new requests when this aborts; the requests in flight finish and the report says `endedBy: 'stop'`. */
+  abortSignal?: AbortSignal;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const workloadOption = z.union([z.string().min(1), z.custom<Workload>((v) => isObject(v) && typeof v.name === 'string' && Array.isArray(v.services))], {
+  error: 'must be a shipped workload name, a path to a workload file, or a parsed workload',
+});
+const profileOption = z.union([z.string().min(1), z.custom<Profile>((v) => isObject(v) && typeof v.name === 'string' && isObject(v.params))], {
+  error: 'must be a shipped profile name, a path to a profile file, or a loaded profile',
+});
+const oneOf = <T extends string>(choices: readonly T[]) =>
+  z.custom<T>((v) => choices.includes(v as T), { error: `must be one of ${choices.join(', ')}` });
+
+const ArrivalOption = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('closed'), thinkTimeMs: zRange(RANGES.thinkTimeMs).default(0) }),
+    z.strictObject({
+      kind: z.literal('open'),
+      ratePerSec: zRange(RANGES.ratePerSec),
+      maxInFlight: zRange(RANGES.maxInFlight).default(4096),
+    }),
+  ],
+  { error: "must be { kind: 'closed', thinkTimeMs } or { kind: 'open', ratePerSec, maxInFlight }" },
+);
+
+const FaultOption = z
+  .strictObject({
+    server: oneOf(SERVER_NAMES),
+    atMessage: z.custom<number>((v) => Number.isSafeInteger(v) && (v as number) >= 1, { error: 'must be an integer >= 1' }),
+    kind: oneOf(['crash', 'hang', 'lose'] as const).optional(),
+  })
+  .nullable();
+
+/** The fields run() and compare() share: everything but the kernel's choice. */
+const commonShape = {
+  workload: workloadOption.default(DEFAULT_WORKLOAD),
+  requests: zRange(RANGES.requests).optional(),
+  clients: zRange(RANGES.clients).optional(),
+  arrival: ArrivalOption.optional(),
+  durationMs: zRange(RANGES.durationMs).optional(),
+  seed: z
+    .custom<number | string>((v) => Number.isSafeInteger(v) || (typeof v === 'string' && v.length >= 1 && v.length <= 64), {
+      error: 'must be an integer or a string of 1 to 64 characters',
+    })
+    .optional(),
+  cacheBlocks: zRange(RANGES.cacheBlocks).default(DEFAULT_KERNEL_CONFIG.cacheBlocks),
+  poolBlocks: zRange(RANGES.poolBlocks).optional(),
+  mtu: zRange(RANGES.mtu).default(DEFAULT_KERNEL_CONFIG.mtu),
+  spinUs: zRange(RANGES.spinUs).optional(),
+  ringBytes: zRange(RANGES.ringBytes)
+    .refine((v) => (v & (v - 1)) === 0, { error: 'must be a power of two' })
+    .optional(),
+  checksumOffload: z.boolean({ error: 'must be true or false' }).default(DEFAULT_KERNEL_CONFIG.checksumOffload),
+  callTimeoutMs: zRange(RANGES.callTimeoutMs).default(DEFAULT_KERNEL_CONFIG.callTimeoutMs),
+  hangTimeoutMs: zRange(RANGES.hangTimeoutMs).default(DEFAULT_KERNEL_CONFIG.hangTimeoutMs),
+  fault: FaultOption.default(null),
+  profile: profileOption.default(DEFAULT_PROFILE),
+  abortSignal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
+};
+
+export const RunOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    mode: oneOf(MODES).default(DEFAULT_MODE),
+    transport: oneOf(TRANSPORTS).optional(),
+    signal: oneOf(SIGNALS).optional(),
+  })
+  .superRefine((o, ctx) => {
+    // an option that cannot apply is refused, not ignored
+    if (o.mode === 'monolithic') {
+      for (const field of ['transport', 'signal', 'spinUs', 'ringBytes', 'poolBlocks'] as const) {
+        if (o[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'applies to the microkernel only', params: { rule: true, fix: { mode: 'microkernel' } } });
+      }
+    } else if (o.spinUs !== undefined && o.signal !== 'ring') {
+      ctx.addIssue({ code: 'custom', path: ['spinUs'], message: 'applies to ring signalling only', params: { rule: true, fix: { signal: 'ring' } } });
+    }
+    if (o.mode === 'microkernel' && o.signal === 'ring' && o.transport === 'transfer') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transport'],
+        message: "'transfer' cannot go with ring signalling: buffers move only with postMessage (signal message or batch)",
+        params: { rule: true, fix: { signal: 'message' } },
+      });
+    }
+    if (o.arrival?.kind === 'open' && o.clients !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['clients'], message: 'applies to a closed loop only (an open loop bounds what is outstanding by {arrival.maxInFlight})', params: { rule: true } });
+    }
+  });
+
+/** run()'s options with every default filled in and every range checked. */
+export type ParsedRunOptions = z.output<typeof RunOptionsSchema>;
+
+/** What `compare()` accepts: run()'s options without the kernel's choice, which the labels make. */
+export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal'> {
+  /** Labels such as 'monolithic', 'microkernel:copy'; the first is the baseline. */
+  labels?: string[];
+  /** Measured rounds per label (default 3). */
+  rounds?: number;
+  /** Runs of each label before measuring, not reported (default 1). */
+  warmupRounds?: number;
+  /** Called after every run, for progress display. */
+  onRun?: (info: { label: string; round: number; warmup: boolean; report: import('./run.js').RunReport }) => void;
+}
+
+export const DEFAULT_LABELS = ['monolithic', 'microkernel:copy'] as const;
+
+export const CompareOptionsSchema = z.strictObject({
+  ...commonShape,
+  labels: z.array(z.string(), { error: 'must be an array of labels' }).min(1, { error: 'must name at least one label' }).default([...DEFAULT_LABELS]),
+  rounds: zRange(RANGES.rounds).default(3),
+  warmupRounds: zRange(RANGES.warmupRounds).default(1),
+  onRun: z.custom<NonNullable<CompareOptions['onRun']>>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
+});
+
+export type ParsedCompareOptions = z.output<typeof CompareOptionsSchema>;
+
+/** Check and complete run()'s options; throws a ConfigError naming the first bad field. */
+export function parseRunOptions(opts: unknown): ParsedRunOptions {
+  return parseWith(RunOptionsSchema, opts);
+}
+
+/** Check and complete compare()'s options; throws a ConfigError naming the first bad field. */
+export function parseCompareOptions(opts: unknown): ParsedCompareOptions {
+  return parseWith(CompareOptionsSchema, opts);
+}
+
+function parseWith<S extends z.ZodType>(schema: S, opts: unknown): z.output<S> {
+  if (opts === undefined) opts = {};
+  if (!isObject(opts)) throw new ConfigError('options', { reason: 'must be an object' });
+  const r = schema.safeParse(opts);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  if (issue.code === 'unrecognized_keys') {
+    throw new ConfigError(issue.keys[0], { reason: 'is not an option' });
+  }
+  const path = issue.path.map(String);
+  const field = path.join('.') || 'options';
+  const given = valueAt(opts, path);
+  // a rule across options names them; a bad value is echoed as given
+  const params = (issue as { params?: { rule?: boolean; fix?: Record<string, string> } }).params;
+  throw new ConfigError(field, { reason: issue.message, given: params?.rule ? undefined : given, fix: params?.fix });
+}
+
+function valueAt(o: unknown, path: string[]): unknown {
+  let v = o;
+  for (const k of path) v = isObject(v) || Array.isArray(v) ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
