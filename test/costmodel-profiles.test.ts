@@ -10,7 +10,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageUs } from '../src/costmodel/price.js';
@@ -480,7 +480,8 @@ describe('the CLI prices with --profile', () => {
     }
     // what --json printed is what was written (without the $schema pointer)
     const written = JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>;
-    expect(written.$schema).toBe('../schema/profile.schema.json');
+    // the pointer leads from where the file is to the package's schema
+    expect(resolve(dirname(f), written.$schema as string)).toBe(join(ROOT, 'schema', 'profile.schema.json'));
     const { $schema: _schema, ...rest } = written;
     expect(JSON.parse(r.stdout)).toEqual(rest);
   });

@@ -1,57 +1,391 @@
-#!/usr/bin/env node
 /**
  * The command line: argv -> options -> run/compare -> printing. The only module
- * that knows about argv, the terminal and exit codes (0 done, 1 the run failed,
- * 2 bad usage or bad input).
+ * that knows about argv, the terminal and exit codes (0 done, 1 the run failed
+ * or was incomplete, 2 bad usage or bad input, 130 stopped by Ctrl-C).
+ *
+ * Flags map onto the library's options one to one and are checked by the same
+ * schema (`options.ts`), before any work starts; a flag that cannot apply is a
+ * usage error that says what to write instead.
  */
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
-import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
-import { compare, DEFAULT_LABELS, LabelError } from './compare.js';
-import { SERVER_NAMES, type ServerName } from './protocol.js';
-import { formatCheck, formatComparison, formatIpcBench, formatProfile, formatRun } from './report/text.js';
-import { benchIpc } from './microkernel/bench-ipc.js';
+import yargs, { type Argv, type Options } from 'yargs';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
-import { run, type RunOptions } from './run.js';
-import type { FaultKind, FaultPlan } from './servers/server.js';
-import { loadWorkload, shippedWorkloads, WorkloadError } from './workload/load.js';
-import { DEFAULT_PROFILE, loadProfile, PROFILE_DIR, shippedProfiles } from './costmodel/profile.js';
-import { priceRoundTrip } from './costmodel/price.js';
-import { calibrate, checkModel } from './costmodel/calibrate.js';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { ConfigError, MODES, SIGNALS, TRANSPORTS, type OptionNamer } from '../config.js';
+import { compare, LabelError, parseLabel, type Comparison } from '../compare.js';
+import { DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, type CompareOptions, type RunOptions } from '../options.js';
+import { inRange, RANGES, rangeText, type Range } from '../limits.js';
+import { SERVER_NAMES, type ServerName } from '../protocol.js';
+import { formatCheck, formatComparison, formatIpcBench, formatProfile, formatRun } from '../report/text.js';
+import { benchIpc } from '../microkernel/bench-ipc.js';
+import { resolveRun, run, type RunReport } from '../run.js';
+import type { FaultKind, FaultPlan } from '../servers/server.js';
+import { loadWorkload, shippedWorkloads, WorkloadError } from '../workload/load.js';
+import { DEFAULT_PROFILE, loadProfile, PROFILE_DIR, shippedProfiles } from '../costmodel/profile.js';
+import { priceRoundTrip } from '../costmodel/price.js';
+import { calibrate, checkModel } from '../costmodel/calibrate.js';
 
 /** A usage or input problem: one line on stderr, exit code 2. */
 class UsageError extends Error {}
 
-function out(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** Where the CLI writes: data on `out` (stdout), everything else on `err` (stderr). */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
 }
-function err(text: string): void {
-  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
-}
+
+let io: CliIo;
+const out = (text: string) => io.out(text.endsWith('\n') ? text : `${text}\n`);
+const err = (text: string) => io.err(text.endsWith('\n') ? text : `${text}\n`);
+
+// ---------------------------------------------------------------- flags
+
+/** Library fields whose flag is not the field's name in kebab case. */
+const FLAG_OF_FIELD: Record<string, string> = {
+  'arrival.ratePerSec': 'rate',
+  'arrival.maxInFlight': 'max-in-flight',
+  'arrival.thinkTimeMs': 'think-time-ms',
+  labels: 'modes',
+  warmupRounds: 'warmup',
+  maxErrorPercent: 'max-error',
+  payloadBytes: 'sizes',
+};
+
+/** The CLI names an option by its flag: `--mode`, or `--mode microkernel` with a value. */
+const flagName: OptionNamer = (field, value) => {
+  const flag = FLAG_OF_FIELD[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  return value === undefined ? `--${flag}` : `--${flag} ${value}`;
+};
+
+/** A numeric flag: yargs leaves a value that is not a number as the string given, so it can be echoed. */
+const numeric = (describe: string, range: Range, dflt?: number): Options => ({
+  requiresArg: true,
+  nargs: 1,
+  describe: `${describe} (${rangeText(range)}${dflt === undefined ? '' : `; default ${dflt}`})`,
+});
+
+/** Flags of every command that runs a workload (run and compare). */
+const WORKLOAD_FLAGS = {
+  workload: { alias: 'w', type: 'string', requiresArg: true, describe: `shipped workload name or path to a .json file (default ${DEFAULT_WORKLOAD})` },
+  requests: { alias: 'n', ...numeric("requests to send (default: the workload's; with --duration-ms, no cap)", RANGES.requests) },
+  clients: { alias: 'c', ...numeric("closed-loop clients (default: the workload's)", RANGES.clients) },
+  seed: { alias: 's', type: 'string', requiresArg: true, describe: "seed for files and requests (default: the workload's)" },
+  rate: numeric('open loop: Poisson arrivals at this many requests/s (latency counts from each scheduled arrival)', RANGES.ratePerSec),
+  'max-in-flight': numeric('open loop: most requests outstanding at once', RANGES.maxInFlight, 4096),
+  'think-time-ms': numeric('closed loop: each client waits this long after a reply', RANGES.thinkTimeMs, 0),
+  'duration-ms': numeric('stop sending new requests after this long', RANGES.durationMs),
+  'cache-blocks': numeric('disk buffer cache size in 4 KiB blocks', RANGES.cacheBlocks, 4096),
+  mtu: numeric('frame size in bytes, 40 bytes of headers included', RANGES.mtu, 1500),
+  'checksum-offload': { type: 'boolean', describe: 'the NIC computes the Internet checksum' },
+  'call-timeout-ms': numeric('deadline of every cross-domain call', RANGES.callTimeoutMs, 10_000),
+  'hang-timeout-ms': numeric('a domain silent to heartbeats this long is hung', RANGES.hangTimeoutMs, 3000),
+  fault: {
+    type: 'string',
+    requiresArg: true,
+    describe: 'inject a fault: SERVER@N crashes SERVER at its Nth message, SERVER@N:hang makes it hang there, disk@N:lose acknowledges its first write from there on without writing it',
+  },
+  profile: { type: 'string', requiresArg: true, describe: `cost profile that prices the counted events (modelled figures): ${shippedProfiles().join(', ')}, or a .json file (default ${DEFAULT_PROFILE})` },
+  'accept-incomplete': { type: 'boolean', describe: 'exit 0 even if some requests failed or have an unknown outcome (a server failure still exits 1)' },
+  json: { type: 'boolean', describe: 'print the report as JSON on stdout (text goes to stderr)' },
+  wide: { type: 'boolean', describe: 'every detail in the tables (wider than 100 columns); --json has them all' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'no progress or summary text' },
+} satisfies Record<string, Options>;
+
+const RUN_FLAGS = {
+  ...WORKLOAD_FLAGS,
+  mode: { alias: 'm', choices: MODES, requiresArg: true, describe: `which kernel (default ${DEFAULT_MODE})` },
+  transport: { alias: 't', choices: TRANSPORTS, requiresArg: true, describe: 'microkernel: how payloads cross domains (default copy)' },
+  signal: { choices: SIGNALS, requiresArg: true, describe: 'microkernel: how a domain learns a message waits: a port event per message, per batch, or shared-memory rings it polls (default message)' },
+  'spin-us': numeric('microkernel with --signal ring: µs a domain polls after its last message before it sleeps (see README)', RANGES.spinUs, 0),
+} satisfies Record<string, Options>;
+
+const COMPARE_FLAGS = {
+  ...WORKLOAD_FLAGS,
+  modes: { type: 'string', requiresArg: true, describe: `comma-separated labels, monolithic or microkernel[:TRANSPORT[:SIGNAL]]; the first is the baseline (default ${DEFAULT_LABELS.join(',')})` },
+  rounds: { alias: 'r', ...numeric('measured rounds per label', RANGES.rounds, 3) },
+  warmup: numeric('unmeasured rounds per label first', RANGES.warmupRounds, 1),
+  'spin-us': numeric('labels with ring signalling: µs a domain polls after its last message before it sleeps', RANGES.spinUs, 0),
+  // run's kernel flags, accepted only to say what compare takes instead
+  mode: { alias: 'm', hidden: true, requiresArg: true },
+  transport: { alias: 't', hidden: true, requiresArg: true },
+  signal: { hidden: true, requiresArg: true },
+} satisfies Record<string, Options>;
+
+const BENCH_FLAGS = {
+  transports: { type: 'string', requiresArg: true, default: TRANSPORTS.join(','), describe: 'comma-separated transports' },
+  signals: { type: 'string', requiresArg: true, default: SIGNALS.join(','), describe: 'comma-separated signalling choices' },
+  sizes: { type: 'string', requiresArg: true, default: '8,64,512,4096,65536,1048576', describe: `message payload sizes in bytes, comma-separated (each ${rangeText(RANGES.payloadBytes)})` },
+  'spin-us': numeric('ring signalling: µs to poll before sleeping (see README)', RANGES.spinUs, 0),
+  depth: numeric('calls in flight for the pipelined and bandwidth figures', RANGES.depth, 64),
+  effort: numeric('scale the number of calls per figure', RANGES.effort, 1),
+  profile: { type: 'string', requiresArg: true, describe: `cost profile for the modelled round trip (default ${DEFAULT_PROFILE})` },
+  json: { type: 'boolean', describe: 'print the results as JSON on stdout (the table goes to stderr)' },
+  wide: { type: 'boolean', describe: 'every detail in the table (p99 and pipelined round trips)' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'no progress text' },
+} satisfies Record<string, Options>;
+
+const DEFAULT_CALIBRATION_FILE = 'microlith-host.json';
+
+const CALIBRATE_FLAGS = {
+  out: { type: 'string', requiresArg: true, describe: `where to write the measured profile (default ./${DEFAULT_CALIBRATION_FILE}; use it with --profile FILE)` },
+  effort: numeric('scale the measuring loops', RANGES.effort, 1),
+  check: { type: 'boolean', describe: "instead of measuring: run every shipped workload in both modes and print the modelled throughput's error against the host-measured one" },
+  profile: { type: 'string', requiresArg: true, describe: 'with --check: the profile to check (default host)' },
+  requests: { alias: 'n', ...numeric('with --check: requests per run (a workload of large files gets a hundredth)', RANGES.requests, 10_000) },
+  modes: { type: 'string', requiresArg: true, describe: 'with --check: comma-separated labels (default monolithic,microkernel:copy)' },
+  'max-error': numeric('with --check: exit 1 if any |error| exceeds this many percent', RANGES.maxErrorPercent),
+  json: { type: 'boolean', describe: 'print the result as JSON on stdout' },
+  wide: { type: 'boolean', describe: 'every detail in the tables' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'no progress text' },
+} satisfies Record<string, Options>;
+
+const WORKLOADS_FLAGS = {
+  long: { alias: 'l', type: 'boolean', describe: 'the whole description and its sources' },
+} satisfies Record<string, Options>;
+
+/** Every command, its flags (for suggestions) and its summary. */
+const COMMANDS = {
+  run: RUN_FLAGS,
+  compare: COMPARE_FLAGS,
+  bench: BENCH_FLAGS,
+  calibrate: CALIBRATE_FLAGS,
+  workloads: WORKLOADS_FLAGS,
+  validate: {},
+} as const;
+type CommandName = keyof typeof COMMANDS;
+const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
+
+type Args<F> = { [K in keyof F]?: unknown };
+
+// ---------------------------------------------------------------- from flags to options
 
 /**
  * "disk@1000" -> crash the disk server at its 1000th message; "disk@1000:hang"
  * -> make it hang there; "disk@1000:lose" -> the disk acknowledges its first
  * write from message 1000 on without putting it on the image.
  */
-function parseFault(spec: string | undefined): FaultPlan | null {
-  if (spec === undefined) return null;
-  const m = /^([a-z]+)@([1-9][0-9]{0,14})(?::(crash|hang|lose))?$/.exec(spec);
+function parseFault(spec: unknown): FaultPlan | undefined {
+  if (spec === undefined) return undefined;
+  const m = /^([a-z]+)@([1-9][0-9]{0,14})(?::(crash|hang|lose))?$/.exec(String(spec));
   if (!m || !SERVER_NAMES.includes(m[1] as ServerName)) {
-    throw new UsageError(
-      `--fault '${spec}': expected SERVER@N[:crash|:hang|:lose] with SERVER one of ${SERVER_NAMES.join(', ')} and N >= 1`,
-    );
+    throw new UsageError(`--fault '${spec}': expected SERVER@N[:crash|:hang|:lose] with SERVER one of ${SERVER_NAMES.join(', ')} and N >= 1`);
   }
   if (m[3] === 'lose' && m[1] !== 'disk') throw new UsageError(`--fault '${spec}': only the disk can lose a write (disk@N:lose)`);
   return { server: m[1] as ServerName, atMessage: Number(m[2]), kind: (m[3] ?? 'crash') as FaultKind };
 }
 
-function positiveInt(name: string, v: number | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+/** A numeric flag's value checked against its range, echoed as given when it is not a number in it. */
+function numberFlag(field: keyof typeof RANGES, v: unknown): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new UsageError(`--${name} must be an integer from 1 to ${max}, got ${v}`);
+  if (!inRange(RANGES[field], v)) throw new ConfigError(field, { reason: `must be ${rangeText(RANGES[field])}`, given: v });
   return v;
+}
+
+/** --rate (open loop) or --think-time-ms (closed loop) -> the arrival model, if either was given. */
+function arrivalOf(a: Args<typeof WORKLOAD_FLAGS>): RunOptions['arrival'] {
+  if (a.rate !== undefined) {
+    if (a['think-time-ms'] !== undefined) throw new UsageError('--think-time-ms is for a closed loop and --rate makes an open one: give one of them');
+    const maxInFlight = a['max-in-flight'];
+    return { kind: 'open', ratePerSec: a.rate as number, ...(maxInFlight === undefined ? {} : { maxInFlight: maxInFlight as number }) };
+  }
+  if (a['max-in-flight'] !== undefined) throw new UsageError('--max-in-flight bounds an open loop: add --rate N');
+  if (a['think-time-ms'] !== undefined) return { kind: 'closed', thinkTimeMs: a['think-time-ms'] as number };
+  return undefined;
+}
+
+/** The options common to run and compare, as given (the library's schema checks them). */
+function workloadOptions(a: Args<typeof WORKLOAD_FLAGS>): Omit<RunOptions, 'mode' | 'transport' | 'signal'> {
+  const seed = a.seed === undefined ? undefined : /^-?\d{1,15}$/.test(String(a.seed)) ? Number(a.seed) : String(a.seed);
+  return defined({
+    workload: a.workload as string | undefined,
+    profile: a.profile as string | undefined,
+    arrival: arrivalOf(a),
+    durationMs: a['duration-ms'] as number | undefined,
+    requests: a.requests as number | undefined,
+    clients: a.clients as number | undefined,
+    seed,
+    cacheBlocks: a['cache-blocks'] as number | undefined,
+    mtu: a.mtu as number | undefined,
+    checksumOffload: a['checksum-offload'] as boolean | undefined,
+    callTimeoutMs: a['call-timeout-ms'] as number | undefined,
+    hangTimeoutMs: a['hang-timeout-ms'] as number | undefined,
+    fault: parseFault(a.fault),
+  });
+}
+
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Comma-separated labels, each checked. */
+function labelsOf(v: unknown): string[] {
+  const labels = String(v).split(',').map((s) => s.trim()).filter(Boolean);
+  if (labels.length === 0) throw new UsageError('--modes names no label: e.g. --modes monolithic,microkernel:copy');
+  for (const l of labels) parseLabel(l);
+  return labels;
+}
+
+/** compare takes kernels as labels: a run flag that picks a kernel says what to write instead. */
+function refuseKernelFlags(a: Args<typeof COMPARE_FLAGS>): void {
+  const given = (['mode', 'transport', 'signal'] as const).filter((f) => a[f] !== undefined);
+  if (given.length === 0) return;
+  const kernel = a.mode === 'monolithic' ? 'monolithic' : `microkernel${a.transport || a.signal ? `:${a.transport ?? 'copy'}` : ''}${a.signal ? `:${a.signal}` : ''}`;
+  const labels = kernel === 'monolithic' ? 'monolithic,microkernel:copy' : `monolithic,${kernel}`;
+  throw new UsageError(`compare takes the kernels to compare as labels, not --${given[0]}: use --modes ${labels}`);
+}
+
+// ---------------------------------------------------------------- commands
+
+/** The exit code of a run or comparison that ended: failed runs exit 1, incomplete ones too unless accepted. */
+function exitCodeOf(statuses: RunReport['status'][], acceptIncomplete: boolean, digestsEqual = true): number {
+  if (statuses.includes('failed') || !digestsEqual) return EXIT.failed;
+  if (statuses.includes('incomplete') && !acceptIncomplete) return EXIT.failed;
+  return EXIT.ok;
+}
+
+async function runCommand(a: Args<typeof RUN_FLAGS>, stop: AbortController): Promise<number> {
+  const opts: RunOptions = {
+    ...workloadOptions(a),
+    ...defined({
+      mode: a.mode as RunOptions['mode'],
+      transport: a.transport as RunOptions['transport'],
+      signal: a.signal as RunOptions['signal'],
+      spinUs: a['spin-us'] as number | undefined,
+    }),
+  };
+  const { workload, cfg } = resolveRun(opts); // every option checked before any work
+  const kernel = cfg.mode === 'monolithic' ? 'the monolithic kernel' : `the microkernel (${cfg.transport} transport, ${cfg.signal} signalling)`;
+  if (!a.quiet) err(`running ${workload.name} under ${kernel}...`);
+  const report = await run({ ...opts, abortSignal: stop.signal });
+  if (a.json) out(JSON.stringify(report, null, 2));
+  if (!a.quiet) (a.json ? err : out)(formatRun(report, { wide: a.wide === true }));
+  if (report.status !== 'ok') err(`microlith: run ${report.status}: ${report.problems.join('; ')}`);
+  if (stop.signal.aborted) return EXIT.interrupted;
+  return exitCodeOf([report.status], a['accept-incomplete'] === true);
+}
+
+async function compareCommand(a: Args<typeof COMPARE_FLAGS>, stop: AbortController): Promise<number> {
+  refuseKernelFlags(a);
+  const labels = a.modes === undefined ? [...DEFAULT_LABELS] : labelsOf(a.modes);
+  const opts: CompareOptions = {
+    ...workloadOptions(a),
+    labels,
+    ...defined({ rounds: a.rounds as number | undefined, warmupRounds: a.warmup as number | undefined, spinUs: a['spin-us'] as number | undefined }),
+  };
+  const rounds = opts.rounds ?? 3;
+  const shown = labels.map((l) => parseLabel(l).label);
+  const width = Math.max(...shown.map((l) => l.length));
+  const result: Comparison = await compare({
+    ...opts,
+    abortSignal: stop.signal,
+    onRun: ({ label, round, warmup, report }) => {
+      if (a.quiet) return;
+      const tag = warmup ? 'warm-up' : `round ${round + 1}/${rounds}`;
+      const rps = Math.round(report.throughput.requestsPerSec).toLocaleString('en-US');
+      err(`  ${tag.padEnd(`round ${rounds}/${rounds}`.length)}  ${label.padEnd(width)}  ${rps.padStart(9)} req/s (host-measured)${report.status === 'ok' ? '' : `  ${report.status.toUpperCase()}`}`);
+    },
+  });
+  if (!result.complete) err(`microlith: stopped: ${result.rounds} of ${result.roundsPlanned} rounds finished; the results below are of those rounds (marked incomplete)`);
+  if (a.json) out(JSON.stringify(result, null, 2));
+  if (!a.quiet && result.results.length) (a.json ? err : out)(formatComparison(result, { wide: a.wide === true }));
+  const statuses = result.results.flatMap((r) => r.reports.map((x) => x.status));
+  const bad = result.results.flatMap((r) => r.reports.filter((x) => x.status !== 'ok').map((x) => `${r.label}: ${x.problems.join('; ')}`));
+  if (bad.length) err(`microlith: ${bad.length} runs not ok: ${bad[0]}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}`);
+  if (!result.digestsEqual) err('microlith: the response digests differ between runs that ended ok');
+  if (stop.signal.aborted) return EXIT.interrupted;
+  return exitCodeOf(statuses, a['accept-incomplete'] === true, result.digestsEqual);
+}
+
+/** A comma-separated list, each item one of `allowed`. */
+function listFlag<T extends string>(flag: string, v: unknown, allowed: readonly T[]): T[] {
+  return String(v)
+    .split(',')
+    .map((x) => {
+      if (!allowed.includes(x as T)) throw new UsageError(`--${flag}: unknown '${x}' (expected ${allowed.join(', ')})`);
+      return x as T;
+    });
+}
+
+async function benchCommand(a: Args<typeof BENCH_FLAGS>): Promise<number> {
+  const sizes = String(a.sizes).split(',').map((x) => {
+    const n = x.trim() === '' ? NaN : Number(x);
+    if (!inRange(RANGES.payloadBytes, n)) throw new UsageError(`--sizes: '${x}' is not a byte count (${rangeText(RANGES.payloadBytes)})`);
+    return n;
+  });
+  const opts = {
+    transports: listFlag('transports', a.transports, TRANSPORTS),
+    signals: listFlag('signals', a.signals, SIGNALS),
+    sizes,
+    spinUs: numberFlag('spinUs', a['spin-us']) ?? 0,
+    depth: numberFlag('depth', a.depth) ?? 64,
+    effort: numberFlag('effort', a.effort) ?? 1,
+  };
+  const profile = loadProfile((a.profile as string | undefined) ?? DEFAULT_PROFILE);
+  const progress = a.quiet ? () => {} : err;
+  progress(`bench ipc: this thread <-> one echo domain; spin ${opts.spinUs} µs; ${opts.depth} in flight for pipelined/bandwidth`);
+  const width = Math.max(...opts.transports.flatMap((t) => opts.signals.map((s) => `${t}:${s}`.length)));
+  const measured = await benchIpc({
+    ...opts,
+    onResult: (r) => progress(`  ${`${r.transport}:${r.signal}`.padEnd(width)}  ${String(r.sizeBytes).padStart(8)} B  round trip ${r.roundTripUs.median} µs (host-measured, median)`),
+  });
+  const results = measured.map((r) => ({ ...r, modelled: priceRoundTrip(profile, r.bytesCopiedPerRoundTrip) }));
+  const env = { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
+  if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: { ...opts, profile: profile.name }, results }, null, 2));
+  (a.json ? err : out)(formatIpcBench(results, { wide: a.wide === true }));
+  return EXIT.ok;
+}
+
+/** Refuse, before any measuring, a file that cannot be written. */
+function checkWritable(file: string): void {
+  const dir = dirname(resolve(file));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out ${file}: the directory ${dir} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--out ${file}: is a directory`);
+  try {
+    accessSync(existsSync(file) ? file : dir, constants.W_OK);
+  } catch {
+    throw new UsageError(`--out ${file}: not writable`);
+  }
+}
+
+async function calibrateCommand(a: Args<typeof CALIBRATE_FLAGS>): Promise<number> {
+  if (a.check) return calibrateCheck(a);
+  for (const f of ['profile', 'modes', 'max-error'] as const) {
+    if (a[f] !== undefined) throw new UsageError(`--${f} goes with --check: add --check, or leave --${f} out`);
+  }
+  const effort = numberFlag('effort', a.effort) ?? 1;
+  const file = (a.out as string | undefined) ?? DEFAULT_CALIBRATION_FILE;
+  checkWritable(file);
+  const profile = await calibrate({ effort, onStep: (s) => a.quiet || err(`  measuring ${s}...`) });
+  const $schema = relative(dirname(resolve(file)), join(PROFILE_DIR, '../schema/profile.schema.json'));
+  writeFileSync(file, `${JSON.stringify({ $schema, ...profile }, null, 2)}\n`);
+  const written = loadProfile(resolve(file)); // what was written must load
+  if (a.json) out(JSON.stringify(profile, null, 2));
+  err(`wrote ${file}: price runs with it by --profile ${file}`);
+  (a.json ? err : out)(formatProfile(written, { wide: a.wide === true }));
+  return EXIT.ok;
+}
+
+async function calibrateCheck(a: Args<typeof CALIBRATE_FLAGS>): Promise<number> {
+  if (a.out !== undefined || a.effort !== undefined) throw new UsageError(`--${a.out !== undefined ? 'out' : 'effort'} goes with measuring, not with --check`);
+  const profile = loadProfile((a.profile as string | undefined) ?? 'host');
+  const requests = numberFlag('requests', a.requests) ?? 10_000;
+  const labels = a.modes === undefined ? ['monolithic', 'microkernel:copy'] : labelsOf(a.modes);
+  const limit = numberFlag('maxErrorPercent', a['max-error']);
+  const progress = a.quiet ? () => {} : err;
+  progress(`calibrate --check: modelled (${profile.name}) against host-measured throughput, ${requests} requests per run`);
+  const width = Math.max(...labels.map((l) => parseLabel(l).label.length));
+  const rows = await checkModel({
+    profile,
+    requests,
+    labels,
+    onRow: (r) =>
+      progress(`  ${r.workload.padEnd(10)} ${r.label.padEnd(width)}  host ${Math.round(r.hostRequestsPerSec).toLocaleString('en-US').padStart(8)} req/s, modelled ${Math.round(r.modelledRequestsPerSec).toLocaleString('en-US').padStart(8)} req/s`),
+  });
+  if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'calibrate-check', profile: profile.name, rows }, null, 2));
+  (a.json ? err : out)(formatCheck(profile.name, rows, { wide: a.wide === true }));
+  return limit !== undefined && rows.some((r) => !(Math.abs(r.error) * 100 <= limit)) ? EXIT.failed : EXIT.ok;
 }
 
 /** `text` wrapped at `width` columns, the first line indented by `first`, the rest by `rest`. */
@@ -69,287 +403,186 @@ function wrapText(text: string, width: number, first: string, rest = first): str
   return lines.join('\n');
 }
 
-function nonNegative(name: string, v: number, max: number): number {
-  if (!Number.isFinite(v) || v < 0 || v > max) throw new UsageError(`--${name} must be a number from 0 to ${max}, got ${v}`);
-  return v;
-}
-
-/** Flags shared by run and compare. */
-function workloadFlags<T>(y: Argv<T>) {
-  return y
-    .option('workload', { alias: 'w', type: 'string', default: 'specweb96', describe: 'shipped workload name or path to a .json file' })
-    .option('requests', { alias: 'n', type: 'number', describe: 'requests to send (default: the workload\'s)' })
-    .option('clients', { alias: 'c', type: 'number', describe: 'closed-loop clients (default: the workload\'s)' })
-    .option('seed', { alias: 's', type: 'string', describe: 'seed for files and requests (default: the workload\'s)' })
-    .option('rate', { type: 'number', describe: 'open loop: Poisson arrivals at this many requests/s (latency counts from each scheduled arrival)' })
-    .option('max-in-flight', { type: 'number', describe: 'open loop: most requests outstanding at once (default 4096)' })
-    .option('think-time-ms', { type: 'number', describe: 'closed loop: each client waits this long after a reply' })
-    .option('duration-ms', { type: 'number', describe: 'stop sending new requests after this long (--requests becomes an upper bound)' })
-    .option('cache-blocks', { type: 'number', describe: 'disk buffer cache size in 4 KiB blocks', default: 4096 })
-    .option('mtu', { type: 'number', describe: 'frame size in bytes, headers included', default: 1500 })
-    .option('checksum-offload', { type: 'boolean', default: false, describe: 'the NIC computes the Internet checksum' })
-    .option('call-timeout-ms', { type: 'number', default: 10_000, describe: 'deadline of every cross-domain call' })
-    .option('spin-us', { type: 'number', default: DEFAULT_KERNEL_CONFIG.spinUs, describe: 'ring signalling: µs a domain polls after its last message before it sleeps (see README)' })
-    .option('fault', { type: 'string', describe: 'inject a fault: SERVER@N crashes SERVER at its Nth message, SERVER@N:hang makes it hang there, disk@N:lose acknowledges its first write from there on without writing it' })
-    .option('hang-timeout-ms', { type: 'number', default: DEFAULT_KERNEL_CONFIG.hangTimeoutMs, describe: 'a domain silent to heartbeats this long is hung' })
-    .option('profile', { type: 'string', default: DEFAULT_PROFILE, describe: `cost profile that prices the counted events (modelled figures): ${shippedProfiles().join(', ')}, or a .json file` })
-    .option('json', { type: 'boolean', default: false, describe: 'print the report as JSON on stdout (text goes to stderr)' })
-    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary text' });
-}
-
-type WorkloadArgs = {
-  workload: string;
-  requests?: number;
-  clients?: number;
-  seed?: string;
-  rate?: number;
-  'max-in-flight'?: number;
-  'think-time-ms'?: number;
-  'duration-ms'?: number;
-  'cache-blocks': number;
-  mtu: number;
-  'checksum-offload': boolean;
-  'call-timeout-ms': number;
-  'spin-us': number;
-  'hang-timeout-ms': number;
-  fault?: string;
-  profile: string;
-};
-
-/** --rate (open loop) or --think-time-ms (closed loop) -> the arrival model, if either was given. */
-function arrivalOf(a: WorkloadArgs): RunOptions['arrival'] {
-  if (a.rate !== undefined) {
-    if (a['think-time-ms'] !== undefined) throw new UsageError('--rate (open loop) and --think-time-ms (closed loop) do not go together');
-    if (!Number.isFinite(a.rate) || a.rate <= 0 || a.rate > 10_000_000) throw new UsageError(`--rate must be a number from above 0 to 10000000, got ${a.rate}`);
-    return { kind: 'open', ratePerSec: a.rate, maxInFlight: positiveInt('max-in-flight', a['max-in-flight'], 1_000_000) ?? 4096 };
+function workloadsCommand(a: Args<typeof WORKLOADS_FLAGS>): number {
+  for (const name of shippedWorkloads()) {
+    const w = loadWorkload(name);
+    const services = w.services.map((s) => s.protocol).join('+');
+    if (!a.long) {
+      out(`${name.padEnd(10)} ${services.padEnd(16)} ${w.description.split('. ')[0].replace(/\.$/, '')}.`);
+      continue;
+    }
+    out(`${name} (${services}; ${w.requests.toLocaleString('en-US')} requests, ${w.clients} clients, seed ${w.seed})`);
+    out(wrapText(w.description, 78, '  '));
+    for (const s of w.sources) out(wrapText(`source: ${s}`, 78, '  ', '    '));
+    out('');
   }
-  if (a['max-in-flight'] !== undefined) throw new UsageError('--max-in-flight goes with --rate (open loop)');
-  if (a['think-time-ms'] !== undefined) return { kind: 'closed', thinkTimeMs: nonNegative('think-time-ms', a['think-time-ms'], 60_000) };
-  return undefined;
+  return EXIT.ok;
 }
 
-function runOptions(a: WorkloadArgs): Omit<RunOptions, 'mode'> {
-  const workload = loadWorkload(a.workload); // fail early, with the file's own message
-  const profile = loadProfile(a.profile);
-  const asNumber = a.seed !== undefined && /^-?\d{1,15}$/.test(a.seed);
-  const seed = a.seed === undefined ? undefined : asNumber ? Number(a.seed) : a.seed;
-  return {
-    workload,
-    profile,
-    arrival: arrivalOf(a),
-    durationMs: positiveInt('duration-ms', a['duration-ms'], 86_400_000),
-    requests: positiveInt('requests', a.requests, 10_000_000),
-    clients: positiveInt('clients', a.clients, 4096),
-    seed,
-    cacheBlocks: positiveInt('cache-blocks', a['cache-blocks'], 1 << 24),
-    mtu: positiveInt('mtu', a.mtu, 65535),
-    checksumOffload: a['checksum-offload'],
-    callTimeoutMs: positiveInt('call-timeout-ms', a['call-timeout-ms'], 3_600_000),
-    spinUs: nonNegative('spin-us', a['spin-us'], 1_000_000),
-    hangTimeoutMs: positiveInt('hang-timeout-ms', a['hang-timeout-ms'], 3_600_000),
-    fault: parseFault(a.fault),
-  };
+// ---------------------------------------------------------------- usage errors
+
+/** Edit distance, for suggestions. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const here = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = here;
+    }
+  }
+  return d[b.length];
 }
 
-async function main(argv: string[]): Promise<number> {
-  let code = 0;
-  await yargs(argv)
+/** The nearest of `candidates` to `word`, if it is near enough to be a typo. */
+function nearest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(word, c);
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return bestD <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+/** The command named in argv, if it is one. */
+function commandOf(argv: string[]): CommandName | undefined {
+  const first = argv.find((x) => !x.startsWith('-'));
+  return COMMAND_NAMES.find((c) => c === first);
+}
+
+/** yargs' own complaints, as one line that says what to write. */
+function usageMessage(msg: string, argv: string[]): string {
+  const command = commandOf(argv);
+  const flags = command ? (Object.entries(COMMANDS[command]) as [string, Options][]).filter(([, o]) => !o.hidden).map(([k]) => k) : [];
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (unknown) {
+    const words = unknown[1].split(', ');
+    if (!command) {
+      const word = argv.find((x) => !x.startsWith('-')) ?? words[0];
+      const hint = nearest(word, COMMAND_NAMES);
+      return `unknown command '${word}'${hint ? `: did you mean ${hint}?` : ''} (commands: ${COMMAND_NAMES.join(', ')})`;
+    }
+    const word = words[0];
+    const dashed = argv.find((x) => x.replace(/^-+/, '').split('=')[0] === word);
+    if (!dashed?.startsWith('-')) return `${command}: unexpected argument '${word}'`;
+    const hint = nearest(word, flags);
+    return `${command}: unknown flag ${dashed.split('=')[0]}${hint ? `: did you mean --${hint}?` : ` (microlith ${command} --help lists the flags)`}`;
+  }
+  const invalid = /Argument: ([\w-]+), Given: "([^"]*)", Choices: (.+)$/s.exec(msg);
+  if (invalid) return `--${invalid[1]} '${invalid[2]}' is not one of ${invalid[3].replace(/"/g, '').split(', ').join(', ')}`;
+  const missingValue = /^Not enough arguments following: (.+)$/.exec(msg);
+  if (missingValue) return `--${missingValue[1]} needs a value`;
+  if (/^Not enough non-option arguments/.test(msg)) {
+    if (command === 'bench') return 'bench: say what to measure: microlith bench ipc';
+    if (command === 'validate') return 'validate: name the workload file to check: microlith validate FILE';
+  }
+  return msg.replace(/\s*\n\s*/g, ' ');
+}
+
+// ---------------------------------------------------------------- main
+
+const EXAMPLES: [string, string][] = [
+  ['$0 compare --workload specweb96', 'both kernels on the same requests, interleaved rounds'],
+  ['$0 run --mode microkernel --transport shared -n 5000', 'one run under the microkernel, zero-copy'],
+  ['$0 run --mode microkernel --fault disk@1000', 'crash the disk server on purpose'],
+  ['$0 bench ipc --sizes 8,4096,1048576', "the kernel's own IPC, lmbench style"],
+];
+
+/**
+ * Run the command line `argv` (without node and the script), writing to `streams`;
+ * `stop` aborting (Ctrl-C) stops the work in progress, which then prints what
+ * finished. Resolves to the exit code; never throws.
+ */
+export async function main(argv: string[], streams: CliIo, stop: AbortController = new AbortController()): Promise<number> {
+  io = streams;
+  try {
+    return await parse(argv, stop);
+  } catch (e) {
+    return reportError(e);
+  }
+}
+
+/** The one line for what went wrong, and its exit code. */
+function reportError(e: unknown): number {
+  if (e instanceof ConfigError) {
+    err(`microlith: ${e.describe(flagName)}`);
+    return EXIT.usage;
+  }
+  if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError) {
+    err(`microlith: ${e.message}`);
+    return EXIT.usage;
+  }
+  err(`microlith: internal error: ${e instanceof Error ? e.message : String(e)}`);
+  if (process.env.MICROLITH_DEBUG) err(e instanceof Error ? (e.stack ?? '') : '');
+  return EXIT.failed;
+}
+
+async function parse(argv: string[], stop: AbortController): Promise<number> {
+  let code: number = EXIT.ok;
+  const cli = yargs(argv)
     .scriptName('microlith')
     .usage('$0 <command> [options]\n\nThe same disk, net and app servers under a monolithic and a microkernel kernel.')
-    .command(
-      'run',
-      'run a workload under one kernel',
-      (y) =>
-        workloadFlags(y)
-          .option('mode', { alias: 'm', choices: MODES, default: 'monolithic' as Mode, describe: 'which kernel' })
-          .option('transport', { alias: 't', choices: TRANSPORTS, default: 'copy' as Transport, describe: 'how payloads cross domains (microkernel)' })
-          .option('signal', { choices: SIGNALS, default: 'message' as Signal, describe: 'how a domain learns a message waits (microkernel): a port event per message, per batch, or shared-memory rings it polls' }),
-      async (a) => {
-        const opts = runOptions(a);
-        if (!a.quiet) err(`running ${opts.workload && typeof opts.workload === 'object' ? opts.workload.name : a.workload} under the ${a.mode} kernel...`);
-        const report = await run({ ...opts, mode: a.mode, transport: a.transport, signal: a.signal });
-        if (a.json) out(JSON.stringify(report, null, 2));
-        if (!a.quiet) (a.json ? err : out)(formatRun(report));
-        code = report.status === 'ok' ? 0 : 1;
-      },
-    )
-    .command(
-      'compare',
-      'run several kernels on the same workload and seed, interleaved, and compare',
-      (y) =>
-        workloadFlags(y)
-          .option('modes', { type: 'string', default: DEFAULT_LABELS.join(','), describe: 'comma-separated labels; the first is the baseline' })
-          .option('rounds', { alias: 'r', type: 'number', default: 3, describe: 'measured rounds per label' })
-          .option('warmup', { type: 'number', default: 1, describe: 'unmeasured rounds per label first' }),
-      async (a) => {
-        const opts = runOptions(a);
-        const rounds = positiveInt('rounds', a.rounds, 1000)!;
-        if (!Number.isInteger(a.warmup) || a.warmup < 0) throw new UsageError(`--warmup must be an integer >= 0, got ${a.warmup}`);
-        const labels = a.modes.split(',').map((s) => s.trim()).filter(Boolean);
-        const result = await compare({
-          ...opts,
-          labels,
-          rounds,
-          warmupRounds: a.warmup,
-          onRun: ({ label, round, warmup, report }) => {
-            if (a.quiet) return;
-            const tag = warmup ? 'warm-up' : `round ${round + 1}/${rounds}`;
-            err(`  ${tag.padEnd(11)} ${label.padEnd(18)} ${Math.round(report.throughput.requestsPerSec)} req/s (host-measured)${report.status === 'ok' ? '' : ' FAILED'}`);
-          },
-        });
-        if (a.json) out(JSON.stringify(result, null, 2));
-        if (!a.quiet) (a.json ? err : out)(formatComparison(result));
-        const failed = result.results.some((r) => r.reports.some((x) => x.status !== 'ok'));
-        code = failed || !result.digestsEqual ? 1 : 0;
-      },
-    )
+    .parserConfiguration({ 'duplicate-arguments-array': false })
+    .command('run', 'run a workload under one kernel', (y: Argv) => y.options(RUN_FLAGS), async (a) => {
+      code = await runCommand(a, stop);
+    })
+    .command('compare', 'run several kernels on the same workload and seed, interleaved, and compare', (y: Argv) => y.options(COMPARE_FLAGS), async (a) => {
+      code = await compareCommand(a, stop);
+    })
     .command(
       'bench <what>',
-      'microbenchmarks: `bench ipc` measures the kernel\'s own IPC (round trip, pipelined, one-way bandwidth)',
-      (y) =>
-        y
-          .positional('what', { choices: ['ipc'] as const, demandOption: true })
-          .option('transports', { type: 'string', default: TRANSPORTS.join(','), describe: 'comma-separated transports' })
-          .option('signals', { type: 'string', default: SIGNALS.join(','), describe: 'comma-separated signalling choices' })
-          .option('sizes', { type: 'string', default: '8,64,512,4096,65536,1048576', describe: 'message payload sizes in bytes' })
-          .option('spin-us', { type: 'number', default: DEFAULT_KERNEL_CONFIG.spinUs, describe: 'ring signalling: µs to poll before sleeping (see README)' })
-          .option('depth', { type: 'number', default: 64, describe: 'calls in flight for the pipelined and bandwidth figures' })
-          .option('effort', { type: 'number', default: 1, describe: 'scale the number of calls per figure' })
-          .option('profile', { type: 'string', default: DEFAULT_PROFILE, describe: 'cost profile for the modelled round trip' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the results as JSON on stdout (the table goes to stderr)' }),
+      "microbenchmarks: `bench ipc` measures the kernel's own IPC (round trip, pipelined, one-way bandwidth)",
+      (y: Argv) => y.positional('what', { choices: ['ipc'] as const, demandOption: true }).options(BENCH_FLAGS),
       async (a) => {
-        const list = <T extends string>(flag: string, v: string, allowed: readonly T[]) =>
-          v.split(',').map((x) => {
-            if (!allowed.includes(x as T)) throw new UsageError(`--${flag}: unknown '${x}' (expected ${allowed.join(', ')})`);
-            return x as T;
-          });
-        const sizes = a.sizes.split(',').map((x) => {
-          const n = Number(x);
-          if (!Number.isInteger(n) || n < 0 || n > 64 * 1024 * 1024) throw new UsageError(`--sizes: '${x}' is not a byte count from 0 to 64 MiB`);
-          return n;
-        });
-        const opts = {
-          transports: list('transports', a.transports, TRANSPORTS),
-          signals: list('signals', a.signals, SIGNALS),
-          sizes,
-          spinUs: nonNegative('spin-us', a['spin-us'], 1_000_000),
-          depth: positiveInt('depth', a.depth, 4096)!,
-          effort: nonNegative('effort', a.effort, 100) || 1,
-        };
-        err(`bench ipc: this thread <-> one echo domain; spin ${opts.spinUs} µs; ${opts.depth} in flight for pipelined/bandwidth`);
-        const profile = loadProfile(a.profile);
-        const measured = await benchIpc({
-          ...opts,
-          onResult: (r) =>
-            err(`  ${`${r.transport}:${r.signal}`.padEnd(17)} ${String(r.sizeBytes).padStart(8)} B  round trip ${r.roundTripUs.median} µs`),
-        });
-        const results = measured.map((r) => ({ ...r, modelled: priceRoundTrip(profile, r.bytesCopiedPerRoundTrip) }));
-        const env = { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
-        if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: { ...opts, profile: profile.name }, results }, null, 2));
-        (a.json ? err : out)(formatIpcBench(results));
+        code = await benchCommand(a);
       },
     )
     .command(
       'calibrate',
-      'measure what each counted event costs here and write the host cost profile; --check compares the model with host-measured runs',
-      (y) =>
-        y
-          .option('out', { type: 'string', describe: 'where to write the measured profile (default: profiles/host.json in this package)' })
-          .option('effort', { type: 'number', default: 1, describe: 'scale the measuring loops' })
-          .option('check', { type: 'boolean', default: false, describe: 'instead of measuring: run every shipped workload in both modes and print the modelled throughput\'s error against the host-measured one' })
-          .option('profile', { type: 'string', default: 'host', describe: 'with --check: the profile to check' })
-          .option('requests', { alias: 'n', type: 'number', default: 10_000, describe: 'with --check: requests per run (a workload of large files gets a hundredth)' })
-          .option('modes', { type: 'string', default: 'monolithic,microkernel:copy', describe: 'with --check: comma-separated labels' })
-          .option('max-error', { type: 'number', describe: 'with --check: exit 1 if any |error| exceeds this many percent' })
-          .option('json', { type: 'boolean', default: false, describe: 'print the result as JSON on stdout' }),
+      'measure what each counted event costs here and write a host cost profile; --check compares the model with host-measured runs',
+      (y: Argv) => y.options(CALIBRATE_FLAGS),
       async (a) => {
-        if (a.check) {
-          const profile = loadProfile(a.profile);
-          const requests = positiveInt('requests', a.requests, 10_000_000)!;
-          const labels = a.modes.split(',').map((s) => s.trim()).filter(Boolean);
-          err(`calibrate --check: modelled (${profile.name}) against host-measured throughput, ${requests} requests per run`);
-          const rows = await checkModel({
-            profile,
-            requests,
-            labels,
-            onRow: (r) => err(`  ${r.workload.padEnd(10)} ${r.label.padEnd(18)} host ${Math.round(r.hostRequestsPerSec)} req/s, modelled ${Math.round(r.modelledRequestsPerSec)} req/s`),
-          });
-          if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'calibrate-check', profile: profile.name, rows }, null, 2));
-          (a.json ? err : out)(formatCheck(profile.name, rows));
-          const limit = a['max-error'] === undefined ? undefined : nonNegative('max-error', a['max-error'], 1e6);
-          if (limit !== undefined && rows.some((r) => !(Math.abs(r.error) * 100 <= limit))) code = 1;
-          return;
-        }
-        const effort = nonNegative('effort', a.effort, 100) || 1;
-        const file = a.out ?? join(PROFILE_DIR, 'host.json');
-        const profile = await calibrate({ effort, onStep: (s) => err(`  measuring ${s}...`) });
-        writeFileSync(file, `${JSON.stringify({ $schema: '../schema/profile.schema.json', ...profile }, null, 2)}\n`);
-        loadProfile(file); // what was written must load
-        if (a.json) out(JSON.stringify(profile, null, 2));
-        err(`wrote ${file}`);
-        (a.json ? err : out)(formatProfile(loadProfile(file)));
+        code = await calibrateCommand(a);
       },
     )
-    .command(
-      'workloads',
-      'list the shipped workloads (--long: with descriptions and sources)',
-      (y) => y.option('long', { alias: 'l', type: 'boolean', default: false, describe: 'the whole description and its sources' }),
-      (a) => {
-        for (const name of shippedWorkloads()) {
-          const w = loadWorkload(name);
-          const services = w.services.map((s) => s.protocol).join('+');
-          if (!a.long) {
-            out(`${name.padEnd(10)} ${services.padEnd(16)} ${w.description.split('. ')[0].replace(/\.$/, '')}.`);
-            continue;
-          }
-          out(`${name} (${services}; ${w.requests.toLocaleString('en-US')} requests, ${w.clients} clients, seed ${w.seed})`);
-          out(wrapText(w.description, 78, '  '));
-          for (const s of w.sources) out(wrapText(`source: ${s}`, 78, '  ', '    '));
-          out('');
-        }
-      },
-    )
-    .command(
-      'validate <file>',
-      'check a workload file and say what is wrong with it',
-      (y) => y.positional('file', { type: 'string', demandOption: true }),
-      (a) => {
-        const w = loadWorkload(a.file);
-        out(`${a.file}: ok (workload '${w.name}', ${w.requests} requests, ${w.clients} clients)`);
-      },
-    )
-    .demandCommand(1, 'name a command: run, compare, bench, workloads or validate')
+    .command('workloads', 'list the shipped workloads (--long: with descriptions and sources)', (y: Argv) => y.options(WORKLOADS_FLAGS), (a) => {
+      code = workloadsCommand(a);
+    })
+    .command('validate <file>', 'check a workload file and say what is wrong with it', (y: Argv) => y.positional('file', { type: 'string', demandOption: true }), (a) => {
+      const w = loadWorkload(String(a.file));
+      out(`${a.file}: ok (workload '${w.name}', ${w.requests} requests, ${w.clients} clients)`);
+    })
+    .example(EXAMPLES)
+    .demandCommand(1, '')
     .strict()
     .help()
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, e) => {
-      throw e ?? new UsageError(msg);
-    })
-    .parseAsync();
+      if (e && e.name !== 'YError') throw e;
+      msg = msg || e?.message || '';
+      if (!commandOf(argv) && argv.every((x) => x.startsWith('-'))) throw new BareCommand();
+      throw new UsageError(usageMessage(msg, argv));
+    });
+  try {
+    // --help and --version come back as text (never through console.log or process.exit)
+    let shown = '';
+    await cli.exitProcess(false).parseAsync(argv, {}, (_e, _a, output) => {
+      shown = output;
+    });
+    if (shown) out(shown);
+  } catch (e) {
+    if (!(e instanceof BareCommand)) throw e;
+    err((await cli.getHelp()).trimEnd());
+    err('\nmicrolith: name a command');
+    return EXIT.usage;
+  }
   return code;
 }
 
-// a reader that goes away (| head) ends the output, not the program with a stack trace
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-}
-
-main(hideBin(process.argv)).then(
-  (code) => (process.exitCode = code),
-  (e: unknown) => {
-    if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError || e instanceof ConfigError) {
-      err(`microlith: ${e.message}`);
-      if (e instanceof UsageError) err(`Run 'microlith --help' for usage.`);
-      process.exitCode = 2;
-    } else {
-      err(`microlith: internal error: ${e instanceof Error ? e.message : String(e)}`);
-      if (process.env.MICROLITH_DEBUG) err(e instanceof Error ? (e.stack ?? '') : '');
-      process.exitCode = 1;
-    }
-  },
-);
+/** `microlith` with no command: the help, which lists every command. */
+class BareCommand extends Error {}

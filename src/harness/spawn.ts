@@ -12,6 +12,8 @@ export function startWorker(module: DomainModule, options: WorkerOptions): Worke
   const url = new URL(`../${module}.${fromSource ? 'ts' : 'js'}`, import.meta.url);
   if (!fromSource) return new Worker(url, options);
   const entry = JSON.stringify(url.href);
-  const loader = `import('tsx/esm/api').then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
+  // tsx resolved here, so a worker started from any working directory finds it
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const loader = `import(${tsx}).then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
   return new Worker(loader, { ...options, eval: true });
 }
