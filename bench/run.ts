@@ -12,6 +12,8 @@
  *
  *   npm run bench -- [--rounds N] [--warmup N] [--quick] [--labels a,b,...] [--only specweb96|large-1mib]
  *   npm run bench -- --spin-sweep 0,10,50,200   ring signalling's --spin-us, interleaved, on specweb96
+ *   --requests N sets every scenario's request count (a smoke run); --out DIR writes
+ *   the results there instead of bench/results.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,21 +33,25 @@ const { values: args } = parseArgs({
     labels: { type: 'string', default: 'monolithic,microkernel:copy,microkernel:transfer,microkernel:shared' },
     only: { type: 'string' },
     'spin-sweep': { type: 'string' },
+    requests: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const rounds = Number(args.rounds);
 const warmupRounds = Number(args.warmup);
+/** Every scenario's request count, if --requests is given. */
+const requestsOverride = args.requests === undefined ? undefined : Number(args.requests);
 
 /** Sum over the domains of their host-measured busy time per request, µs. */
 const busyUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.busyUsPerRequest ?? 0), 0);
 
 function save(data: object): void {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const dir = `${here}results`;
+  const dir = args.out ?? `${here}results`;
   mkdirSync(dir, { recursive: true });
   const file = `${dir}/bench-${stamp}.json`;
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ...data }, null, 2));
-  console.log(`results written to bench/results/${file.slice(dir.length + 1)}`);
+  console.log(`results written to ${args.out ? file : `bench/results/${file.slice(dir.length + 1)}`}`);
 }
 
 function newTable(head: string[]): Table.Table {
@@ -64,7 +70,9 @@ async function throughput(): Promise<void> {
       clients: 16,
       cacheBlocks: 16384, // the whole file set fits: this scenario measures moving bytes, not the disk
     },
-  ].filter((s) => !args.only || s.name === args.only);
+  ]
+    .filter((s) => !args.only || s.name === args.only)
+    .map((s) => ({ ...s, requests: requestsOverride ?? s.requests }));
   const labels = args.labels.split(',');
   const out: { scenario: string; checksum: 'software'; comparison: Comparison }[] = [];
   for (const s of scenarios) {
@@ -129,7 +137,7 @@ async function throughput(): Promise<void> {
  * monolith, on specweb96 with 64 clients. Chooses the default of --spin-us.
  */
 async function spinSweep(spins: number[]): Promise<void> {
-  const requests = args.quick ? 5000 : 20_000;
+  const requests = requestsOverride ?? (args.quick ? 5000 : 20_000);
   const common = { workload: 'specweb96', requests, clients: 64 } as const;
   const rows = new Map<number, { rps: number[]; ratio: number[]; busy: number[]; p50: number[] }>();
   for (let r = 0 - warmupRounds; r < rounds; r++) {

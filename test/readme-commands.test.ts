@@ -1,0 +1,115 @@
+/**
+ * Every command the README shows, run: the lines of its shell blocks and the
+ * commands quoted in its text, taken from the README itself (so a new example
+ * is tested the day it is written), shrunk to small request counts, with the
+ * exit code the README promises. `npx microlith` is the package's bin,
+ * `node dist/cli.js` (npm install builds it).
+ *
+ * Not run here: `npm install` (CI's install step), `npm test` (this suite).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from './support/cli.js';
+
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const tmp = mkdtempSync(join(tmpdir(), 'microlith-readme-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The README's commands: shell block lines (comments and redirections dropped) and quoted `microlith ...` / `npm ...` spans. */
+export function commandsOf(md: string): string[] {
+  const found: string[] = [];
+  for (const block of md.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    for (const line of block[1].split('\n')) {
+      const cmd = line.replace(/#.*$/, '').replace(/\s>\s*\S+/, '').trim();
+      if (cmd) found.push(...cmd.split('&&').map((c) => c.trim()));
+    }
+  }
+  for (const span of md.matchAll(/`((?:npx )?microlith [^`]+|npm (?:start|test|install|run [a-z]+)[^`]*)`/g)) found.push(span[1].trim());
+  return [...new Set(found.map((c) => c.replace(/^npx microlith\b/, 'microlith')))];
+}
+
+/** Placeholders stand for the user's own values. */
+const PLACEHOLDERS: Record<string, string> = { FILE: 'my-workload.json', '<command>': 'run' };
+const NOT_RUN = new Set(['npm install', 'npm test']);
+
+/** A command shrunk to a quick run: [executable, args, the exit code the README promises]. */
+function shrink(command: string): [string, string[], number] {
+  const words = command.split(/\s+/).map((w) => PLACEHOLDERS[w] ?? w);
+  const set = (flag: string, value: string, aliases: string[] = []) => {
+    const i = words.findIndex((w) => w === flag || aliases.includes(w));
+    if (i >= 0) words[i + 1] = value;
+    else words.push(flag, value);
+  };
+  if (words[0] === 'npm') {
+    if (words[1] === 'start') return ['npm', ['start', '--silent', '--', '-n', '200', '--rounds', '1', '--warmup', '0'], 0];
+    if (words[2] === 'schema') return ['npm', ['run', '--silent', 'schema', '--', '--check'], 0];
+    if (words[2] === 'bench') {
+      // what `npm run bench` runs once it has built, with a smoke run's counts and a results folder of its own
+      const args = words.slice(words.indexOf('--') + 1 || 3);
+      const sweep = args.indexOf('--spin-sweep');
+      if (sweep >= 0) args[sweep + 1] = args[sweep + 1].split(',').slice(0, 2).join(',');
+      const rounds = args.indexOf('--rounds');
+      if (rounds >= 0) args.splice(rounds, 2);
+      return [process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, '--rounds', '1', '--warmup', '0', '--requests', '100', '--out', tmp, ...(sweep >= 0 ? [] : ['--only', 'specweb96', '--labels', 'monolithic,microkernel:shared'])], 0];
+    }
+    throw new Error(`no rule to run '${command}'`);
+  }
+  const [, sub] = words;
+  let code = 0;
+  if (sub === 'run' || sub === 'compare') {
+    if (words.some((w) => w.startsWith('--fault'))) {
+      set('--requests', '2000', ['-n']); // the fault must be reached
+      code = 1;
+    } else if (words.includes('--duration-ms')) set('--duration-ms', '300');
+    else set('--requests', '200', ['-n']);
+    if (sub === 'compare') {
+      set('--rounds', '1', ['-r']);
+      set('--warmup', '0');
+    }
+  }
+  if (sub === 'bench') {
+    set('--effort', '0.02');
+    if (!words.includes('--transports')) set('--transports', 'copy');
+    if (!words.includes('--signals')) set('--signals', 'message');
+  }
+  if (sub === 'calibrate') {
+    if (words.includes('--check')) set('--requests', '50', ['-n']);
+    else words.push('--effort', '0.02', '--out', join(tmp, 'host.json'));
+  }
+  if (sub === 'validate') {
+    const file = join(tmp, words[2]);
+    writeFileSync(file, readFileSync(join(ROOT, 'workloads/dns.json')));
+    words[2] = file;
+  }
+  return [process.execPath, ['dist/cli.js', ...words.slice(1)], code];
+}
+
+describe('the README', () => {
+  const commands = commandsOf(README);
+
+  it('shows the two set-up commands first, and the examples this test runs', () => {
+    expect(README.split('\n').slice(0, 6).join('\n')).toMatch(/npm install && npm start[\s\S]*npm test/);
+    expect(commands.length).toBeGreaterThan(20);
+    expect(commands).toContain('microlith calibrate --check');
+  });
+
+  for (const command of commands.filter((c) => !NOT_RUN.has(c))) {
+    it(command, () => {
+      const [exe, args, code] = shrink(command);
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+      delete env.NODE_OPTIONS;
+      const r = spawnSync(exe, args, { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+      expect(r.error).toBeUndefined();
+      expect(r.status, `${args.join(' ')}\n${r.stderr.slice(-2000)}`).toBe(code);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+      if (args.includes('--json')) expect(() => JSON.parse(r.stdout)).not.toThrow();
+      if (command === 'npm start') {
+        // the first screen fits in 100 columns
+        for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+      }
+    });
+  }
+});
