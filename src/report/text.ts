@@ -251,7 +251,10 @@ export function formatIpcBench(
       'host-measured: round trip = request and reply with the payload both ways, one call at a time (median); ' +
         `${wide ? 'pipelined = wall time / calls with many in flight; ' : ''}one-way = payload bytes to a sink per second. ` +
         'counted: bytes copied per round trip, both domains and directions.' +
-        (modelled ? ` ${modelled}: two messages and the counted copies, priced by the profile.` : ''),
+        (modelled ? ` ${modelled}: two messages and the counted copies, priced by the profile.` : '') +
+        (results.some((r) => r.transport === 'shared')
+          ? ' shared: a payload in consecutive pool slots crosses as one extent descriptor (1 MiB = 256 slots, one descriptor), so its round trip hardly grows with size.'
+          : ''),
     ),
   ].join('\n');
 }
