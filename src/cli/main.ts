@@ -524,7 +524,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
   let code: number = EXIT.ok;
   const cli = yargs(argv)
     .scriptName('microlith')
-    .usage('$0 <command> [options]\n\nThe same disk, net and app servers under a monolithic and a microkernel kernel.')
+    .usage('$0 <command> [options]\n\nThe same disk, net and app servers under a monolithic kernel and a microkernel.')
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .command('run', 'run a workload under one kernel', (y: Argv) => y.options(RUN_FLAGS), async (a) => {
       code = await runCommand(a, stop);
