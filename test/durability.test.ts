@@ -455,8 +455,9 @@ describe('the command line', () => {
     const report = JSON.parse(r.stdout) as RunReport;
     expect(report.durability).toMatchObject({ ackedWrites: writes, lost: 1, firstLoss });
     expect(report.status).toBe('failed');
-    // the text (on stderr with --json) says so too
-    expect(r.stderr.split('\n')).toContain(`FAILED: ${lossProblem(writes, firstLoss)}`);
+    // the text (on stderr with --json) says so too, and so does the one line of the verdict
+    const verdict = r.stderr.split('\n').find((l) => l.startsWith('microlith: run failed: '));
+    expect(verdict, r.stderr).toContain(lossProblem(writes, firstLoss));
     expect(r.stderr).toContain('1 LOST');
     expect(r.stderr).not.toContain('    at ');
   });
