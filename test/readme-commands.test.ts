@@ -62,6 +62,7 @@ function shrink(command: string): [string, string[], number] {
   if (sub === 'run' || sub === 'compare') {
     if (words.some((w) => w.startsWith('--fault'))) {
       set('--requests', '2000', ['-n']); // the fault must be reached
+      if (words.some((w) => w.endsWith(':hang'))) set('--hang-timeout-ms', '500');
       code = 1;
     } else if (words.includes('--duration-ms')) set('--duration-ms', '300');
     else set('--requests', '200', ['-n']);
@@ -76,7 +77,7 @@ function shrink(command: string): [string, string[], number] {
     if (!words.includes('--signals')) set('--signals', 'message');
   }
   if (sub === 'calibrate') {
-    if (words.includes('--check')) set('--requests', '50', ['-n']);
+    if (words.includes('--check')) set('--requests', '20', ['-n']);
     else words.push('--effort', '0.02', '--out', join(tmp, 'host.json'));
   }
   if (sub === 'validate') {

@@ -198,7 +198,7 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
   });
   const lines = [
     para(`microlith compare: ${w.name}, baseline ${c.baseline}`, pc.bold),
-    para(`seed ${w.seed}, ${plural(w.requests, 'request')}, ${plural(w.clients, 'client')}, ${plural(c.rounds, 'interleaved round')}`),
+    para(`seed ${w.seed}, ${plural(w.requests, 'request')}, ${plural(w.clients, 'client')}, ${plural(c.rounds, 'interleaved round')}${c.complete ? '' : ` (incomplete: stopped after ${c.rounds} of ${c.roundsPlanned})`}`),
     grid({ columns, groups, rows, width: widthOf(opts) }),
     note(
       `host-measured: medians over the rounds on this machine; ratio to ${c.baseline}, paired round by round; latency is a round trip ` +
@@ -253,7 +253,7 @@ export function formatIpcBench(
         'counted: bytes copied per round trip, both domains and directions.' +
         (modelled ? ` ${modelled}: two messages and the counted copies, priced by the profile.` : '') +
         (results.some((r) => r.transport === 'shared')
-          ? ' shared: a payload in consecutive pool slots crosses as one extent descriptor (1 MiB = 256 slots, one descriptor), so its round trip hardly grows with size.'
+          ? ' shared: a payload in consecutive pool slots (a whole cached file) crosses as one extent descriptor, so its round trip hardly grows with size.'
           : ''),
     ),
   ].join('\n');
