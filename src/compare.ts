@@ -8,7 +8,7 @@ import { median, round, spread, type Spread } from './metrics/stats.js';
 import { resolveRun, run, SCHEMA_VERSION, type RunReport } from './run.js';
 import { loadProfile } from './costmodel/profile.js';
 import { loadWorkload } from './workload/load.js';
-import { parseCompareOptions, type CompareOptions } from './options.js';
+import { defined, parseCompareOptions, type CompareOptions } from './options.js';
 
 export { DEFAULT_LABELS, type CompareOptions } from './options.js';
 
@@ -151,10 +151,6 @@ function resultOf(l: Label, reports: RunReport[], rps: number[], baseRps: number
     },
     reports,
   };
-}
-
-function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function roundSpread(s: Spread): Spread {

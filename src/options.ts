@@ -53,6 +53,11 @@ export interface RunOptions {
   abortSignal?: AbortSignal;
 }
 
+/** `o` without its undefined fields: options as given, so that defaults apply to the rest. */
+export function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const workloadOption = z.union([z.string().min(1), z.custom<Workload>((v) => isObject(v) && typeof v.name === 'string' && Array.isArray(v.services))], {

@@ -8,7 +8,7 @@
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import { DEFAULT_KERNEL_CONFIG, type KernelConfig, type Mode, type Signal, type Transport } from './config.js';
-import { parseRunOptions, type ParsedRunOptions, type RunOptions } from './options.js';
+import { defined, parseRunOptions, type ParsedRunOptions, type RunOptions } from './options.js';
 import { RANGES } from './limits.js';
 import { pow2AtLeast } from './microkernel/ring.js';
 import type { DomainUsage, Kernel, FaultRecord } from './kernel.js';
@@ -186,10 +186,6 @@ function roundModelled(m: Modelled): Modelled {
     domainsUsPerRequest: map(m.domainsUsPerRequest),
     requestsPerSec: r(m.requestsPerSec),
   };
-}
-
-function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Run one workload under one kernel and report. */

@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
 import { ConfigError, MODES, SIGNALS, TRANSPORTS, type OptionNamer } from '../config.js';
 import { compare, LabelError, parseLabel, type Comparison } from '../compare.js';
-import { DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, type CompareOptions, type RunOptions } from '../options.js';
+import { defined, DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, type CompareOptions, type RunOptions } from '../options.js';
 import { inRange, RANGES, rangeText, type Range } from '../limits.js';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
 import { formatCheck, formatComparison, formatIpcBench, formatProfile, formatRun } from '../report/text.js';
@@ -213,10 +213,6 @@ function workloadOptions(a: Args<typeof WORKLOAD_FLAGS>): Omit<RunOptions, 'mode
     hangTimeoutMs: a['hang-timeout-ms'] as number | undefined,
     fault: parseFault(a.fault),
   });
-}
-
-function defined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** Comma-separated labels, each checked. */
