@@ -79,12 +79,18 @@ export async function compare(options: CompareOptions = {}): Promise<Comparison>
   if (opts.spinUs !== undefined && !labels.some((l) => l.signal === 'ring')) {
     throw new ConfigError('spinUs', { reason: 'applies to ring signalling only', fix: { labels: 'microkernel:copy:ring' } });
   }
+  // the supervisor's restart intensity is the microkernel's alone
+  if (!labels.some((l) => l.mode === 'microkernel')) {
+    for (const field of ['maxRestarts', 'restartWindowMs'] as const) {
+      if (opts[field] !== undefined) throw new ConfigError(field, { reason: 'applies to the microkernel only', fix: { labels: `${opts.labels.join(',')},microkernel:copy` } });
+    }
+  }
   // load the workload and profile once, so a bad one stops the comparison before any run
   const workload = typeof opts.workload === 'object' ? opts.workload : loadWorkload(opts.workload);
   const profile = typeof opts.profile === 'object' ? opts.profile : loadProfile(opts.profile);
-  const { labels: _labels, rounds, warmupRounds: warmup, onRun, abortSignal, spinUs, poolBlocks, ringBytes, ...common } = opts;
+  const { labels: _labels, rounds, warmupRounds: warmup, onRun, abortSignal, spinUs, poolBlocks, ringBytes, maxRestarts, restartWindowMs, ...common } = opts;
   // options of the microkernel's alone go to its labels alone
-  const microkernelOnly = defined({ poolBlocks, ringBytes });
+  const microkernelOnly = defined({ poolBlocks, ringBytes, maxRestarts, restartWindowMs });
   const reports = labels.map(() => [] as RunReport[]);
   let finished = 0;
   outer: for (let r = 0 - warmup; r < rounds; r++) {

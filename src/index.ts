@@ -9,10 +9,26 @@ export {
   CompareOptionsSchema,
   DEFAULT_MODE,
   DEFAULT_WORKLOAD,
+  RANDOM_PLAN_REQUESTS,
   type ParsedRunOptions,
   type ParsedCompareOptions,
 } from './options.js';
 export { RANGES, rangeText, type Range, type RangedOption } from './limits.js';
+export {
+  parseFaultSpec,
+  formatFaultSpec,
+  parseRandomPlan,
+  randomFaultPlan,
+  faultsFromText,
+  FaultSpecError,
+  FAULT_KINDS,
+  TRIGGER_KINDS,
+  type FaultSpec,
+  type FaultKind,
+  type FaultTrigger,
+  type TriggerKind,
+  type RandomPlan,
+} from './faults/plan.js';
 export {
   compare,
   parseLabel,

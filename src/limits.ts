@@ -34,6 +34,11 @@ export const RANGES = {
   ringBytes: int(64, 2 ** 30),
   callTimeoutMs: int(1, 3_600_000),
   hangTimeoutMs: int(1, 3_600_000),
+  maxRestarts: int(0, 1000),
+  restartWindowMs: int(1, 3_600_000),
+  heapLimitMb: int(16, 65536),
+  /** Faults a random fault plan draws. */
+  faultCount: int(1, 1000),
   rounds: int(1, 1000),
   warmupRounds: int(0, 100),
   // the tools above the system: bench ipc and calibrate

@@ -10,7 +10,18 @@ import { z } from 'zod';
 import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
 import { SERVER_NAMES } from './protocol.js';
 import { RANGES, zRange } from './limits.js';
-import type { FaultPlan } from './servers/server.js';
+import {
+  FAULT_KINDS,
+  FAULT_SPEC_FORM,
+  TRIGGER_KINDS,
+  expandFaults,
+  faultApplies,
+  FaultSpecError,
+  parseFaultText,
+  triggerMin,
+  type FaultSpec,
+  type RandomPlan,
+} from './faults/plan.js';
 import type { Workload } from './workload/schema.js';
 import { DEFAULT_PROFILE, type Profile } from './costmodel/profile.js';
 
@@ -46,7 +57,19 @@ export interface RunOptions {
   checksumOffload?: boolean;
   callTimeoutMs?: number;
   hangTimeoutMs?: number;
-  fault?: FaultPlan | null;
+  /**
+   * Faults to inject (default none), each a FaultSpec or its text: a fault
+   * (`'disk:crash@message=1000'`, `'app@500:hang'`) or a random plan
+   * (`'random:count=5,seed=7'`), drawn for a run of `requests` requests (1000
+   * when `requests` is not given). See faults/plan.ts for the kinds and triggers.
+   */
+  faults?: Array<FaultSpec | string>;
+  /** Microkernel only: restarts the supervisor allows a server within `restartWindowMs` before it gives it up (default 3). */
+  maxRestarts?: number;
+  /** Microkernel only: the window of `maxRestarts`, ms (default 5000). */
+  restartWindowMs?: number;
+  /** JS heap limit of each domain, MiB (default 512). */
+  heapLimitMb?: number;
   /** The cost profile that prices the counted events: a shipped name, a file, or a loaded profile (default pentium-pro-1996). */
   profile?: string | Profile;
   /** Stop sending new requests when this aborts; the requests in flight finish and the report says `endedBy: 'stop'`. */
@@ -82,13 +105,56 @@ const ArrivalOption = z.discriminatedUnion(
   { error: "must be { kind: 'closed', thinkTimeMs } or { kind: 'open', ratePerSec, maxInFlight }" },
 );
 
-const FaultOption = z
+/** A FaultSpec given as an object: the same checks as its text gets. */
+const FaultObject = z
   .strictObject({
     server: oneOf(SERVER_NAMES),
-    atMessage: z.custom<number>((v) => Number.isSafeInteger(v) && (v as number) >= 1, { error: 'must be an integer >= 1' }),
-    kind: oneOf(['crash', 'hang', 'lose'] as const).optional(),
+    kind: oneOf(FAULT_KINDS),
+    trigger: z.strictObject({
+      on: oneOf(TRIGGER_KINDS),
+      at: z.custom<number>((v) => Number.isSafeInteger(v) && (v as number) >= 0, { error: 'must be an integer >= 0' }),
+    }),
   })
-  .nullable();
+  .superRefine((f, ctx) => {
+    if (f.trigger.at < triggerMin(f.trigger.on)) {
+      ctx.addIssue({ code: 'custom', path: ['trigger', 'at'], message: `must be an integer >= ${triggerMin(f.trigger.on)} for a ${f.trigger.on} trigger` });
+    }
+    if (!faultApplies(f.server, f.kind)) {
+      ctx.addIssue({ code: 'custom', path: ['kind'], message: `cannot be '${f.kind}' for ${f.server}: only the disk can lose a write`, params: { quoted: true } });
+    }
+  });
+
+/**
+ * One entry of `faults`: a FaultSpec, a fault's text or a random plan's text.
+ * A text that does not parse is refused with the FaultSpecError's message (which
+ * quotes it, so it is not echoed again).
+ */
+const FaultEntry = z.unknown().transform((v, ctx): FaultSpec | RandomPlan => {
+  if (typeof v === 'string') {
+    try {
+      return parseFaultText(v);
+    } catch (e) {
+      if (!(e instanceof FaultSpecError)) throw e;
+      ctx.addIssue({ code: 'custom', message: e.message, params: { quoted: true } });
+      return z.NEVER;
+    }
+  }
+  if (!isObject(v)) {
+    ctx.addIssue({ code: 'custom', message: `must be a fault's text, ${FAULT_SPEC_FORM}, a random plan, random:count=K[,seed=S], or { server, kind, trigger: { on, at } }` });
+    return z.NEVER;
+  }
+  const r = FaultObject.safeParse(v);
+  if (r.success) return r.data;
+  // the object's own issues, at their paths inside it (a stray key named as one)
+  for (const issue of r.error.issues) {
+    const params = { ...(issue as { params?: object }).params, ...(issue.code === 'unrecognized_keys' ? { unrecognized: issue.keys } : {}) };
+    ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, params });
+  }
+  return z.NEVER;
+});
+
+/** The request count a random fault plan is drawn for when the options give none. */
+export const RANDOM_PLAN_REQUESTS = 1000;
 
 /** The fields run() and compare() share: everything but the kernel's choice. */
 const commonShape = {
@@ -112,7 +178,11 @@ const commonShape = {
   checksumOffload: z.boolean({ error: 'must be true or false' }).default(DEFAULT_KERNEL_CONFIG.checksumOffload),
   callTimeoutMs: zRange(RANGES.callTimeoutMs).default(DEFAULT_KERNEL_CONFIG.callTimeoutMs),
   hangTimeoutMs: zRange(RANGES.hangTimeoutMs).default(DEFAULT_KERNEL_CONFIG.hangTimeoutMs),
-  fault: FaultOption.default(null),
+  faults: z.array(FaultEntry, { error: 'must be an array of faults' }).default([]),
+  // microkernel only: left undefined here so that one given to the monolith can be refused
+  maxRestarts: zRange(RANGES.maxRestarts).optional(),
+  restartWindowMs: zRange(RANGES.restartWindowMs).optional(),
+  heapLimitMb: zRange(RANGES.heapLimitMb).default(DEFAULT_KERNEL_CONFIG.heapLimitMb),
   profile: profileOption.default(DEFAULT_PROFILE),
   abortSignal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
 };
@@ -127,7 +197,7 @@ export const RunOptionsSchema = z
   .superRefine((o, ctx) => {
     // an option that cannot apply is refused, not ignored
     if (o.mode === 'monolithic') {
-      for (const field of ['transport', 'signal', 'spinUs', 'ringBytes', 'poolBlocks'] as const) {
+      for (const field of ['transport', 'signal', 'spinUs', 'ringBytes', 'poolBlocks', 'maxRestarts', 'restartWindowMs'] as const) {
         if (o[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'applies to the microkernel only', params: { rule: true, fix: { mode: 'microkernel' } } });
       }
     } else if (o.spinUs !== undefined && o.signal !== 'ring') {
@@ -146,8 +216,15 @@ export const RunOptionsSchema = z
     }
   });
 
-/** run()'s options with every default filled in and every range checked. */
-export type ParsedRunOptions = z.output<typeof RunOptionsSchema>;
+/**
+ * run()'s options with every default filled in and every range checked; every
+ * fault as a FaultSpec (random plans drawn for `requests`, or 1000 requests).
+ */
+export type ParsedRunOptions = Omit<z.output<typeof RunOptionsSchema>, 'faults' | 'maxRestarts' | 'restartWindowMs'> & {
+  faults: FaultSpec[];
+  maxRestarts: number;
+  restartWindowMs: number;
+};
 
 /** What `compare()` accepts: run()'s options without the kernel's choice, which the labels make. */
 export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal'> {
@@ -171,16 +248,28 @@ export const CompareOptionsSchema = z.strictObject({
   onRun: z.custom<NonNullable<CompareOptions['onRun']>>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
 });
 
-export type ParsedCompareOptions = z.output<typeof CompareOptionsSchema>;
+/**
+ * compare()'s options checked and completed; every fault as a FaultSpec, as in
+ * ParsedRunOptions. `maxRestarts` and `restartWindowMs` stay undefined unless
+ * given: they go to the microkernel's labels alone.
+ */
+export type ParsedCompareOptions = Omit<z.output<typeof CompareOptionsSchema>, 'faults'> & { faults: FaultSpec[] };
 
 /** Check and complete run()'s options; throws a ConfigError naming the first bad field. */
 export function parseRunOptions(opts: unknown): ParsedRunOptions {
-  return parseWith(RunOptionsSchema, opts);
+  const o = parseWith(RunOptionsSchema, opts);
+  return {
+    ...o,
+    faults: expandFaults(o.faults, o.requests ?? RANDOM_PLAN_REQUESTS),
+    maxRestarts: o.maxRestarts ?? DEFAULT_KERNEL_CONFIG.maxRestarts,
+    restartWindowMs: o.restartWindowMs ?? DEFAULT_KERNEL_CONFIG.restartWindowMs,
+  };
 }
 
 /** Check and complete compare()'s options; throws a ConfigError naming the first bad field. */
 export function parseCompareOptions(opts: unknown): ParsedCompareOptions {
-  return parseWith(CompareOptionsSchema, opts);
+  const o = parseWith(CompareOptionsSchema, opts);
+  return { ...o, faults: expandFaults(o.faults, o.requests ?? RANDOM_PLAN_REQUESTS) };
 }
 
 function parseWith<S extends z.ZodType>(schema: S, opts: unknown): z.output<S> {
@@ -189,15 +278,17 @@ function parseWith<S extends z.ZodType>(schema: S, opts: unknown): z.output<S> {
   const r = schema.safeParse(opts);
   if (r.success) return r.data;
   const issue = r.error.issues[0];
-  if (issue.code === 'unrecognized_keys') {
-    throw new ConfigError(issue.keys[0], { reason: 'is not an option' });
-  }
+  const params = (issue as { params?: { rule?: boolean; quoted?: boolean; unrecognized?: string[]; fix?: Record<string, string> } }).params;
   const path = issue.path.map(String);
+  const unrecognized = issue.code === 'unrecognized_keys' ? issue.keys : params?.unrecognized;
+  if (unrecognized) {
+    // a nested object's stray key is named with its path
+    throw new ConfigError([...path, unrecognized[0]].join('.'), { reason: 'is not an option' });
+  }
   const field = path.join('.') || 'options';
   const given = valueAt(opts, path);
-  // a rule across options names them; a bad value is echoed as given
-  const params = (issue as { params?: { rule?: boolean; fix?: Record<string, string> } }).params;
-  throw new ConfigError(field, { reason: issue.message, given: params?.rule ? undefined : given, fix: params?.fix });
+  // a rule across options names them, and a message may quote the value itself; any other bad value is echoed as given
+  throw new ConfigError(field, { reason: issue.message, given: params?.rule || params?.quoted ? undefined : given, fix: params?.fix });
 }
 
 function valueAt(o: unknown, path: string[]): unknown {

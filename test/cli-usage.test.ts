@@ -67,6 +67,56 @@ describe('flags that cannot apply are usage errors that say what to write', () =
   });
 });
 
+describe('faults and the supervisor\'s limits', () => {
+  it('a bad --fault names the flag, quotes the text once and says what is wrong', async () => {
+    await expectUsage(['run', '--fault', 'disk:melt@message=3'], /^microlith: --fault 'disk:melt@message=3': unknown kind 'melt'; kinds: crash, exit, hang, oom, garbage, lose$/);
+    await expectUsage(['run', '--fault', 'gpu@1'], /^microlith: --fault 'gpu@1': unknown server 'gpu'; servers: disk, net, app$/);
+    await expectUsage(['run', '--fault', 'net:lose@ms=5'], /^microlith: --fault 'net:lose@ms=5': only the disk can lose a write \(disk:lose@TRIGGER\), not net$/);
+    await expectUsage(['run', '--fault', 'disk:crash@message=0'], /^microlith: --fault 'disk:crash@message=0': message=N needs an integer N >= 1, got '0'$/);
+    await expectUsage(['run', '--fault=app:hang@later'], /^microlith: --fault 'app:hang@later': unknown trigger 'later'; triggers: message=N, request=N, ms=T$/);
+    await expectUsage(['compare', '--fault', 'disk'], /^microlith: --fault 'disk': has no '@TRIGGER'; expected SERVER:KIND@TRIGGER \(e\.g\. disk:crash@message=1000\)$/);
+  });
+
+  it('--fault repeated: each is checked, the first ones too', async () => {
+    await expectUsage(['run', '--fault', 'gpu@1', '--fault', 'disk@1000'], /--fault 'gpu@1': unknown server 'gpu'/);
+    await expectUsage(['run', '--fault', 'disk@1000', '--fault', 'app@0:hang'], /--fault 'app@0:hang': message=N needs/);
+  });
+
+  it('--fault and --faults point to each other', async () => {
+    await expectUsage(['run', '--fault', 'random:count=3'], /^microlith: --fault 'random:count=3' is a random plan: use --faults random:count=3$/);
+    await expectUsage(['run', '--faults', 'disk@1000'], /^microlith: --faults 'disk@1000' is one fault: use --fault disk@1000$/);
+    await expectUsage(['run', '--faults', 'lots'], /^microlith: --faults 'lots': expected random:count=K\[,seed=S\]; one fault is --fault SERVER:KIND@TRIGGER/);
+  });
+
+  it('a bad random plan', async () => {
+    await expectUsage(['run', '--faults', 'random:count=5000'], /^microlith: --faults 'random:count=5000': count must be an integer from 1 to 1000, got '5000'$/);
+    await expectUsage(['compare', '--faults', 'random:count=2,seed=a/b'], /--faults 'random:count=2,seed=a\/b': seed must be an integer or a word/);
+    await expectUsage(['run', '--faults'], /--faults needs a value/);
+    await expectUsage(['run', '--fault'], /--fault needs a value/);
+  });
+
+  it('the restart limits for the monolith, and out of range', async () => {
+    await expectUsage(['run', '--max-restarts', '5'], /^microlith: --max-restarts applies to the microkernel only: use --mode microkernel$/);
+    await expectUsage(['run', '--mode', 'monolithic', '--restart-window-ms', '100'], /^microlith: --restart-window-ms applies to the microkernel only: use --mode microkernel$/);
+    await expectUsage(['run', '--mode', 'microkernel', '--max-restarts', '1001'], /--max-restarts must be an integer from 0 to 1000, got 1001$/);
+    await expectUsage(['run', '--mode', 'microkernel', '--restart-window-ms', 'soon'], /--restart-window-ms must be an integer from 1 to 3600000, got 'soon'$/);
+    await expectUsage(['run', '--heap-limit-mb', '4'], /--heap-limit-mb must be an integer from 16 to 65536, got 4$/);
+    await expectUsage(['compare', '--modes', 'monolithic', '--max-restarts', '2'], /^microlith: --max-restarts applies to the microkernel only: use --modes monolithic,microkernel:copy$/);
+  });
+
+  it('run --help and compare --help describe the fault flags', async () => {
+    for (const command of ['run', 'compare']) {
+      const a = await cli(command, '--help');
+      expect(a.code).toBe(0);
+      const help = a.stdout.replace(/\s+/g, ' ');
+      for (const flag of ['--fault ', '--faults ', '--max-restarts', '--restart-window-ms', '--heap-limit-mb']) expect(help).toContain(flag);
+      for (const word of ['crash', 'exit', 'hang', 'oom', 'garbage', 'lose', 'message=N', 'request=N', 'ms=T', 'random:count=K[,seed=S]', 'kernel panic', 'supervisor']) {
+        expect(help).toContain(word);
+      }
+    }
+  });
+});
+
 describe('every option is checked before any work, with one stated range', () => {
   it('--mtu below the 40 bytes of headers plus one, and above 65535: the same range', async () => {
     const low = await expectUsage(['run', '--mtu', '10'], /--mtu must be an integer from 41 to 65535, got 10$/);

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_KERNEL_CONFIG } from '../src/config.js';
 import { compare } from '../src/compare.js';
 import { RANGES } from '../src/limits.js';
-import { parseCompareOptions, parseRunOptions, RunOptionsSchema } from '../src/options.js';
+import { parseCompareOptions, parseRunOptions, RANDOM_PLAN_REQUESTS, RunOptionsSchema } from '../src/options.js';
+import { randomFaultPlan } from '../src/faults/plan.js';
 import { resolveRun, run } from '../src/run.js';
 import { loadWorkload } from '../src/workload/load.js';
 
@@ -80,8 +81,14 @@ describe('bad options: a ConfigError with the field and the reason', () => {
     ['an empty seed', { seed: '' }, 'seed', /1 to 64 characters/],
     ['an unknown option', { reqests: 5 }, 'reqests', /is not an option/],
     ['a rate of zero', { arrival: { kind: 'open', ratePerSec: 0 } }, 'arrival.ratePerSec', /above 0/],
-    ['a fault at message 0', { fault: { server: 'disk', atMessage: 0 } }, 'fault.atMessage', />= 1/],
-    ['a fault in an unknown server', { fault: { server: 'gpu', atMessage: 5 } }, 'fault.server', /disk, net, app/],
+    ['a fault at message 0', { faults: [{ server: 'disk', kind: 'crash', trigger: { on: 'message', at: 0 } }] }, 'faults.0.trigger.at', />= 1 for a message trigger, got 0/],
+    ['a fault in an unknown server', { faults: [{ server: 'gpu', kind: 'crash', trigger: { on: 'message', at: 5 } }] }, 'faults.0.server', /disk, net, app, got 'gpu'/],
+    ['a fault text that does not parse', { faults: ['disk@1', 'disk:melt@message=3'] }, 'faults.1', /^faults\.1 'disk:melt@message=3': unknown kind 'melt'; kinds: crash, exit, hang, oom, garbage, lose$/],
+    ['a bad random plan', { faults: ['random:count=0'] }, 'faults.0', /^faults\.0 'random:count=0': count must be an integer from 1 to 1000, got '0'$/],
+    ['faults that are not a list', { faults: 'disk@1' }, 'faults', /must be an array of faults, got 'disk@1'/],
+    ['no restarts below 0', { mode: 'microkernel', maxRestarts: -1 }, 'maxRestarts', /from 0 to 1000, got -1/],
+    ['a restart window of 0', { mode: 'microkernel', restartWindowMs: 0 }, 'restartWindowMs', /from 1 to 3600000, got 0/],
+    ['a heap too small to start a domain in', { heapLimitMb: 8 }, 'heapLimitMb', /from 16 to 65536, got 8/],
     ['a profile that is a number', { profile: 7 }, 'profile', /profile/],
   ];
   for (const [what, opts, field, reason] of cases) {
@@ -130,6 +137,23 @@ describe('options that cannot apply are refused, saying what to write instead', 
     }
   });
 
+  it('a restart limit or window for the monolith', () => {
+    for (const field of ['maxRestarts', 'restartWindowMs'] as const) {
+      for (const opts of [{ mode: 'monolithic', [field]: 10 }, { [field]: 10 }]) {
+        const e = configError(() => parseRunOptions(opts));
+        expect(e.field).toBe(field);
+        expect(e.message).toBe(`${field} applies to the microkernel only: use mode: 'microkernel'`);
+        expect(e.fix).toEqual({ mode: 'microkernel' });
+      }
+    }
+  });
+
+  it('compare: a restart limit when no label is a microkernel, before any run', async () => {
+    await expect(compare({ labels: ['monolithic'], maxRestarts: 1, requests: 10 })).rejects.toThrow(/^maxRestarts applies to the microkernel only: use labels: 'monolithic,microkernel:copy'$/);
+    await expect(compare({ labels: ['monolithic'], restartWindowMs: 10, requests: 10 })).rejects.toThrow(/^restartWindowMs applies to the microkernel only/);
+    expect(parseCompareOptions({ maxRestarts: 1, restartWindowMs: 20 })).toMatchObject({ maxRestarts: 1, restartWindowMs: 20 });
+  });
+
   it('a spin without ring signalling', () => {
     const e = configError(() => parseRunOptions({ mode: 'microkernel', spinUs: 50 }));
     expect(e.field).toBe('spinUs');
@@ -149,5 +173,63 @@ describe('options that cannot apply are refused, saying what to write instead', 
     const e = configError(() => parseRunOptions({ arrival: { kind: 'open', ratePerSec: 100 }, clients: 8 }));
     const flag = (f: string, v?: string) => `--${f.replace('arrival.', '')}${v ? ` ${v}` : ''}`;
     expect(e.describe(flag)).toBe('--clients applies to a closed loop only (an open loop bounds what is outstanding by --maxInFlight)');
+  });
+});
+
+describe('faults and the supervisor\'s limits', () => {
+  const crash = (server: string, on: string, at: number, kind = 'crash') => ({ server, kind, trigger: { on, at } });
+
+  it('none by default; the limits default to the kernel config\'s', () => {
+    const o = parseRunOptions({});
+    expect(o.faults).toEqual([]);
+    expect([o.maxRestarts, o.restartWindowMs, o.heapLimitMb]).toEqual([
+      DEFAULT_KERNEL_CONFIG.maxRestarts,
+      DEFAULT_KERNEL_CONFIG.restartWindowMs,
+      DEFAULT_KERNEL_CONFIG.heapLimitMb,
+    ]);
+    expect(parseCompareOptions({}).heapLimitMb).toBe(DEFAULT_KERNEL_CONFIG.heapLimitMb);
+  });
+
+  it('the limits as given, for the microkernel', () => {
+    const o = parseRunOptions({ mode: 'microkernel', maxRestarts: 0, restartWindowMs: 1, heapLimitMb: 16 });
+    expect([o.maxRestarts, o.restartWindowMs, o.heapLimitMb]).toEqual([0, 1, 16]);
+    expect(parseRunOptions({ heapLimitMb: 65536 }).heapLimitMb).toBe(65536);
+  });
+
+  it('texts and objects alike, in order, the older texts too', () => {
+    const o = parseRunOptions({ faults: ['disk@1000', crash('net', 'ms', 0, 'hang'), 'app@500:hang', 'disk:lose@request=3'] });
+    expect(o.faults).toEqual([crash('disk', 'message', 1000), crash('net', 'ms', 0, 'hang'), crash('app', 'message', 500, 'hang'), crash('disk', 'request', 3, 'lose')]);
+  });
+
+  it('a random plan is drawn for the requests option, or for 1000 requests', () => {
+    expect(parseRunOptions({ faults: ['random:count=6,seed=4'], requests: 20 }).faults).toEqual(randomFaultPlan({ count: 6, seed: 4, requests: 20 }));
+    expect(parseRunOptions({ faults: ['random:count=6,seed=4'] }).faults).toEqual(randomFaultPlan({ count: 6, seed: 4, requests: RANDOM_PLAN_REQUESTS }));
+    expect(RANDOM_PLAN_REQUESTS).toBe(1000);
+    expect(parseCompareOptions({ faults: ['random:count=6,seed=4'], requests: 20 }).faults).toEqual(randomFaultPlan({ count: 6, seed: 4, requests: 20 }));
+  });
+
+  it('a fault object is checked as its text is', () => {
+    const cases: [unknown, string, RegExp][] = [
+      [crash('net', 'message', 1, 'lose'), 'faults.0.kind', /^faults\.0\.kind cannot be 'lose' for net: only the disk can lose a write$/],
+      [crash('disk', 'request', 0), 'faults.0.trigger.at', />= 1 for a request trigger/],
+      [crash('disk', 'ms', -1), 'faults.0.trigger.at', /must be an integer >= 0, got -1/],
+      [crash('disk', 'ms', 1.5), 'faults.0.trigger.at', /must be an integer >= 0, got 1.5/],
+      [crash('disk', 'soon', 1), 'faults.0.trigger.on', /one of message, request, ms, got 'soon'/],
+      [crash('disk', 'ms', 1, 'melt'), 'faults.0.kind', /one of crash, exit, hang, oom, garbage, lose, got 'melt'/],
+      [{ ...crash('disk', 'ms', 1), when: 3 }, 'faults.0.when', /is not an option/],
+      [{ server: 'disk', kind: 'crash', trigger: { on: 'ms', at: 1, every: 2 } }, 'faults.0.trigger.every', /is not an option/],
+      [7, 'faults.0', /must be a fault's text, SERVER:KIND@TRIGGER .* or \{ server, kind, trigger: \{ on, at \} \}, got 7/],
+    ];
+    for (const [fault, field, reason] of cases) {
+      const e = configError(() => parseRunOptions({ faults: [fault] }));
+      expect(e.field).toBe(field);
+      expect(e.message).toMatch(reason);
+    }
+  });
+
+  it('the CLI names a bad entry by its flag, the text quoted once', () => {
+    const e = configError(() => parseRunOptions({ faults: ['disk@1', 'gpu@2'] }));
+    const flag = (f: string) => (f.startsWith('faults.') ? '--fault' : `--${f}`);
+    expect(e.describe(flag)).toBe("--fault 'gpu@2': unknown server 'gpu'; servers: disk, net, app");
   });
 });

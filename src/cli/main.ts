@@ -11,15 +11,14 @@ import yargs, { type Argv, type Options } from 'yargs';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
-import { ConfigError, MODES, SIGNALS, TRANSPORTS, type OptionNamer } from '../config.js';
+import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type OptionNamer } from '../config.js';
 import { compare, LabelError, parseLabel, type Comparison } from '../compare.js';
-import { defined, DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, type CompareOptions, type RunOptions } from '../options.js';
+import { defined, DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, RANDOM_PLAN_REQUESTS, type CompareOptions, type RunOptions } from '../options.js';
 import { inRange, RANGES, rangeText, type Range } from '../limits.js';
-import { SERVER_NAMES, type ServerName } from '../protocol.js';
 import { formatCheck, formatComparison, formatIpcBench, formatProfile, formatRun } from '../report/text.js';
 import { benchIpc } from '../microkernel/bench-ipc.js';
 import { resolveRun, run, type RunReport } from '../run.js';
-import type { FaultKind, FaultPlan } from '../servers/server.js';
+import { FAULT_SPEC_FORM, FaultSpecError, isRandomPlanText, parseFaultSpec, parseRandomPlan, RANDOM_MAX_MS, RANDOM_PLAN_FORM } from '../faults/plan.js';
 import { loadWorkload, shippedWorkloads, WorkloadError } from '../workload/load.js';
 import { DEFAULT_PROFILE, loadProfile, PROFILE_DIR, shippedProfiles } from '../costmodel/profile.js';
 import { priceRoundTrip } from '../costmodel/price.js';
@@ -51,10 +50,13 @@ const FLAG_OF_FIELD: Record<string, string> = {
   warmupRounds: 'warmup',
   maxErrorPercent: 'max-error',
   payloadBytes: 'sizes',
+  faults: 'fault',
 };
 
 /** The CLI names an option by its flag: `--mode`, or `--mode microkernel` with a value. */
 const flagName: OptionNamer = (field, value) => {
+  // an entry of a list is named by the list's flag (faults.2 -> --fault)
+  field = field.replace(/\.\d+$/, '');
   const flag = FLAG_OF_FIELD[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return value === undefined ? `--${flag}` : `--${flag} ${value}`;
 };
@@ -84,8 +86,28 @@ const WORKLOAD_FLAGS = {
   fault: {
     type: 'string',
     requiresArg: true,
-    describe: 'inject a fault: SERVER@N crashes SERVER at its Nth message, SERVER@N:hang makes it hang there, disk@N:lose acknowledges its first write from there on without writing it',
+    describe:
+      'inject a fault (repeatable; default none): SERVER:KIND@TRIGGER, e.g. disk:crash@message=1000. SERVER: disk, net or app. KIND (default crash): ' +
+      'crash (throws), exit (its thread exits), hang (spins until its missed heartbeat is noticed), oom (outgrows --heap-limit-mb), garbage (answers ' +
+      'with a malformed reply) or lose (disk only: acknowledges a write without putting it on the media). TRIGGER: message=N (its Nth message), ' +
+      'request=N (once N requests were sent) or ms=T (T ms after the clients started). SERVER@N is SERVER:crash@message=N, SERVER@N:KIND the same ' +
+      "with KIND. Any fault but lose: the monolith reports it as a kernel panic, the microkernel's supervisor restarts the server",
   },
+  faults: {
+    type: 'string',
+    requiresArg: true,
+    describe:
+      `inject a random fault plan: ${RANDOM_PLAN_FORM} draws K faults (K from 1 to 1000) from seed S (an integer or a word; default 1): any server, ` +
+      `any kind but lose, triggers message=N up to 4 x --requests, request=N up to --requests, ms=T up to ${RANDOM_MAX_MS} ` +
+      `(--requests ${RANDOM_PLAN_REQUESTS} when not given). The same seed, the same plan`,
+  },
+  'max-restarts': numeric(
+    'microkernel: restarts the supervisor allows a server within --restart-window-ms before it gives it up (calls to it then fail with ESERVERFAILED)',
+    RANGES.maxRestarts,
+    DEFAULT_KERNEL_CONFIG.maxRestarts,
+  ),
+  'restart-window-ms': numeric('microkernel: the window --max-restarts counts restarts in', RANGES.restartWindowMs, DEFAULT_KERNEL_CONFIG.restartWindowMs),
+  'heap-limit-mb': numeric('JS heap limit of each domain, MiB: past it the domain dies out of memory', RANGES.heapLimitMb, DEFAULT_KERNEL_CONFIG.heapLimitMb),
   profile: { type: 'string', requiresArg: true, describe: `cost profile that prices the counted events (modelled figures): ${shippedProfiles().join(', ')}, or a .json file (default ${DEFAULT_PROFILE})` },
   'accept-incomplete': { type: 'boolean', describe: 'exit 0 even if some requests failed or have an unknown outcome (a server failure still exits 1)' },
   json: { type: 'boolean', describe: 'print the report as JSON on stdout (text goes to stderr)' },
@@ -162,18 +184,55 @@ type Args<F> = { [K in keyof F]?: unknown };
 // ---------------------------------------------------------------- from flags to options
 
 /**
- * "disk@1000" -> crash the disk server at its 1000th message; "disk@1000:hang"
- * -> make it hang there; "disk@1000:lose" -> the disk acknowledges its first
- * write from message 1000 on without putting it on the image.
+ * Every value of a repeatable flag, in order: yargs keeps only the last of a
+ * repeated flag, so they are read off argv (`--flag V` and `--flag=V`, up to a
+ * `--`). Called once yargs has parsed argv, so every `--flag` there has a value.
  */
-function parseFault(spec: unknown): FaultPlan | undefined {
-  if (spec === undefined) return undefined;
-  const m = /^([a-z]+)@([1-9][0-9]{0,14})(?::(crash|hang|lose))?$/.exec(String(spec));
-  if (!m || !SERVER_NAMES.includes(m[1] as ServerName)) {
-    throw new UsageError(`--fault '${spec}': expected SERVER@N[:crash|:hang|:lose] with SERVER one of ${SERVER_NAMES.join(', ')} and N >= 1`);
+function repeated(argv: string[], flag: string, last: unknown): string[] {
+  if (last === undefined) return [];
+  const values: string[] = [];
+  const end = argv.indexOf('--');
+  for (const [i, x] of (end < 0 ? argv : argv.slice(0, end)).entries()) {
+    if (x === `--${flag}` && i + 1 < argv.length) values.push(argv[i + 1]);
+    else if (x.startsWith(`--${flag}=`)) values.push(x.slice(flag.length + 3));
   }
-  if (m[3] === 'lose' && m[1] !== 'disk') throw new UsageError(`--fault '${spec}': only the disk can lose a write (disk@N:lose)`);
-  return { server: m[1] as ServerName, atMessage: Number(m[2]), kind: (m[3] ?? 'crash') as FaultKind };
+  return values.length ? values : [String(last)];
+}
+
+/**
+ * --fault SPEC (repeatable) and --faults random:count=K[,seed=S] -> the
+ * library's `faults`, as text, each checked here so that a bad one is named by
+ * its flag. The library draws the random plans.
+ */
+function faultsOf(a: Args<typeof WORKLOAD_FLAGS>, argv: string[]): string[] | undefined {
+  const specs = repeated(argv, 'fault', a.fault);
+  const plans = repeated(argv, 'faults', a.faults);
+  for (const text of specs) {
+    if (isRandomPlanText(text)) throw new UsageError(`--fault '${text}' is a random plan: use --faults ${text}`);
+    try {
+      parseFaultSpec(text);
+    } catch (e) {
+      throw e instanceof FaultSpecError ? new UsageError(`--fault ${e.message}`) : e;
+    }
+  }
+  for (const text of plans) {
+    if (!isRandomPlanText(text)) {
+      let one = false;
+      try {
+        one = parseFaultSpec(text) !== undefined;
+      } catch {
+        // not a fault either: say what --faults takes
+      }
+      throw new UsageError(one ? `--faults '${text}' is one fault: use --fault ${text}` : `--faults '${text}': expected ${RANDOM_PLAN_FORM}; one fault is --fault ${FAULT_SPEC_FORM}`);
+    }
+    try {
+      parseRandomPlan(text);
+    } catch (e) {
+      throw e instanceof FaultSpecError ? new UsageError(`--faults ${e.message}`) : e;
+    }
+  }
+  const all = [...specs, ...plans];
+  return all.length ? all : undefined;
 }
 
 /** A numeric flag's value checked against its range, echoed as given when it is not a number in it. */
@@ -196,7 +255,7 @@ function arrivalOf(a: Args<typeof WORKLOAD_FLAGS>): RunOptions['arrival'] {
 }
 
 /** The options common to run and compare, as given (the library's schema checks them). */
-function workloadOptions(a: Args<typeof WORKLOAD_FLAGS>): Omit<RunOptions, 'mode' | 'transport' | 'signal'> {
+function workloadOptions(a: Args<typeof WORKLOAD_FLAGS>, argv: string[]): Omit<RunOptions, 'mode' | 'transport' | 'signal'> {
   const seed = a.seed === undefined ? undefined : /^-?\d{1,15}$/.test(String(a.seed)) ? Number(a.seed) : String(a.seed);
   return defined({
     workload: a.workload as string | undefined,
@@ -211,7 +270,10 @@ function workloadOptions(a: Args<typeof WORKLOAD_FLAGS>): Omit<RunOptions, 'mode
     checksumOffload: a['checksum-offload'] as boolean | undefined,
     callTimeoutMs: a['call-timeout-ms'] as number | undefined,
     hangTimeoutMs: a['hang-timeout-ms'] as number | undefined,
-    fault: parseFault(a.fault),
+    faults: faultsOf(a, argv),
+    maxRestarts: a['max-restarts'] as number | undefined,
+    restartWindowMs: a['restart-window-ms'] as number | undefined,
+    heapLimitMb: a['heap-limit-mb'] as number | undefined,
   });
 }
 
@@ -241,9 +303,9 @@ function exitCodeOf(statuses: RunReport['status'][], acceptIncomplete: boolean, 
   return EXIT.ok;
 }
 
-async function runCommand(a: Args<typeof RUN_FLAGS>, stop: AbortController): Promise<number> {
+async function runCommand(a: Args<typeof RUN_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
   const opts: RunOptions = {
-    ...workloadOptions(a),
+    ...workloadOptions(a, argv),
     ...defined({
       mode: a.mode as RunOptions['mode'],
       transport: a.transport as RunOptions['transport'],
@@ -262,11 +324,11 @@ async function runCommand(a: Args<typeof RUN_FLAGS>, stop: AbortController): Pro
   return exitCodeOf([report.status], a['accept-incomplete'] === true);
 }
 
-async function compareCommand(a: Args<typeof COMPARE_FLAGS>, stop: AbortController): Promise<number> {
+async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
   refuseKernelFlags(a);
   const labels = a.modes === undefined ? [...DEFAULT_LABELS] : labelsOf(a.modes);
   const opts: CompareOptions = {
-    ...workloadOptions(a),
+    ...workloadOptions(a, argv),
     labels,
     ...defined({ rounds: a.rounds as number | undefined, warmupRounds: a.warmup as number | undefined, spinUs: a['spin-us'] as number | undefined }),
   };
@@ -484,6 +546,7 @@ const EXAMPLES: [string, string][] = [
   ['$0 compare --workload specweb96', 'both kernels on the same requests, interleaved rounds'],
   ['$0 run --mode microkernel --transport shared -n 5000', 'one run under the microkernel, zero-copy'],
   ['$0 run --mode microkernel --fault disk@1000', 'crash the disk server on purpose'],
+  ['$0 run --mode microkernel --fault net:exit@request=2000 --fault app:hang@ms=300', 'two faults: the net thread exits, the app server hangs'],
   ['$0 bench ipc --sizes 8,4096,1048576', "the kernel's own IPC, lmbench style"],
 ];
 
@@ -523,10 +586,10 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
     .usage('$0 <command> [options]\n\nThe same disk, net and app servers under a monolithic kernel and a microkernel.')
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .command('run', 'run a workload under one kernel', (y: Argv) => y.options(RUN_FLAGS), async (a) => {
-      code = await runCommand(a, stop);
+      code = await runCommand(a, argv, stop);
     })
     .command('compare', 'run several kernels on the same workload and seed, interleaved, and compare', (y: Argv) => y.options(COMPARE_FLAGS), async (a) => {
-      code = await compareCommand(a, stop);
+      code = await compareCommand(a, argv, stop);
     })
     .command(
       'bench <what>',
