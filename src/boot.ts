@@ -5,7 +5,7 @@
  */
 import seedrandom from 'seedrandom';
 import type { ServerName } from './protocol.js';
-import { app } from './servers/app.js';
+import { app, DEFAULT_RETRY } from './servers/app.js';
 import { disk } from './servers/disk.js';
 import { net, type NetDevice } from './servers/net.js';
 import type { ZoneSpec } from './servers/dns-zone.js';
@@ -34,20 +34,31 @@ export function serverRng(name: ServerName, seed: string | number): seedrandom.P
   return seedrandom(`${seed}:server:${name}`);
 }
 
-/** Boot server `name` in context `ctx`. */
+/**
+ * Boot server `name` in context `ctx`: the same boot information at every
+ * incarnation, so a restarted server starts as the first one did (the disk
+ * mounts the image again, with an empty cache).
+ */
 export function bootByName(
   name: ServerName,
   cfg: KernelConfig,
   res: BootResources,
   ctx: ServerContext,
 ): ServerInstance {
-  const fault = cfg.fault ?? undefined;
   switch (name) {
     case 'disk':
-      return bootServer(disk, { image: res.machine.image, cacheBlocks: cfg.cacheBlocks }, ctx, fault);
+      return bootServer(disk, { image: res.machine.image, cacheBlocks: cfg.cacheBlocks }, ctx);
     case 'net':
-      return bootServer(net, { mtu: cfg.mtu, checksumOffload: cfg.checksumOffload, device: res.device }, ctx, fault);
+      return bootServer(net, { mtu: cfg.mtu, checksumOffload: cfg.checksumOffload, device: res.device }, ctx);
     case 'app':
-      return bootServer(app, { zone: res.machine.zone && { ...res.machine.zone, seed: res.machine.seed } }, ctx, fault);
+      return bootServer(
+        app,
+        {
+          zone: res.machine.zone && { ...res.machine.zone, seed: res.machine.seed },
+          receives: cfg.receives,
+          retry: { ...DEFAULT_RETRY, waitMs: cfg.callTimeoutMs },
+        },
+        ctx,
+      );
   }
 }

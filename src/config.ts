@@ -2,7 +2,7 @@
  * The resolved configuration of one run: everything a kernel needs, defaults
  * filled in. It is printed in the run report as it is.
  */
-import type { FaultPlan } from './servers/server.js';
+import type { FaultSpec } from './faults/plan.js';
 
 export type Mode = 'monolithic' | 'microkernel';
 export type Transport = 'copy' | 'transfer' | 'shared';
@@ -97,8 +97,22 @@ export interface KernelConfig {
   callTimeoutMs: number;
   /** A domain that does not answer the harness's heartbeat for this long is hung, milliseconds. */
   hangTimeoutMs: number;
-  /** Crash a server on purpose (fault injection). */
-  fault: FaultPlan | null;
+  /** Faults to inject on purpose (fault injection), in any order. */
+  faults: FaultSpec[];
+  /**
+   * The supervisor's restart intensity (OTP's MaxR and MaxT): a server that
+   * needs more than `maxRestarts` restarts within `restartWindowMs` is given up,
+   * and calls to it then fail fast with ESERVERFAILED (microkernel only).
+   */
+  maxRestarts: number;
+  restartWindowMs: number;
+  /**
+   * Receives the app keeps posted at net: how many requests it serves at once.
+   * Requests beyond that wait in net's queue, as in a listen backlog.
+   */
+  receives: number;
+  /** JS heap limit of each domain, MiB: past it the domain dies out of memory (the harness survives). */
+  heapLimitMb: number;
 }
 
 export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
@@ -112,5 +126,9 @@ export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
   checksumOffload: false,
   callTimeoutMs: 10_000,
   hangTimeoutMs: 3_000,
-  fault: null,
+  faults: [],
+  maxRestarts: 3,
+  restartWindowMs: 5_000,
+  heapLimitMb: 256,
+  receives: 64,
 };

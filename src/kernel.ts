@@ -3,7 +3,6 @@
  */
 import type { CounterValues } from './metrics/counters.js';
 import type { ServerName } from './protocol.js';
-import type { WireResult } from './wire/clients.js';
 import type { Workload } from './workload/schema.js';
 
 export interface RunPlan {
@@ -13,36 +12,58 @@ export interface RunPlan {
 }
 
 /**
- * A server that failed during the run: a monolithic panic, a microkernel worker
- * crash, or a hang (its domain stopped answering heartbeats; in the monolith the
- * whole kernel hangs, and the server is the one it was running).
+ * A server that failed during the run, as the kernel saw it: a monolithic
+ * panic (the whole system stopped), or a microkernel server domain that
+ * crashed (threw), exited, ran out of memory or hung (missed its heartbeats).
+ * `outcome`: what became of the system: the supervisor restarted the server,
+ * gave up on it, or (in the monolith) everything stopped.
  */
 export interface FaultRecord {
   server: ServerName;
-  kind: 'panic' | 'crash' | 'hang';
+  kind: 'panic' | 'crash' | 'exit' | 'oom' | 'hang';
   message: string;
+  outcome: 'restarted' | 'given-up' | 'system-down';
+  /** When the kernel noticed, ms after the clients started (host-measured). */
+  noticedAtMs: number;
+  /** The incarnation that failed (1 = the first). */
+  incarnation: number;
+  /** The planned fault (its index in the plan) that struck this incarnation, if one did. */
+  planned: number | null;
 }
 
 /** A protection domain (a thread) and how busy it was during the run (host-measured). */
 export interface DomainUsage {
   name: string;
   servers: ServerName[];
-  /** Fraction of the run's wall time the domain's event loop was busy, 0..1. */
+  /** Fraction of the run's wall time the domain's event loop was busy, 0..1 (over all its incarnations). */
   utilisation: number;
   /** Host-measured busy time of the domain per completed request, µs (filled in by the report). */
   busyUsPerRequest?: number;
 }
 
+/** What the supervisor did for one server (host-measured times). */
+export interface Supervision {
+  incarnations: number;
+  restarts: number;
+  /** The supervisor gave up on it (restart intensity exceeded). */
+  givenUp: boolean;
+  /** Per restart: ms from the failure to the first call the new incarnation served (null if it served none). */
+  recoveryMs: (number | null)[];
+  /** Total ms it was down: from each failure until its next incarnation was up (or the end of the run). */
+  downMs: number;
+}
+
 export interface KernelRunResult {
-  /** What the wire device measured; null if the domain holding it died. */
-  wire: WireResult | null;
   faults: FaultRecord[];
   domains: DomainUsage[];
+  supervision: Record<ServerName, Supervision>;
 }
 
 export interface Kernel {
-  /** Run the workload's clients against the booted servers until done or a server dies. */
-  run(plan: RunPlan): Promise<KernelRunResult>;
+  /** The clients are about to start: run the servers' own loops. */
+  start(): Promise<void>;
+  /** The wire has closed: wait for the servers' loops to end (bounded), and report. */
+  finish(): Promise<KernelRunResult>;
   /** What each server counted so far (readable even after a server died). */
   counters(): Record<ServerName, CounterValues>;
   /** Stop everything; afterwards no thread, port or timer of this kernel is alive. */

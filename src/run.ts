@@ -12,6 +12,11 @@ import { defined, parseRunOptions, type ParsedRunOptions, type RunOptions } from
 import { RANGES } from './limits.js';
 import { pow2AtLeast } from './microkernel/ring.js';
 import type { DomainUsage, Kernel, FaultRecord } from './kernel.js';
+import type { KernelEnv } from './harness/env.js';
+import { epochMs, markStart, newFaultBoard, struckFaults } from './faults/inject.js';
+import { formatFaultSpec, type FaultKind } from './faults/plan.js';
+import { WireLink } from './wire/link.js';
+import { clientPlan, SimulatedWire } from './wire/clients.js';
 import { sumCounters, type CounterValues } from './metrics/counters.js';
 import type { LatencySummary } from './metrics/latency.js';
 import type { Pacing } from './wire/pacing.js';
@@ -19,7 +24,6 @@ import { round } from './metrics/stats.js';
 import { Microkernel } from './microkernel/kernel.js';
 import { MonolithicDomain } from './harness/monolithic-domain.js';
 import type { ServerName } from './protocol.js';
-import type { FaultPlan } from './servers/server.js';
 import { blocksFor, mkfs } from './servers/fs.js';
 import { ledgerOf, newRegisters, readDigest, readOutcomes, REG, requestStop, type Outcomes } from './wire/registers.js';
 import { fileSet, largestFile } from './workload/generate.js';
@@ -60,8 +64,21 @@ export interface RunReport {
   cpu: { userMs: number; systemMs: number };
   /** Each protection domain (thread) and its host-measured event-loop utilisation. */
   domains: DomainUsage[];
-  /** Per server: its domain, that domain's utilisation, incarnations and restarts (no supervisor yet: 1 and 0). */
-  servers: Record<ServerName, { domain: string; utilisation: number; incarnations: number; restarts: number; crashed: boolean }>;
+  /**
+   * Per server: its domain and that domain's utilisation; what the supervisor
+   * did (incarnations, restarts, given up); host-measured recovery times, from
+   * each failure (the fault striking, or the kernel noticing) to the first call
+   * the next incarnation served, and the ms it was down in all. `crashed`: it
+   * failed at least once. In the monolith a failure is a panic of everything:
+   * no server is restarted.
+   */
+  servers: Record<ServerName, ServerReport>;
+  /** The share of the requests sent that ended ok (0..1). */
+  availability: number;
+  /** Calls repeated because their callee died under them (the app's, to disk and net), and reads the clients sent again after a reset. */
+  retries: { calls: number; resentReads: number };
+  /** Requests whose connection was reset because the net server, or the system, went down under them. */
+  resets: number;
   /** Host-measured round-trip latency of a request as the client sees it; null if lost with its domain. */
   latencyUs: Omit<LatencySummary, 'count'> | null;
   /**
@@ -83,7 +100,14 @@ export interface RunReport {
    * for the same workload and seed. A 5xx response counts as `fail` and is not in it.
    */
   digest: string;
-  faults: FaultRecord[];
+  /**
+   * Every failure of a server (kind, what the kernel did about it) and every
+   * planned fault that struck without one (a garbage reply, a lost write:
+   * outcome `survived`), with where the fault struck.
+   */
+  faults: FaultReport[];
+  /** The planned faults, each with whether and where it struck (injected vs activated). */
+  faultPlan: { spec: string; struck: boolean; atMs: number | null; request: number | null; atMessage: number | null }[];
   /**
    * For a workload that writes: every acknowledged write checked against the
    * disk image after the kernel stopped. `lost` > 0 fails the run. Null if the
@@ -103,10 +127,44 @@ export interface RunReport {
   problems: string[];
 }
 
+export interface ServerReport {
+  domain: string;
+  utilisation: number;
+  incarnations: number;
+  restarts: number;
+  givenUp: boolean;
+  crashed: boolean;
+  /** Host-measured ms from a failure to the next incarnation's first served call, over its restarts; null without one. */
+  recoveryMs: { p50: number; p99: number; max: number; count: number } | null;
+  /** Host-measured ms the server was down in all. */
+  downMs: number;
+}
+
+/** One fault in the report. */
+export interface FaultReport {
+  server: ServerName;
+  /** What happened: a panic of the whole monolith, a server domain that crashed, exited, ran out of memory or hung, or a planned fault that struck without killing anything. */
+  kind: FaultRecord['kind'] | FaultKind;
+  message: string;
+  outcome: FaultRecord['outcome'] | 'survived';
+  /** The planned fault behind it (canonical form), or null for a failure nobody planned. */
+  planned: string | null;
+  /** Where it struck: ms after the clients started, the requests sent by then, the server's message number (null if not known). */
+  atMs: number | null;
+  request: number | null;
+  atMessage: number | null;
+  /** When the kernel noticed (ms after the clients started); null for a fault that killed nothing. */
+  noticedAtMs: number | null;
+  incarnation: number;
+}
+
 /** At most this many pool slots (256 MiB) are set aside for blocks in flight. */
 const MAX_IN_FLIGHT_BLOCKS = 65536;
 
-const FAULT_VERB = { panic: 'panicked the kernel', crash: 'crashed', hang: 'hung' } as const;
+const FAULT_VERB = { panic: 'panicked the kernel', crash: 'crashed', exit: 'exited', oom: 'ran out of memory', hang: 'hung' } as const;
+
+/** The app keeps at most this many receives posted; more requests wait in net's queue. */
+const MAX_RECEIVES = 256;
 
 const images = new Map<string, SharedArrayBuffer>();
 
@@ -169,7 +227,8 @@ export function resolveRun(options: RunOptions): { workload: Workload; cfg: Kern
     checksumOffload: opts.checksumOffload,
     callTimeoutMs: opts.callTimeoutMs,
     hangTimeoutMs: opts.hangTimeoutMs,
-    fault: opts.fault,
+    ...defined({ faults: opts.faults, maxRestarts: opts.maxRestarts, restartWindowMs: opts.restartWindowMs, heapLimitMb: opts.heapLimitMb }),
+    receives: Math.min(outstanding, MAX_RECEIVES),
     ...defined({ signal: opts.signal, spinUs: opts.spinUs, transport: opts.transport }),
   };
   return { workload, cfg, profile, options: opts };
@@ -195,44 +254,101 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
   const writes = writesToDisk(w);
   // a run that writes keeps a ledger of every request's outcome, to check its writes by
   const regs = newRegisters(writes ? w.requests : 0);
+  const board = newFaultBoard(cfg.faults.length);
+  const link = new WireLink(cfg.callTimeoutMs);
+  let t0 = 0;
+  const blamed = new Set<number>();
+  const env: KernelEnv = {
+    cfg,
+    machine,
+    regs,
+    board,
+    link,
+    sinceStart: () => (t0 ? round(epochMs() - t0, 3) : 0),
+    lastStruck(server) {
+      // the latest planned fault of `server` that struck, kills, and is not blamed yet
+      let best: number | null = null;
+      for (const f of struckFaults(board, cfg.faults.length)) {
+        const spec = cfg.faults[f.index];
+        if (blamed.has(f.index) || spec.kind === 'lose') continue;
+        if (server !== null && (spec.server !== server || spec.kind === 'garbage')) continue;
+        best = f.index;
+      }
+      if (best !== null) blamed.add(best);
+      return best;
+    },
+  };
   // an abort stops the clients sending; what is in flight finishes
   const stop = () => requestStop(regs);
   if (opts.abortSignal?.aborted) stop();
   opts.abortSignal?.addEventListener('abort', stop, { once: true });
   // each kernel runs off this thread, so that no crash or hang of it can stop the harness
-  const kernel: Kernel =
-    cfg.mode === 'monolithic'
-      ? await new MonolithicDomain(cfg, machine, regs).boot()
-      : await Microkernel.boot(cfg, machine, regs);
+  const kernel: Kernel = cfg.mode === 'monolithic' ? await new MonolithicDomain(env).boot() : await Microkernel.boot(env);
+  const wire = new SimulatedWire(regs);
   let result;
+  let wired;
   const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
   try {
-    result = await kernel.run({ workload: w, requests: w.requests, clients: w.clients });
+    markStart(board);
+    t0 = epochMs();
+    await kernel.start();
+    wired = await wire.run(clientPlan({ workload: w, requests: w.requests, clients: w.clients }), (id, req, again) => link.send(id, req.line, req.body, again));
+    // the clients are done: the wire closes, and the servers' own loops end
+    await link.close();
+    result = await kernel.finish();
   } finally {
     opts.abortSignal?.removeEventListener('abort', stop);
     await kernel.shutdown();
   }
-  const harnessMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const byServer = kernel.counters();
   const counters = sumCounters(Object.values(byServer));
-  const endedBy = result.faults.length ? 'fault' : (result.wire?.endedBy ?? 'stop');
+  const systemDown = result.faults.some((f) => f.outcome === 'system-down');
+  const endedBy = systemDown ? 'fault' : wired.endedBy;
   // a run with a duration sent what it sent: that is its request count
   const outcomes = readOutcomes(regs, endedBy === 'duration' || w.durationMs !== undefined ? Atomics.load(regs, REG.issued) : w.requests);
-  if (result.wire === null) {
-    // the domain holding the clients died: what was in flight has no known outcome
-    outcomes.info += outcomes.pending;
-    outcomes.pending = 0;
-  }
-  // the wire's own clock, or the harness's when the wire died with its domain
-  const elapsedMs = result.wire?.elapsedMs ?? harnessMs;
+  const elapsedMs = wired.elapsedMs;
   const done = outcomes.ok + outcomes.fail + outcomes.info;
   const per = (x: number) => (done ? round(x / done, 4) : 0);
   // every thread of the kernel has stopped: the media is as the run left it
   const durability = writes ? checkDurability(w, machine.image, ledgerOf(regs)) : null;
+  const struck = struckFaults(board, cfg.faults.length);
+  const sinceT0 = (at: number) => round(at - t0, 3);
+  const faults: FaultReport[] = result.faults.map((f) => {
+    const s = f.planned === null ? undefined : struck.find((x) => x.index === f.planned);
+    return {
+      server: f.server,
+      kind: f.kind,
+      message: f.message,
+      outcome: f.outcome,
+      planned: f.planned === null ? null : formatFaultSpec(cfg.faults[f.planned]),
+      atMs: s ? sinceT0(s.atEpochMs) : null,
+      request: s ? s.request : null,
+      atMessage: s ? s.message : null,
+      noticedAtMs: f.noticedAtMs,
+      incarnation: f.incarnation,
+    };
+  });
+  for (const s of struck) {
+    if (result.faults.some((f) => f.planned === s.index)) continue;
+    const spec = cfg.faults[s.index];
+    // a fault that killed nothing (a garbage reply, a lost write), or whose failure was blamed on a later one
+    faults.push({
+      server: spec.server,
+      kind: spec.kind,
+      message: `${formatFaultSpec(spec)} struck`,
+      outcome: systemDown ? 'system-down' : 'survived',
+      planned: formatFaultSpec(spec),
+      atMs: sinceT0(s.atEpochMs),
+      request: s.request,
+      atMessage: s.message,
+      noticedAtMs: null,
+      incarnation: 0,
+    });
+  }
+  faults.sort((a, b) => (a.atMs ?? a.noticedAtMs ?? 0) - (b.atMs ?? b.noticedAtMs ?? 0));
   const failures = [
-    ...result.faults.map((f) => `${f.server} ${FAULT_VERB[f.kind]}: ${f.message}`),
+    ...result.faults.filter((f) => f.outcome !== 'restarted').map((f) => `${f.server} ${FAULT_VERB[f.kind]}: ${f.message}`),
     ...(outcomes.pending ? [`${outcomes.pending} requests never settled`] : []),
     ...(durability?.lost ? [`${durability.lost} of ${durability.ackedWrites} acknowledged writes are not on the disk image (${durability.firstLoss})`] : []),
   ];
@@ -243,7 +359,7 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
     ...(endedBy === 'stop' && outcomes.notIssued ? [`stopped before ${outcomes.notIssued} of ${w.requests} requests were sent`] : []),
   ];
   const problems = [...failures, ...shortfalls];
-  const { count: _count, ...latency } = result.wire?.latencyUs ?? { count: 0 };
+  const { count: _count, ...latency } = wired.latencyUs;
   return {
     schemaVersion: SCHEMA_VERSION,
     tool: { name: pkg.name, version: pkg.version },
@@ -282,20 +398,30 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
     })),
     servers: Object.fromEntries(
       result.domains.flatMap((d) =>
-        d.servers.map((s) => [
-          s,
-          {
-            domain: d.name,
-            utilisation: round(d.utilisation, 3),
-            incarnations: 1,
-            restarts: 0,
-            crashed: result.faults.some((f) => f.server === s),
-          },
-        ]),
+        d.servers.map((s): [ServerName, ServerReport] => {
+          const sv = result.supervision[s];
+          const rec = sv.recoveryMs.filter((x): x is number => x !== null).sort((a, b) => a - b);
+          return [
+            s,
+            {
+              domain: d.name,
+              utilisation: round(d.utilisation, 3),
+              incarnations: sv.incarnations,
+              restarts: sv.restarts,
+              givenUp: sv.givenUp,
+              crashed: result.faults.some((f) => f.server === s),
+              recoveryMs: rec.length ? { p50: round(quantile(rec, 0.5), 3), p99: round(quantile(rec, 0.99), 3), max: round(rec[rec.length - 1], 3), count: rec.length } : null,
+              downMs: round(sv.downMs, 3),
+            },
+          ];
+        }),
       ),
     ) as RunReport['servers'],
-    latencyUs: result.wire ? (latency as RunReport['latencyUs']) : null,
-    pacing: result.wire?.pacing ?? null,
+    availability: outcomes.ok + outcomes.fail + outcomes.info ? round(outcomes.ok / (outcomes.ok + outcomes.fail + outcomes.info), 6) : 1,
+    retries: { calls: counters.retries, resentReads: wired.resent },
+    resets: link.resets + counters.connectionsReset,
+    latencyUs: done ? (latency as RunReport['latencyUs']) : null,
+    pacing: wired.pacing,
     counters,
     perRequest: {
       bytesCopied: per(counters.bytesCopied),
@@ -306,10 +432,19 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
     },
     countersByServer: byServer,
     digest: readDigest(regs),
-    faults: result.faults,
+    faults,
+    faultPlan: cfg.faults.map((spec, i) => {
+      const s = struck.find((x) => x.index === i);
+      return { spec: formatFaultSpec(spec), struck: !!s, atMs: s ? sinceT0(s.atEpochMs) : null, request: s?.request ?? null, atMessage: s?.message ?? null };
+    }),
     durability,
     modelled: roundModelled(price(profile, cfg.mode, byServer, result.domains, done)),
     status: failures.length ? 'failed' : shortfalls.length ? 'incomplete' : 'ok',
     problems,
   };
+}
+
+/** The q-quantile of sorted `xs` (nearest rank). */
+function quantile(xs: number[], q: number): number {
+  return xs[Math.min(xs.length - 1, Math.max(0, Math.ceil(q * xs.length) - 1))];
 }

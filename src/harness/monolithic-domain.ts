@@ -1,58 +1,61 @@
 /**
  * The harness's handle on a monolithic kernel running in its own thread
- * (monolithic-host.ts): boot, run with heartbeats, counters read from shared
- * slabs, shutdown. A hang anywhere in the kernel is a hang of the whole domain;
- * it is reported against the server the kernel was last running.
+ * (monolithic-host.ts): boot, the servers' loops with heartbeats, counters read
+ * from shared slabs, shutdown. The kernel is one fault domain: a panic, a crash
+ * of its thread or a hang anywhere in it stops the whole system. The clients
+ * then see their connections reset and nothing more is served.
  */
-import type { Worker } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import type { KernelConfig } from '../config.js';
-import type { Machine } from '../boot.js';
-import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
+import type { FaultRecord, Kernel, KernelRunResult, Supervision } from '../kernel.js';
 import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
-import { requestStop, type Registers } from '../wire/registers.js';
-import { watchHeartbeats } from './heartbeat.js';
-import type { MonolithicBoot, MonolithicControl } from './monolithic-host.js';
-import { startWorker } from './spawn.js';
+import { requestStop } from '../wire/registers.js';
+import { GONE, newChannel, startDomain, watchHeartbeats, type Domain } from './domain.js';
+import type { MonolithicBoot, MonolithicControl, PanicNote } from './monolithic-host.js';
+import type { KernelEnv } from './env.js';
 
 export class MonolithicDomain implements Kernel {
-  private readonly worker: Worker;
-  private readonly ctl: Comlink.Remote<MonolithicControl>;
-  private readonly exited: Promise<number>;
+  private readonly domain: Domain<MonolithicControl>;
   private readonly slabs: Record<ServerName, SharedArrayBuffer>;
   private readonly running = new Int32Array(new SharedArrayBuffer(4));
-  private gone = false;
-  private error: string | null = null;
+  private fault: FaultRecord | null = null;
+  private main: Promise<unknown> = Promise.resolve();
+  private heartbeats: ReturnType<typeof watchHeartbeats> | null = null;
+  private elu0: ReturnType<Domain<MonolithicControl>['eluMark']> | undefined;
+  private utilisation = 0;
+  private down!: () => void;
+  private readonly stopped = new Promise<void>((res) => (this.down = res));
 
-  constructor(
-    private readonly cfg: KernelConfig,
-    machine: Machine,
-    private readonly regs: Registers,
-  ) {
-    this.slabs = Object.fromEntries(SERVER_NAMES.map((n) => [n, new SharedArrayBuffer(COUNTER_SLAB_BYTES)])) as Record<
-      ServerName,
-      SharedArrayBuffer
-    >;
+  constructor(private readonly env: KernelEnv) {
+    this.slabs = Object.fromEntries(SERVER_NAMES.map((n) => [n, new SharedArrayBuffer(COUNTER_SLAB_BYTES)])) as Record<ServerName, SharedArrayBuffer>;
+    const { port1, port2 } = newChannel();
     const boot: MonolithicBoot = {
-      cfg,
-      machine,
-      regs: regs.buffer as SharedArrayBuffer,
+      cfg: env.cfg,
+      machine: env.machine,
+      regs: env.regs.buffer as SharedArrayBuffer,
+      board: env.board.cells,
       slabs: this.slabs,
       running: this.running.buffer as SharedArrayBuffer,
+      nic: port2,
     };
-    this.worker = startWorker('harness/monolithic-host', { workerData: boot, name: 'microlith-monolith' });
-    this.worker.on('error', (e) => (this.error = e instanceof Error ? e.message : String(e)));
-    this.exited = new Promise((res) => this.worker.once('exit', res));
-    this.exited.then(() => (this.gone = true));
-    this.ctl = Comlink.wrap<MonolithicControl>(nodeEndpoint(this.worker));
+    this.domain = startDomain<MonolithicControl, MonolithicBoot>({
+      module: 'harness/monolithic-host',
+      name: 'microlith-monolith',
+      boot,
+      transfer: [port2],
+      heapLimitMb: env.cfg.heapLimitMb,
+    });
+    env.link.attach(port1);
+    void this.domain.exited.then(() => {
+      if (!this.fault && !this.shuttingDown) this.systemDown(this.diedFault());
+    });
   }
+
+  private shuttingDown = false;
 
   /** Resolves when the kernel's thread is up, or rejects if it could not start. */
   async boot(): Promise<this> {
-    const up = await Promise.race([this.ctl.ping(), this.exited.then(() => false as const)]);
-    if (up !== true) throw new Error(`the monolithic kernel did not start: ${this.error ?? 'its thread exited'}`);
+    const up = await this.domain.control((c) => c.ping());
+    if (up !== true) throw new Error(`the monolithic kernel did not start: ${this.domain.reason()}`);
     return this;
   }
 
@@ -60,36 +63,71 @@ export class MonolithicDomain implements Kernel {
     return SERVER_NAMES[Atomics.load(this.running, 0)] ?? 'net';
   }
 
-  async run(plan: RunPlan): Promise<KernelRunResult> {
-    let hung: FaultRecord | null = null;
-    let onHang!: () => void;
-    const hang = new Promise<null>((res) => (onHang = () => res(null)));
-    const stop = watchHeartbeats([{ name: 'kernel', ping: () => this.ctl.ping(), gone: () => this.gone }], this.cfg.hangTimeoutMs, (_n, ms) => {
+  /** What the thread's death was: a panic (its note names the server), or its thread crashed. */
+  private diedFault(): FaultRecord {
+    const why = this.domain.reason();
+    let note: PanicNote | null = null;
+    try {
+      note = JSON.parse(why) as PanicNote;
+    } catch {
+      // not a panic note: the thread died some other way
+    }
+    const oom = this.domain.outOfMemory;
+    const server = note?.panic ?? this.lastServer();
+    const message = note ? note.message : `the kernel's thread died (last running ${server}): ${why}`;
+    return { server, kind: note ? 'panic' : oom ? 'oom' : this.domain.exitCode === 3 ? 'exit' : 'crash', message, outcome: 'system-down', noticedAtMs: this.env.sinceStart(), incarnation: 1, planned: this.env.lastStruck(null) };
+  }
+
+  /** The system is down: record why, reset the clients, stop sending. */
+  private systemDown(f: FaultRecord): void {
+    this.fault ??= f;
+    this.env.link.fail();
+    requestStop(this.env.regs);
+    this.down();
+  }
+
+  async start(): Promise<void> {
+    this.elu0 = this.domain.eluMark();
+    this.heartbeats = watchHeartbeats(this.env.cfg.hangTimeoutMs, (_n, ms) => {
       const server = this.lastServer();
-      hung = { server, kind: 'hang', message: `the kernel answered no heartbeat for ${Math.round(ms)} ms, last running ${server}` };
-      requestStop(this.regs);
-      onHang();
+      this.systemDown({
+        server,
+        kind: 'hang',
+        message: `the kernel answered no heartbeat for ${Math.round(ms)} ms, last running ${server}`,
+        outcome: 'system-down',
+        noticedAtMs: this.env.sinceStart(),
+        incarnation: 1,
+        planned: this.env.lastStruck(null),
+      });
+      void this.domain.terminate();
     });
-    const died = this.exited.then(() => null);
-    const result = await Promise.race([this.ctl.run(plan), hang, died]);
-    stop();
-    if (result) return result;
-    const faults: FaultRecord[] = hung
-      ? [hung]
-      : [{ server: this.lastServer(), kind: 'crash', message: `the kernel's thread died: ${this.error ?? 'exited'}` }];
-    return { wire: null, faults, domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: 0 }] };
+    this.heartbeats.add({ name: 'kernel', ping: () => this.domain.control((c) => c.ping()), gone: () => !this.domain.alive });
+    this.main = this.domain.control((c) => c.start());
+  }
+
+  async finish(): Promise<KernelRunResult> {
+    // the wire closed: the servers' loops end at once, unless the system is down
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise((res) => (timer = setTimeout(res, this.env.cfg.hangTimeoutMs)));
+    await Promise.race([this.main.catch(() => GONE), this.stopped, late]);
+    clearTimeout(timer);
+    this.heartbeats?.stop();
+    this.utilisation = this.domain.utilisation(this.elu0);
+    const f = this.fault;
+    const supervision = Object.fromEntries(
+      SERVER_NAMES.map((s): [ServerName, Supervision] => [s, { incarnations: 1, restarts: 0, givenUp: false, recoveryMs: [], downMs: 0 }]),
+    ) as Record<ServerName, Supervision>;
+    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation }], supervision };
   }
 
   counters(): Record<ServerName, CounterValues> {
-    return Object.fromEntries(SERVER_NAMES.map((n) => [n, readCounters(new Float64Array(this.slabs[n]))])) as Record<
-      ServerName,
-      CounterValues
-    >;
+    return Object.fromEntries(SERVER_NAMES.map((n) => [n, readCounters(new Float64Array(this.slabs[n]))])) as Record<ServerName, CounterValues>;
   }
 
   async shutdown(): Promise<void> {
-    this.ctl[Comlink.releaseProxy]();
-    await this.worker.terminate();
-    await this.exited;
+    this.shuttingDown = true;
+    this.heartbeats?.stop();
+    this.env.link.detach();
+    await this.domain.terminate();
   }
 }

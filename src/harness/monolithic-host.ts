@@ -1,40 +1,55 @@
 /**
  * The thread the monolithic kernel runs in. The kernel is one domain; running it
- * off the harness's thread keeps the harness outside its fault domain: if a
- * server hangs the kernel, the harness notices the missed heartbeats, reads the
- * counters and registers it shares with the kernel, and ends the run.
+ * off the harness's thread keeps the harness outside its fault domain: a panic
+ * stops this thread (as a panic halts a machine), and the harness notices; if a
+ * server hangs the kernel, the harness notices the missed heartbeats. Either
+ * way it still reads the counters and registers it shares with the kernel.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { MonolithicKernel } from '../monolithic/kernel.js';
 import type { KernelConfig } from '../config.js';
 import type { Machine } from '../boot.js';
-import type { KernelRunResult, RunPlan } from '../kernel.js';
 import type { ServerName } from '../protocol.js';
 import { registersOver } from '../wire/registers.js';
+import { faultBoardOver } from '../faults/inject.js';
+import { crashDomain, domainBoot, serveControl, type Port } from './domain.js';
 
 export interface MonolithicBoot {
   cfg: KernelConfig;
   machine: Machine;
   regs: SharedArrayBuffer;
+  board: Float64Array;
   slabs: Record<ServerName, SharedArrayBuffer>;
   running: SharedArrayBuffer;
+  /** The NIC's end of the link to the wire's clients. */
+  nic: Port;
 }
 
 export interface MonolithicControl {
   ping(): true;
-  run(plan: RunPlan): Promise<KernelRunResult>;
+  /** Run the servers' loops; resolves when they ended. */
+  start(): Promise<void>;
 }
 
-const data = workerData as MonolithicBoot;
-const kernel = new MonolithicKernel(data.cfg, data.machine, registersOver(data.regs), {
-  slabs: data.slabs,
-  running: new Int32Array(data.running),
-});
+/** What a panic leaves in the crash note: JSON, so the harness can name the server. */
+export interface PanicNote {
+  panic: ServerName;
+  message: string;
+}
+
+const data = domainBoot<MonolithicBoot>();
+const kernel = new MonolithicKernel(
+  data.cfg,
+  data.machine,
+  registersOver(data.regs),
+  faultBoardOver(data.board),
+  data.nic,
+  // a panic halts the machine: the whole domain stops at once
+  (p) => crashDomain(JSON.stringify({ panic: p.server, message: p.message } satisfies PanicNote)),
+  { slabs: data.slabs, running: new Int32Array(data.running) },
+);
 
 const control: MonolithicControl = {
   ping: () => true,
-  run: (plan) => kernel.run(plan),
+  start: () => kernel.start(),
 };
-Comlink.expose(control, nodeEndpoint(parentPort!));
+serveControl(control);

@@ -40,6 +40,15 @@ export const COUNTER_NAMES = [
   'cacheHits',
   'cacheMisses',
   'appRequests',
+  // isolation at work: refusals, retries and resets (they happen in fault runs)
+  /** Calls refused because the caller holds no grant for them (ECALLDENIED). */
+  'callsDenied',
+  /** Messages refused at the receiving endpoint for their shape or size (EINVAL, E2BIG). */
+  'messagesRefused',
+  /** Calls repeated after the callee died or restarted (only what is safe to repeat). */
+  'retries',
+  /** Requests whose connection went down with the server holding it. */
+  'connectionsReset',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

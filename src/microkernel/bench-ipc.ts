@@ -9,7 +9,6 @@
  *   bandwidth    one-way: `size`-byte payloads to a sink, `depth` in flight,
  *                payload bytes / wall time (bw_pipe style).
  */
-import { MessageChannel } from 'node:worker_threads';
 import type { Signal, Transport } from '../config.js';
 import { COUNTER_SLAB_BYTES, Counters } from '../metrics/counters.js';
 import { median } from '../metrics/stats.js';
@@ -17,7 +16,7 @@ import type { EchoBoot } from './echo-worker.js';
 import { Endpoint } from './ipc.js';
 import { newPoolMemory, PoolBlocks, PoolMapping } from './pool.js';
 import { newDoorbell, newRingMemory, pow2AtLeast, Pump } from './ring.js';
-import { startWorker } from '../harness/spawn.js';
+import { newChannel, startDomain } from '../harness/domain.js';
 import { openChannel } from './batch.js';
 import { codecFor, type Held, release } from './transport.js';
 
@@ -87,7 +86,7 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
   const maxSize = Math.max(...opts.sizes);
   const slotsPerMsg = Math.ceil(maxSize / SLOT);
   const pool = transport === 'shared' ? newPoolMemory(0, slotsPerMsg * (opts.depth + 2), SLOT) : null;
-  const { port1, port2 } = new MessageChannel();
+  const { port1, port2 } = newChannel();
   const ringBytes = pow2AtLeast(2 * (maxSize + 64 * 1024 + slotsPerMsg * 128));
   const [ab, ba, myBell, peerBell] =
     signal === 'ring' ? [newRingMemory(ringBytes), newRingMemory(ringBytes), newDoorbell(), newDoorbell()] : [];
@@ -101,9 +100,7 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
     pool,
     rings: ab && ba && myBell && peerBell ? { tx: ba, rx: ab, peerBell: myBell, bell: peerBell } : null,
   };
-  const worker = startWorker('microkernel/echo-worker', { workerData: boot, transferList: [port2], name: 'microlith-echo' });
-  const exited = new Promise((res) => worker.once('exit', res));
-  worker.once('error', () => {});
+  const worker = startDomain<never, EchoBoot>({ module: 'microkernel/echo-worker', name: 'microlith-echo', boot, transfer: [port2] });
   const counters = new Counters();
   const pump = ab && ba && myBell && peerBell ? new Pump(myBell, opts.spinUs) : null;
   const port = openChannel(signal, port1, pump && ab && ba && peerBell ? { rings: { tx: ab, rx: ba, peerBell }, pump, counters } : null);
@@ -143,7 +140,6 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
       ep.close();
       pump?.stop();
       await worker.terminate();
-      await exited;
     },
   };
 }

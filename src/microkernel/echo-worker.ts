@@ -3,7 +3,8 @@
  * IPC_ECHO with the payload it got, and IPC_SINK with the number of bytes. It
  * uses the kernel's own IPC (Endpoint, codecs, rings) and nothing else.
  */
-import { workerData, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { domainBoot } from '../harness/domain.js';
 import { Counters } from '../metrics/counters.js';
 import type { Signal, Transport } from '../config.js';
 import { Endpoint } from './ipc.js';
@@ -22,7 +23,7 @@ export interface EchoBoot {
   rings: { tx: RingMemory; rx: RingMemory; peerBell: Doorbell; bell: Doorbell } | null;
 }
 
-const data = workerData as EchoBoot;
+const data = domainBoot<EchoBoot>();
 const counters = new Counters(data.counters);
 const pump = data.rings ? new Pump(data.rings.bell, data.spinUs) : null;
 const port = openChannel(data.signal, data.port, pump && data.rings ? { rings: data.rings, pump, counters } : null);

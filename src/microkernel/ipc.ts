@@ -17,8 +17,9 @@
  * in-thread MessageChannel in tests and between workers in the kernel.
  */
 import type { Counters } from '../metrics/counters.js';
-import type { Errno, Reply } from '../protocol.js';
+import { RECEIVE_CALLS, type Errno, type Reply, type ServerName } from '../protocol.js';
 import { DescriptorError } from './pool.js';
+import { checkCall, checkReply } from './shapes.js';
 import { copyCodec, release, type Codec, type Held } from './transport.js';
 
 /** The few MessagePort members this module uses (node:worker_threads' MessagePort fits). */
@@ -61,12 +62,22 @@ export interface EndpointOptions {
   codec?: Codec;
   /** Names this endpoint in error details. */
   label: string;
+  /**
+   * Check messages against the protocol's shapes (shapes.ts): calls and sends
+   * for `server` (the one behind this endpoint) before `onCall`, ok replies from
+   * `peer` (the one this endpoint calls). A refused call is answered EINVAL or
+   * E2BIG, a refused reply reaches the caller as EINVAL; both are counted in
+   * messagesRefused. Without it, nothing is checked.
+   */
+  shapes?: { server: ServerName; peer: ServerName; maxPayloadBytes: number };
 }
 
 interface Pending {
   resolve: (r: Reply<unknown>) => void;
   deadline: number;
   held: Held;
+  /** The message type of the call, whose reply shape the reply is checked against. */
+  type: string;
 }
 
 export class Endpoint {
@@ -113,8 +124,10 @@ export class Endpoint {
   call(msg: { type: string }, held: Held = []): Promise<Reply<unknown>> {
     if (this.gone) return Promise.resolve(this.refused(this.gone));
     const i = this.nextId++;
+    // a receive waits for the outside world, not for work: no deadline
+    const deadline = RECEIVE_CALLS.has(msg.type) ? Infinity : performance.now() + this.opts.deadlineMs;
     return new Promise((resolve) => {
-      this.pending.set(i, { resolve, deadline: performance.now() + this.opts.deadlineMs, held });
+      this.pending.set(i, { resolve, deadline, held, type: msg.type });
       const sent = this.post(CALL, i, msg as Msg);
       if (sent !== true) {
         this.pending.delete(i);
@@ -138,6 +151,12 @@ export class Endpoint {
   /** Close our end: pending and later calls settle with ESHUTDOWN. */
   close(): void {
     this.peerGone('ESHUTDOWN', 'ESHUTDOWN');
+    this.port.close();
+  }
+
+  /** The peer is gone and this channel with it: pending calls settle as if it died (EPEERDIED). */
+  abandon(): void {
+    this.peerGone('EPEERDIED', 'EDEADDST');
     this.port.close();
   }
 
@@ -210,6 +229,7 @@ export class Endpoint {
     const p = this.pending.get(i);
     if (!p) return this.drop(r); // a late reply to a call that timed out
     this.pending.delete(i);
+    const mark = p.held.length; // the caller's invocation may hold pins from before
     if (r.ok && isRecord(r.value)) {
       try {
         this.codec.decode(r.value, p.held);
@@ -218,6 +238,12 @@ export class Endpoint {
         this.opts.counters.add('descriptorsRefused');
         return p.resolve(this.refused('EFAULT', e.message));
       }
+    }
+    const bad = r.ok && this.opts.shapes ? checkReply(this.opts.shapes.peer, p.type, r.value) : null;
+    if (bad) {
+      this.opts.counters.add('messagesRefused');
+      release(p.held.splice(mark)); // the caller never sees this payload: drop only the pins its decode took
+      return p.resolve(this.refused(bad.errno, `${this.opts.label}: ${bad.detail}`));
     }
     p.resolve(r);
   }
@@ -254,6 +280,11 @@ export class Endpoint {
       this.opts.counters.add('descriptorsRefused');
       return answer(this.refused('EFAULT', e.message));
     }
+    const bad = this.opts.shapes ? checkCall(this.opts.shapes.server, f.m, this.opts.shapes) : null;
+    if (bad) {
+      this.opts.counters.add('messagesRefused');
+      return answer(this.refused(bad.errno, `${this.opts.label}: ${bad.detail}`)); // a send is just dropped
+    }
     let r: Reply<unknown> | Promise<Reply<unknown>>;
     try {
       r = this.opts.onCall(f.m, held);
@@ -285,15 +316,20 @@ export class Endpoint {
     this.sweeper = null;
   }
 
-  /** Settle every call past its deadline with ETIMEDOUT (oldest first). */
+  /** Settle every call past its deadline with ETIMEDOUT (oldest first; receives have none). */
   private sweep(): void {
     const now = performance.now();
+    let timed = 0;
     for (const [i, p] of this.pending) {
-      if (p.deadline > now) break;
+      if (p.deadline === Infinity) continue;
+      if (p.deadline > now) {
+        timed++;
+        break;
+      }
       this.pending.delete(i);
       p.resolve(this.refused('ETIMEDOUT'));
     }
-    if (this.pending.size === 0) this.stopSweeper();
+    if (timed === 0) this.stopSweeper();
   }
 }
 

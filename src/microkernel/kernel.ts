@@ -1,134 +1,110 @@
 /**
  * The microkernel: every server in its own worker thread (protection domain),
  * connected only by the channels the boot manifest grants. The kernel owns the
- * memory that must outlive a server — the disk image, each domain's counter
- * slab, the wire's registers — and watches every worker.
+ * memory that must outlive a server — the disk image, each server's counter
+ * slab, the wire's registers, the fault board, the shared pools — and its
+ * supervisor (the reincarnation server) watches every server domain.
  *
- * There is no supervisor yet: when a server dies the run stops, the requests in
- * flight are settled by the IPC layer (EPEERDIED), and the fault is reported.
+ * A server that exits, throws, runs out of memory or misses its heartbeats is
+ * terminated and started again from its boot information, with a new
+ * incarnation number: its peers get a channel to the new incarnation, and calls
+ * through handles on the old one fail with ESTALE. The first restart comes at
+ * once, later ones back off; past the restart intensity the supervisor gives
+ * up on the server (supervisor.ts) and calls to it fail with ESERVERFAILED.
+ * What dies with a server is what was in its domain: the disk's buffer cache
+ * (the image outlives it), the net server's connections (their clients see
+ * them reset), the requests the app was serving.
  */
-import { MessageChannel, type Worker, type MessagePort } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
 import { DEFAULT_GRANTS, SERVER_NAMES, type ServerName } from '../protocol.js';
-import type { KernelConfig } from '../config.js';
-import type { Machine } from '../boot.js';
-import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
-import type { WireResult } from '../wire/clients.js';
-import { requestStop, type Registers } from '../wire/registers.js';
-import type { WorkerControl } from './worker.js';
-import { startWorker } from '../harness/spawn.js';
-import { watchHeartbeats } from '../harness/heartbeat.js';
+import type { FaultRecord, Kernel, KernelRunResult, Supervision } from '../kernel.js';
+import { epochMs, struckAtMs } from '../faults/inject.js';
+import { GONE, newChannel, startDomain, watchHeartbeats, withTransfer, type Domain, type Port } from '../harness/domain.js';
+import type { KernelEnv } from '../harness/env.js';
+import type { ChannelGrant, WorkerBoot, WorkerControl } from './worker.js';
 import { newPoolMemory, type PoolMemory } from './pool.js';
-import { newDoorbell, newRingMemory, type Doorbell, type RingMemory } from './ring.js';
+import { newDoorbell, newRingMemory, type Doorbell } from './ring.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
+import { decideRestart, DEFAULT_BACKOFF_MS, MAX_BACKOFF_MS, type RestartPolicy } from './supervisor.js';
 
-/** What a server worker is started with (its workerData). */
-export interface WorkerBoot {
-  name: ServerName;
-  cfg: KernelConfig;
-  machine: Machine;
-  counters: SharedArrayBuffer;
-  regs: ArrayBufferLike;
-  channels: {
-    peer: ServerName;
-    /** The channel's port: carries messages, or with ring signalling only the peer's liveness. */
-    port: MessagePort;
-    peerMayCall: boolean;
-    /** Ring signalling: our outbound and inbound rings and the peer's doorbell. */
-    rings: { tx: RingMemory; rx: RingMemory; peerBell: Doorbell } | null;
-  }[];
-  /** Ring signalling: this domain's doorbell. */
+interface Incarnation {
+  gen: number;
+  domain: Domain<WorkerControl>;
   bell: Doorbell;
-  /** Shared buffer pools every domain maps (the `shared` transport). */
-  pools: PoolMemory[];
-  /** Where a crashing worker leaves its reason: int32 length, then UTF-8. */
-  crashNote: SharedArrayBuffer;
+  /** Epoch ms of the first message it served (0: none yet). */
+  firstServed: Float64Array;
+  startedAt: number;
+  elu0: ReturnType<Domain<WorkerControl>['eluMark']> | undefined;
+  main: Promise<unknown> | null;
+  /** Its failure has been handled. */
+  over: boolean;
 }
 
-interface Domain {
+/** One server, over all its incarnations. */
+interface Slot {
   name: ServerName;
-  worker: Worker;
-  exitedYet: boolean;
-  hung: boolean;
-  crashNote: SharedArrayBuffer;
-  ctl: Comlink.Remote<WorkerControl>;
-  counters: Float64Array;
-  exited: Promise<number>;
+  slab: SharedArrayBuffer;
+  cur: Incarnation;
+  state: 'up' | 'down' | 'failed';
+  /** Epoch ms of each restart decided (the restart history). */
+  restarts: number[];
+  /** Per failure: when it struck or was noticed, and the incarnation that followed it. */
+  outages: { failedAt: number; upAt: number | null; next: Incarnation | null }[];
+  /** Host-measured busy ms of incarnations that are gone: unknown, so 0. */
+  busyMs: number;
 }
+
+/** How long a restarted domain may take to boot, at least, ms. */
+const BOOT_TIMEOUT_MS = 10_000;
+
+const mayCall = (x: ServerName, y: ServerName) => DEFAULT_GRANTS.some(([p, q]) => p === x && q === y);
+const granted = (x: ServerName, y: ServerName) => mayCall(x, y) || mayCall(y, x);
 
 export class Microkernel implements Kernel {
+  private readonly slots = new Map<ServerName, Slot>();
   private readonly faults: FaultRecord[] = [];
-  private firstFault!: Promise<void>;
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly pools: PoolMemory[];
+  private readonly policy: RestartPolicy;
+  private heartbeats: ReturnType<typeof watchHeartbeats> | null = null;
+  private started = false;
   private stopping = false;
+  private runStart = 0;
 
-  private constructor(
-    private readonly cfg: KernelConfig,
-    private readonly regs: Registers,
-    private readonly domains: Map<ServerName, Domain>,
-  ) {}
+  private constructor(private readonly env: KernelEnv) {
+    const cfg = env.cfg;
+    this.pools = cfg.transport === 'shared' ? [newPoolMemory(0, cfg.poolBlocks, BLOCK_SIZE)] : [];
+    this.policy = { maxRestarts: cfg.maxRestarts, restartWindowMs: cfg.restartWindowMs, backoffMs: DEFAULT_BACKOFF_MS, maxBackoffMs: MAX_BACKOFF_MS };
+  }
 
-  /** Start one worker per server, connect the granted pairs, and boot every server. */
-  static async boot(cfg: KernelConfig, machine: Machine, regs: Registers) {
-    const channels = new Map<ServerName, WorkerBoot['channels']>(SERVER_NAMES.map((n) => [n, []]));
-    const bells = new Map<ServerName, Doorbell>(SERVER_NAMES.map((n) => [n, newDoorbell()]));
-    const rings = cfg.signal === 'ring';
-    const pairs = new Set<string>();
-    for (const [a, b] of DEFAULT_GRANTS) {
-      const key = [a, b].sort().join('|');
-      if (pairs.has(key)) continue;
-      pairs.add(key);
-      const { port1, port2 } = new MessageChannel();
-      const mayCall = (x: ServerName, y: ServerName) => DEFAULT_GRANTS.some(([p, q]) => p === x && q === y);
-      const ab = rings ? newRingMemory(cfg.ringBytes) : null;
-      const ba = rings ? newRingMemory(cfg.ringBytes) : null;
-      channels.get(a)!.push({
-        peer: b,
-        port: port1,
-        peerMayCall: mayCall(b, a),
-        rings: ab && ba ? { tx: ab, rx: ba, peerBell: bells.get(b)! } : null,
-      });
-      channels.get(b)!.push({
-        peer: a,
-        port: port2,
-        peerMayCall: mayCall(a, b),
-        rings: ab && ba ? { tx: ba, rx: ab, peerBell: bells.get(a)! } : null,
-      });
+  /** Start one domain per server, connect the granted pairs, and boot every server. */
+  static async boot(env: KernelEnv): Promise<Microkernel> {
+    const k = new Microkernel(env);
+    const bells = new Map(SERVER_NAMES.map((n) => [n, newDoorbell()]));
+    const channels = new Map<ServerName, ChannelGrant[]>(SERVER_NAMES.map((n) => [n, []]));
+    for (let i = 0; i < SERVER_NAMES.length; i++) {
+      for (let j = i + 1; j < SERVER_NAMES.length; j++) {
+        const [a, b] = [SERVER_NAMES[i], SERVER_NAMES[j]];
+        if (!granted(a, b)) continue;
+        const [forA, forB] = k.pair(a, 1, bells.get(a)!, b, 1, bells.get(b)!);
+        channels.get(a)!.push(forA);
+        channels.get(b)!.push(forB);
+      }
     }
-    const domains = new Map<ServerName, Domain>();
-    const pools = cfg.transport === 'shared' ? [newPoolMemory(0, cfg.poolBlocks, BLOCK_SIZE)] : [];
     for (const name of SERVER_NAMES) {
       const slab = new SharedArrayBuffer(COUNTER_SLAB_BYTES);
-      const crashNote = new SharedArrayBuffer(1024);
-      const boot: WorkerBoot = {
-        name,
-        cfg,
-        machine,
-        counters: slab,
-        regs: regs.buffer,
-        channels: channels.get(name)!,
-        pools,
-        crashNote,
-        bell: bells.get(name)!,
-      };
-      const worker = startWorker('microkernel/worker', {
-        workerData: boot,
-        transferList: boot.channels.map((c) => c.port),
-        name: `microlith-${name}`,
-      });
-      const exited = new Promise<number>((res) => worker.once('exit', res));
-      const ctl = Comlink.wrap<WorkerControl>(nodeEndpoint(worker));
-      const d: Domain = { name, worker, exitedYet: false, hung: false, crashNote, ctl, counters: new Float64Array(slab), exited };
-      exited.then(() => (d.exitedYet = true));
-      domains.set(name, d);
+      const nic = name === 'net' ? k.nicChannel() : null;
+      const inc = k.incarnate(name, 1, slab, bells.get(name)!, channels.get(name)!, [], nic?.port2 ?? null);
+      k.slots.set(name, { name, slab, cur: inc, state: 'up', restarts: [], outages: [], busyMs: 0 });
+      if (nic) env.link.attach(nic.port1);
     }
-    const k = new Microkernel(cfg, regs, domains);
-    k.watch();
+    for (const s of k.slots.values()) k.watch(s, s.cur);
     try {
-      await Promise.race([Promise.all([...domains.values()].map((d) => d.ctl.boot())), k.firstFault.then(() => {
-        throw new Error(`boot failed: ${k.faults.map((f) => `${f.server}: ${f.message}`).join('; ')}`);
-      })]);
+      const booted = await Promise.all([...k.slots.values()].map((s) => s.cur.domain.control((c) => c.boot())));
+      if (booted.includes(GONE)) {
+        const dead = [...k.slots.values()].filter((s) => !s.cur.domain.alive);
+        throw new Error(`boot failed: ${dead.map((s) => `${s.name}: ${s.cur.domain.reason()}`).join('; ')}`);
+      }
     } catch (e) {
       await k.shutdown();
       throw e;
@@ -136,99 +112,236 @@ export class Microkernel implements Kernel {
     return k;
   }
 
-  private signalFault!: () => void;
-
-  /** Record the first error or unexpected exit of each worker; stop the run on any. */
-  private watch(): void {
-    let signal!: () => void;
-    this.firstFault = new Promise((res) => (signal = res));
-    this.signalFault = signal;
-    for (const d of this.domains.values()) {
-      let message: string | null = null;
-      d.worker.on('error', (e) => (message = e instanceof Error ? e.message : String(e)));
-      d.exited.then((code) => {
-        if (this.stopping) return;
-        const note = crashNote(d.crashNote);
-        this.faults.push({ server: d.name, kind: 'crash', message: note ?? message ?? `worker exited with code ${code}` });
-        requestStop(this.regs);
-        signal();
-      });
-    }
+  /** A channel between incarnation `ag` of `a` and `bg` of `b`: the grant each side gets. */
+  private pair(a: ServerName, ag: number, aBell: Doorbell, b: ServerName, bg: number, bBell: Doorbell): [ChannelGrant, ChannelGrant] {
+    const { port1, port2 } = newChannel();
+    const rings = this.env.cfg.signal === 'ring';
+    const ab = rings ? newRingMemory(this.env.cfg.ringBytes) : null;
+    const ba = rings ? newRingMemory(this.env.cfg.ringBytes) : null;
+    return [
+      { peer: b, peerGen: bg, port: port1, peerMayCall: mayCall(b, a), mayCall: mayCall(a, b), rings: ab && ba ? { tx: ab, rx: ba, peerBell: bBell } : null },
+      { peer: a, peerGen: ag, port: port2, peerMayCall: mayCall(a, b), mayCall: mayCall(b, a), rings: ab && ba ? { tx: ba, rx: ab, peerBell: aBell } : null },
+    ];
   }
 
-  async run(plan: RunPlan): Promise<KernelRunResult> {
-    const elu0 = new Map([...this.domains].map(([n, d]) => [n, d.worker.performance.eventLoopUtilization()]));
-    const net = this.domains.get('net')!;
-    const wire = net.ctl.run(plan).then(
-      (w): WireResult | null => w,
-      () => null,
-    );
-    const netDied = net.exited.then(() => null);
-    let grace: ReturnType<typeof setTimeout> | undefined;
-    const afterFault = this.firstFault.then(async () => {
-      // the run stops; give the requests in flight their deadline to settle
-      const expired = new Promise<null>((res) => (grace = setTimeout(res, this.cfg.callTimeoutMs + 1000, null)));
-      return Promise.race([wire, netDied, expired]);
-    });
-    const stopHeartbeats = watchHeartbeats(
-      [...this.domains.values()].map((d) => ({ name: d.name, ping: () => d.ctl.stats(), gone: () => d.exitedYet })),
-      this.cfg.hangTimeoutMs,
-      (name, silentMs) => {
-        const d = this.domains.get(name as ServerName)!;
-        d.hung = true;
-        this.faults.push({ server: d.name, kind: 'hang', message: `${d.name} answered no heartbeat for ${Math.round(silentMs)} ms` });
-        requestStop(this.regs);
-        this.signalFault();
-      },
-    );
-    const result = await Promise.race([wire, netDied, afterFault]);
-    clearTimeout(grace);
-    stopHeartbeats();
-    // a domain that died near the end may not have been reported yet: each one
-    // either answers the control plane or has exited (and is then in `faults`)
-    await Promise.all([...this.domains.values()].filter((d) => !d.hung).map((d) => this.answersOrExits(d)));
-    const domains = [...this.domains].map(([name, d]) => ({
+  private nicChannel(): { port1: Port; port2: Port } {
+    return newChannel();
+  }
+
+  /** Start incarnation `gen` of `name`'s domain (not yet booted). */
+  private incarnate(
+    name: ServerName,
+    gen: number,
+    slab: SharedArrayBuffer,
+    bell: Doorbell,
+    channels: ChannelGrant[],
+    awaited: WorkerBoot['awaited'],
+    nic: Port | null,
+  ): Incarnation {
+    const firstServed = new SharedArrayBuffer(8);
+    const boot: WorkerBoot = {
       name,
-      servers: [name],
-      // a dead worker reports zeros; its share of the run is unknown
-      utilisation: d.worker.performance.eventLoopUtilization(elu0.get(name)).utilization || 0,
-    }));
-    return { wire: result, faults: [...this.faults], domains };
+      gen,
+      cfg: this.env.cfg,
+      machine: this.env.machine,
+      counters: slab,
+      regs: this.env.regs.buffer,
+      board: this.env.board.cells,
+      channels,
+      awaited,
+      bell,
+      pools: this.pools,
+      nic,
+      firstServed,
+    };
+    const domain = startDomain<WorkerControl, WorkerBoot>({
+      module: 'microkernel/worker',
+      name: `microlith-${name}${gen > 1 ? `-${gen}` : ''}`,
+      boot,
+      transfer: [...channels.map((c) => c.port), ...(nic ? [nic] : [])],
+      heapLimitMb: this.env.cfg.heapLimitMb,
+    });
+    return { gen, domain, bell, firstServed: new Float64Array(firstServed), startedAt: epochMs(), elu0: undefined, main: null, over: false };
   }
 
-  /** Wait until `d` answers its control plane or exits; if it does neither in time, it hung. */
-  private async answersOrExits(d: Domain): Promise<void> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const silent = new Promise<'silent'>((res) => (timer = setTimeout(res, this.cfg.hangTimeoutMs, 'silent')));
-    const r = await Promise.race([d.ctl.stats(), d.exited, silent]);
-    clearTimeout(timer);
-    if (r === 'silent') {
-      d.hung = true;
-      this.faults.push({ server: d.name, kind: 'hang', message: `${d.name} answered nothing for ${this.cfg.hangTimeoutMs} ms` });
+  /** Watch an incarnation's exit (its heartbeats start once it has booted). */
+  private watch(slot: Slot, inc: Incarnation): void {
+    void inc.domain.exited.then((code) => {
+      const why = inc.domain.reason();
+      const kind = inc.domain.outOfMemory ? 'oom' : code === 3 ? 'exit' : 'crash';
+      this.failed(slot, inc, kind, why);
+    });
+  }
+
+  private beat(slot: Slot, inc: Incarnation): void {
+    this.heartbeats!.add({
+      name: `${slot.name}#${inc.gen}`,
+      ping: () => inc.domain.control((c) => c.stats()),
+      gone: () => !inc.domain.alive || inc.over,
+    });
+  }
+
+  private onHung = (name: string, silentMs: number): void => {
+    const slot = this.slots.get(name.split('#')[0] as ServerName)!;
+    const gen = Number(name.split('#')[1]);
+    if (slot.cur.gen !== gen) return;
+    this.failed(slot, slot.cur, 'hang', `${slot.name} answered no heartbeat for ${Math.round(silentMs)} ms`);
+  };
+
+  /** Incarnation `inc` of `slot` failed: terminate it, then restart it or give up. */
+  private failed(slot: Slot, inc: Incarnation, kind: FaultRecord['kind'], message: string): void {
+    if (this.stopping || inc.over || slot.cur !== inc) return;
+    inc.over = true;
+    const planned = this.env.lastStruck(slot.name);
+    const struckAt = planned === null ? null : struckAtMs(this.env.board, planned);
+    const now = epochMs();
+    slot.state = 'down';
+    slot.outages.push({ failedAt: struckAt ?? now, upAt: null, next: null });
+    if (inc.domain.alive) void inc.domain.terminate();
+    const decision = decideRestart(slot.restarts, now, this.policy);
+    const record: FaultRecord = {
+      server: slot.name,
+      kind,
+      message,
+      outcome: decision.restart ? 'restarted' : 'given-up',
+      noticedAtMs: this.env.sinceStart(),
+      incarnation: inc.gen,
+      planned,
+    };
+    this.faults.push(record);
+    if (!decision.restart) {
+      record.message += `; given up: ${decision.reason}`;
+      slot.state = 'failed';
+      for (const peer of this.slots.values()) {
+        if (peer !== slot && peer.state === 'up' && granted(peer.name, slot.name)) void peer.cur.domain.control((c) => c.peerFailed(slot.name, inc.gen));
+      }
+      if (slot.name === 'net') this.env.link.fail();
+      return;
     }
+    slot.restarts.push(now);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      void this.restart(slot);
+    }, decision.delayMs);
+    this.timers.add(t);
+  }
+
+  /** Start the next incarnation of `slot` and connect it to the peers that are up. */
+  private async restart(slot: Slot): Promise<void> {
+    if (this.stopping) return;
+    const gen = slot.cur.gen + 1;
+    const bell = newDoorbell();
+    const channels: ChannelGrant[] = [];
+    const connects: [Slot, ChannelGrant, number][] = [];
+    const awaited: WorkerBoot['awaited'] = [];
+    for (const peer of this.slots.values()) {
+      if (peer === slot || !granted(slot.name, peer.name)) continue;
+      if (peer.state === 'up') {
+        const [mine, theirs] = this.pair(slot.name, gen, bell, peer.name, peer.cur.gen, peer.cur.bell);
+        channels.push(mine);
+        connects.push([peer, theirs, peer.cur.gen]);
+      } else if (mayCall(slot.name, peer.name)) {
+        awaited.push({ peer: peer.name, gen: peer.cur.gen, failed: peer.state === 'failed' });
+      }
+    }
+    const nic = slot.name === 'net' ? this.nicChannel() : null;
+    const inc = this.incarnate(slot.name, gen, slot.slab, bell, channels, awaited, nic?.port2 ?? null);
+    const outage = slot.outages[slot.outages.length - 1];
+    outage.next = inc;
+    slot.cur = inc;
+    this.watch(slot, inc);
+    // a thread takes tens of ms to start (more from sources, through the loader): its boot has a deadline of its own
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bootMs = Math.max(BOOT_TIMEOUT_MS, this.env.cfg.hangTimeoutMs);
+    const late = new Promise<'late'>((res) => (timer = setTimeout(res, bootMs, 'late')));
+    const booted = await Promise.race([inc.domain.control((c) => c.boot()), late]);
+    clearTimeout(timer);
+    if (booted === 'late') return this.failed(slot, inc, 'hang', `${slot.name} did not boot within ${bootMs} ms`);
+    if (booted === GONE || this.stopping) return; // it died booting: its exit is handled like any other
+    if (this.heartbeats) this.beat(slot, inc);
+    for (const [peer, grant, peerGen] of connects) {
+      if (peer.state !== 'up') continue;
+      if (peer.cur.gen === peerGen) await peer.cur.domain.control((c) => c.connect(withTransfer(grant, [grant.port])));
+      else await this.reconnect(slot, peer); // the peer restarted meanwhile: a channel between the two that are up now
+    }
+    slot.state = 'up';
+    outage.upAt = epochMs();
+    if (nic) this.env.link.attach(nic.port1);
+    if (this.started) this.run(inc);
+  }
+
+  /** A new channel between the current incarnations of `a` and `b`, both up. */
+  private async reconnect(a: Slot, b: Slot): Promise<void> {
+    const [forA, forB] = this.pair(a.name, a.cur.gen, a.cur.bell, b.name, b.cur.gen, b.cur.bell);
+    await a.cur.domain.control((c) => c.connect(withTransfer(forA, [forA.port])));
+    await b.cur.domain.control((c) => c.connect(withTransfer(forB, [forB.port])));
+  }
+
+  /** Run an incarnation's own loop (the app's receive loops). */
+  private run(inc: Incarnation): void {
+    inc.elu0 = inc.domain.eluMark();
+    inc.main = inc.domain.control((c) => c.start());
+  }
+
+  async start(): Promise<void> {
+    this.started = true;
+    this.runStart = epochMs();
+    this.heartbeats = watchHeartbeats(this.env.cfg.hangTimeoutMs, this.onHung);
+    for (const s of this.slots.values()) {
+      this.beat(s, s.cur);
+      this.run(s.cur);
+    }
+  }
+
+  async finish(): Promise<KernelRunResult> {
+    // the wire closed: the app's receive loops end; wait for the incarnation
+    // serving at the end (bounded: a server that is down may never come back)
+    const deadline = performance.now() + this.env.cfg.hangTimeoutMs;
+    const app = this.slots.get('app')!;
+    while (performance.now() < deadline && app.state !== 'failed') {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const tick = new Promise((res) => (timer = setTimeout(res, 50, 'tick')));
+      const r = await Promise.race([app.state === 'up' && app.cur.main ? app.cur.main : tick, tick]);
+      clearTimeout(timer);
+      if (r !== 'tick' && r !== GONE) break;
+    }
+    this.heartbeats?.stop();
+    const end = epochMs();
+    const total = Math.max(1, end - this.runStart);
+    const domains = [...this.slots.values()].map((s) => {
+      const inc = s.cur;
+      const lived = Math.max(0, end - Math.max(inc.startedAt, this.runStart));
+      // an incarnation that is gone took its busy time with it: counted as 0
+      const busy = inc.domain.alive ? inc.domain.utilisation(inc.elu0) * lived : 0;
+      return { name: s.name, servers: [s.name], utilisation: Math.min(1, (busy + s.busyMs) / total) };
+    });
+    const supervision = Object.fromEntries(
+      [...this.slots.values()].map((s): [ServerName, Supervision] => [
+        s.name,
+        {
+          incarnations: s.cur.gen,
+          restarts: s.outages.filter((o) => o.next !== null).length,
+          givenUp: s.state === 'failed',
+          recoveryMs: s.outages
+            .filter((o) => o.next !== null)
+            .map((o) => (o.next!.firstServed[0] > 0 ? Math.max(0, o.next!.firstServed[0] - o.failedAt) : null)),
+          downMs: s.outages.reduce((n, o) => n + Math.max(0, (o.upAt ?? end) - o.failedAt), 0),
+        },
+      ]),
+    ) as Record<ServerName, Supervision>;
+    return { faults: [...this.faults], domains, supervision };
   }
 
   counters(): Record<ServerName, CounterValues> {
-    return Object.fromEntries([...this.domains].map(([n, d]) => [n, readCounters(d.counters)])) as Record<
-      ServerName,
-      CounterValues
-    >;
+    return Object.fromEntries([...this.slots].map(([n, s]) => [n, readCounters(new Float64Array(s.slab))])) as Record<ServerName, CounterValues>;
   }
 
   async shutdown(): Promise<void> {
     this.stopping = true;
-    await Promise.all(
-      [...this.domains.values()].map(async (d) => {
-        d.ctl[Comlink.releaseProxy]();
-        await d.worker.terminate();
-        await d.exited;
-      }),
-    );
+    this.heartbeats?.stop();
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.env.link.detach();
+    await Promise.all([...this.slots.values()].map((s) => s.cur.domain.terminate()));
   }
-}
-
-/** The reason a crashed worker left, if any. */
-function crashNote(note: SharedArrayBuffer): string | null {
-  const n = Atomics.load(new Int32Array(note), 0);
-  return n > 0 ? new TextDecoder().decode(new Uint8Array(note, 4, n).slice()) : null;
 }

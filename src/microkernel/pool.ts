@@ -187,8 +187,17 @@ export class PoolBlocks implements BlockAllocator {
   private next = 0; // where the search for a slot starts
   private flushQueued = false;
 
-  constructor(private readonly pool: PoolMapping) {
-    this.state = new Uint8Array(pool.mem.slots);
+  /**
+   * `recovered`: the pool was in use by an earlier incarnation of the owner,
+   * whose blocks other domains may still pin: every slot starts as WAITING, to
+   * be reused only once nobody pins it (a reuse bumps its generation, so a
+   * descriptor the old owner handed out is refused, never read).
+   */
+  constructor(
+    private readonly pool: PoolMapping,
+    recovered = false,
+  ) {
+    this.state = new Uint8Array(pool.mem.slots).fill(recovered ? WAITING : FREE);
     this.reusable = pool.mem.slots;
   }
 

@@ -1,53 +1,99 @@
 /**
- * The body of every server worker: one protection domain holding one server.
+ * The body of every server worker: one protection domain holding one
+ * incarnation of one server.
  *
- * The kernel starts it with the server's name, its granted channel ends and the
- * kernel-owned memory it may use (disk image, counter slab, wire registers,
- * shared pools, a crash note); the control plane (boot, stats, running the wire
- * device) is comlink. The data path is the kernel's own IPC (ipc.ts).
+ * The kernel starts it with the server's name and incarnation, its granted
+ * channel ends and the kernel-owned memory it may use (disk image, counter
+ * slab, wire registers, fault board, shared pools); the net server's domain
+ * also gets the NIC. The control plane (boot, start, stats, a new incarnation
+ * of a peer, a peer given up) is comlink; the data path is the kernel's own IPC
+ * (ipc.ts).
  *
- * A handler that throws crashes this worker at once (fail-stop): the reason goes
- * into the crash note, which the kernel reads after the exit.
+ * Each channel names the incarnation of the peer it reaches. A call through a
+ * handle on an older incarnation fails with ESTALE; a call to a peer that died
+ * and is not back yet with EDEADDST; a call to a peer the supervisor gave up on
+ * with ESERVERFAILED; a call to a server this domain holds no channel to with
+ * ECALLDENIED. A handler that throws crashes this worker at once (fail-stop):
+ * the reason goes into the crash note, which the kernel reads after the exit.
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import * as Comlink from 'comlink';
-import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Counters } from '../metrics/counters.js';
-import type { ServerName } from '../protocol.js';
-import { fail, heapBlocks, type BlockAllocator, type ServerContext, type ServerInstance } from '../servers/server.js';
-import { bootByName, serverRng } from '../boot.js';
-import { clientPlan, SimulatedWire, type WireResult } from '../wire/clients.js';
-import { registersOver } from '../wire/registers.js';
-import type { RunPlan } from '../kernel.js';
+import { RECEIVE_CALLS, type Reply, type ServerName } from '../protocol.js';
+import { fail, heapBlocks, type BlockAllocator, type Caller, type Handle, type ServerContext, type ServerInstance } from '../servers/server.js';
+import { DEVICE_CALLER } from '../servers/net.js';
+import { bootByName, serverRng, type Machine } from '../boot.js';
+import type { KernelConfig } from '../config.js';
+import { registersOver, REG } from '../wire/registers.js';
+import { NicDevice } from '../wire/link.js';
+import { epochMs, FaultInjector, faultBoardOver, handleMessage } from '../faults/inject.js';
+import { crashDomain, domainBoot, serveControl, type Port } from '../harness/domain.js';
 import { Endpoint } from './ipc.js';
-import { PoolBlocks, PoolMapping } from './pool.js';
-import { Pump } from './ring.js';
-import { openChannel } from './batch.js';
-import { codecFor, keptBuffers, release, type Held } from './transport.js';
-import type { WorkerBoot } from './kernel.js';
+import { Links } from './links.js';
+import { RANGES } from '../limits.js';
+import { PoolBlocks, PoolMapping, type PoolMemory } from './pool.js';
+import { Pump, type Doorbell } from './ring.js';
+import { openChannel, type ChannelRings } from './batch.js';
+import { codecFor, keptBuffers, type Held } from './transport.js';
+
+/** One granted channel end: to which incarnation of which peer, and who may call whom over it. */
+export interface ChannelGrant {
+  peer: ServerName;
+  peerGen: number;
+  /** The channel's port: carries messages, or with ring signalling only the peer's liveness. */
+  port: Port;
+  /** The peer may call us over it. */
+  peerMayCall: boolean;
+  /** We may call the peer over it. */
+  mayCall: boolean;
+  /** Ring signalling: our outbound and inbound rings and the peer's doorbell. */
+  rings: ChannelRings | null;
+}
+
+/** What a server worker is started with. */
+export interface WorkerBoot {
+  name: ServerName;
+  /** Which incarnation this is (1 = the first). */
+  gen: number;
+  cfg: KernelConfig;
+  machine: Machine;
+  counters: SharedArrayBuffer;
+  regs: ArrayBufferLike;
+  board: Float64Array;
+  channels: ChannelGrant[];
+  /** Servers this one may call that are down right now: channels to them come later (connect). */
+  awaited: { peer: ServerName; gen: number; failed: boolean }[];
+  /** Ring signalling: this domain's doorbell. */
+  bell: Doorbell;
+  /** Shared buffer pools every domain maps (the `shared` transport). */
+  pools: PoolMemory[];
+  /** The net server's domain: the NIC's end of the link to the clients. */
+  nic: Port | null;
+  /** Where this incarnation notes when it first served a message (epoch ms; float64). */
+  firstServed: SharedArrayBuffer;
+}
 
 export interface WorkerControl {
   /** Mount, initialise, and open the granted channels; resolves when ready. */
   boot(): void;
-  /** Run the wire's clients against this (net) server. */
-  run(plan: RunPlan): Promise<WireResult>;
+  /** Run the server's own loop, if it has one; resolves when it ends. */
+  start(): Promise<void>;
   stats(): { pendingCalls: number; heapUsedBytes: number };
+  /** A new incarnation of a peer: the channel to it. */
+  connect(grant: ChannelGrant): void;
+  /** The supervisor gave up on `peer`: calls to it fail fast from now on. */
+  peerFailed(peer: ServerName, gen: number): void;
 }
 
-const data = workerData as WorkerBoot;
+const data = domainBoot<WorkerBoot>();
 const counters = new Counters(data.counters);
-const wire = new SimulatedWire(registersOver(data.regs));
-const endpoints = new Map<ServerName, Endpoint>();
+const regs = registersOver(data.regs);
+const links = new Links(data.name, counters);
 const pools = data.pools.map((m) => new PoolMapping(m));
+const injector = new FaultInjector(data.name, data.cfg.faults, faultBoardOver(data.board), () => Atomics.load(regs, REG.issued));
+const firstServed = new Float64Array(data.firstServed);
 let server: ServerInstance | null = null;
-
-/** The server crashed: leave the reason in the crash note and stop this domain now. */
-function crash(err: unknown): never {
-  const text = new TextEncoder().encode(err instanceof Error ? err.message : String(err)).subarray(0, data.crashNote.byteLength - 4);
-  new Uint8Array(data.crashNote, 4).set(text);
-  Atomics.store(new Int32Array(data.crashNote), 0, text.length);
-  process.exit(1);
-}
+let pump: Pump | null = null;
+/** A garbage fault in a server that answers no calls: its next call is malformed. */
+let garbageNext = false;
 
 /** The cache's allocator for this kernel's transport: kept blocks, or pool slots for the disk. */
 function cacheBlocks(): BlockAllocator {
@@ -64,75 +110,126 @@ function cacheBlocks(): BlockAllocator {
         free() {},
       };
     case 'shared':
-      return data.name === 'disk' && pools[0] ? new PoolBlocks(pools[0]) : heapBlocks;
+      return data.name === 'disk' && pools[0] ? new PoolBlocks(pools[0], data.gen > 1) : heapBlocks;
   }
 }
 
 const codec = codecFor(data.cfg.transport, pools);
-const blocks = cacheBlocks();
+
+/** What a garbage fault answers with: a reply of the wrong shape, which the caller's endpoint refuses. */
+const garbageReply = (): Reply<unknown> => ({ ok: true, value: { garbage: 'not the reply that was asked for' } });
+
+function noteServed(): void {
+  if (firstServed[0] === 0) firstServed[0] = epochMs();
+}
+
+/** `msg` to `to` (a name: its current incarnation), pinning what the reply maps into `held`. */
+function call(to: ServerName | Handle, msg: { type: string }, held: Held): Promise<Reply<unknown>> {
+  if (garbageNext) {
+    garbageNext = false;
+    msg = { type: msg.type, garbage: 'a malformed message' } as { type: string };
+  }
+  const r = links.call(to, msg, held);
+  // a server that answers no calls (the app) handles the requests it receives
+  if (RECEIVE_CALLS.has(msg.type) && server && Object.keys(server.module.calls).length === 0) {
+    return r.then((rep) => {
+      if (rep.ok) received();
+      return rep;
+    });
+  }
+  return r;
+}
+
+/** A request taken off a receive: the app's message, where its faults strike. */
+function received(): void {
+  noteServed();
+  counters.add('messagesHandled');
+  const strike = injector.before(counters.get('messagesHandled'), false);
+  if (strike?.kind === 'garbage') garbageNext = true;
+}
 
 const base: ServerContext = {
   name: data.name,
-  blocks,
+  blocks: cacheBlocks(),
   counters,
   rng: serverRng(data.name, data.machine.seed),
-  call: () => {
-    throw new Error('call outside an invocation');
-  },
+  call: ((to: ServerName | Handle, msg: { type: string }) => call(to, msg, [])) as ServerContext['call'],
+  handle: ((to: ServerName) => links.handle(to)) as ServerContext['handle'],
+  sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
 };
 
-/** A context for one invocation: its calls pin what their replies map into `held`. */
-function invocation(held: Held): ServerContext {
-  return {
-    ...base,
-    call: ((to: ServerName, msg: { type: string }) => {
-      const ep = endpoints.get(to);
-      return ep ? ep.call(msg, held) : Promise.resolve(fail('ECALLDENIED', `${data.name} -> ${to}`));
-    }) as ServerContext['call'],
-  };
+/** A context for one invocation from `caller`: its calls pin what their replies map into `held`. */
+function invocation(held: Held, caller: Caller): ServerContext {
+  return { ...base, caller, call: ((to: ServerName | Handle, msg: { type: string }) => call(to, msg, held)) as ServerContext['call'] };
+}
+
+/** Open the channel of `grant`, replacing any channel to an earlier incarnation of that peer. */
+function open(grant: ChannelGrant): void {
+  const port = openChannel(data.cfg.signal, grant.port, pump && grant.rings ? { rings: grant.rings, pump, counters } : null);
+  const caller: Caller = { server: grant.peer, gen: grant.peerGen };
+  const ep = new Endpoint(port, {
+    counters,
+    codec,
+    deadlineMs: data.cfg.callTimeoutMs,
+    onCall: grant.peerMayCall
+      ? (m, held) => {
+          noteServed();
+          return handleMessage(server!, injector, m, invocation(held, caller), garbageReply);
+        }
+      : null,
+    onCrash: (e) => crashDomain(e),
+    label: `${data.name}<->${grant.peer}`,
+    // every message is checked against the protocol's shapes where it is received
+    shapes: { server: data.name, peer: grant.peer, maxPayloadBytes: RANGES.payloadBytes.max },
+  });
+  const token = links.up(grant.peer, grant.peerGen, ep, grant.mayCall);
+  // the peer's domain died: its handle is down until the kernel connects its next incarnation
+  grant.port.on('close', () => {
+    // what that incarnation held here goes with it, whatever came after it
+    if (grant.peerMayCall) server?.clientDied(caller, false);
+    links.down(token);
+  });
 }
 
 const control: WorkerControl = {
   boot() {
-    server = bootByName(data.name, data.cfg, { machine: data.machine, device: wire }, base);
+    for (const a of data.awaited) links.awaiting(a.peer, a.gen, a.failed);
+    const nic = data.nic ? new NicDevice(data.nic) : null;
+    const device = nic ?? { transmit: () => {} };
+    pump = data.cfg.signal === 'ring' ? new Pump(data.bell, data.cfg.spinUs) : null;
+    // the channels first: a server takes its handles on the others at init
+    for (const ch of data.channels) open(ch);
+    server = bootByName(data.name, data.cfg, { machine: data.machine, device }, base);
     const srv = server;
-    const pump = data.cfg.signal === 'ring' ? new Pump(data.bell, data.cfg.spinUs) : null;
-    for (const ch of data.channels) {
-      const port = openChannel(data.cfg.signal, ch.port, pump && ch.rings ? { rings: ch.rings, pump, counters } : null);
-      endpoints.set(
-        ch.peer,
-        new Endpoint(port, {
-          counters,
-          codec,
-          deadlineMs: data.cfg.callTimeoutMs,
-          onCall: ch.peerMayCall ? (m, held) => srv.dispatch(m, invocation(held)) : null,
-          onCrash: crash,
-          label: `${data.name}<->${ch.peer}`,
-        }),
-      );
-    }
-  },
-
-  async run(plan) {
-    const srv = server;
-    if (!srv || data.name !== 'net') throw new Error(`run: ${data.name} holds no wire device`);
-    return wire.run(clientPlan(plan), async (msg) => {
-      const held: Held = [];
+    nic?.attach((msg) => {
       try {
-        return (await srv.dispatch(msg, invocation(held))) as never;
+        const r = handleMessage(srv, injector, msg, { ...base, caller: DEVICE_CALLER }, garbageReply);
+        return r instanceof Promise ? r.catch((e) => crashDomain(e)) : r;
       } catch (e) {
-        return crash(e);
-      } finally {
-        release(held);
+        return crashDomain(e);
       }
     });
   },
 
+  async start() {
+    try {
+      await server!.start();
+    } catch (e) {
+      crashDomain(e);
+    }
+  },
+
   stats() {
-    let pendingCalls = 0;
-    for (const ep of endpoints.values()) pendingCalls += ep.pendingCalls;
-    return { pendingCalls, heapUsedBytes: process.memoryUsage().heapUsed };
+    return { pendingCalls: links.pendingCalls, heapUsedBytes: process.memoryUsage().heapUsed };
+  },
+
+  connect(grant) {
+    open(grant);
+  },
+
+  peerFailed(peer, gen) {
+    if (links.failed(peer, gen)) server?.clientDied({ server: peer, gen }, true);
   },
 };
 
-Comlink.expose(control, nodeEndpoint(parentPort!));
+serveControl(control);

@@ -3,17 +3,20 @@
  * direct dispatch to the callee's handler and a payload is passed by reference,
  * so a file's bytes go from the buffer cache to the wire without a copy.
  *
- * A server that throws is a kernel panic: the whole system stops, the requests
- * in flight end as `info`, and the fault is reported.
+ * A server that throws is a kernel panic: the whole system stops. Nothing is
+ * checked at the boundaries between servers (that is what makes it fast), so a
+ * malformed message or reply is a wild pointer: whoever touches it panics.
  */
 import { Counters } from '../metrics/counters.js';
-import { DEFAULT_GRANTS, SERVER_NAMES, type ServerName } from '../protocol.js';
-import { fail, heapBlocks, type ServerContext, type ServerInstance } from '../servers/server.js';
+import { DEFAULT_GRANTS, RECEIVE_CALLS, SERVER_NAMES, type Reply, type ServerName } from '../protocol.js';
+import { fail, heapBlocks, type Caller, type Handle, type ServerContext, type ServerInstance } from '../servers/server.js';
+import { DEVICE_CALLER } from '../servers/net.js';
 import { bootByName, serverRng, type Machine } from '../boot.js';
 import type { KernelConfig } from '../config.js';
-import type { FaultRecord, Kernel, KernelRunResult, RunPlan } from '../kernel.js';
-import { clientPlan, SimulatedWire } from '../wire/clients.js';
-import { requestStop, type Registers } from '../wire/registers.js';
+import { FaultInjector, handleMessage, type FaultBoard } from '../faults/inject.js';
+import { NicDevice } from '../wire/link.js';
+import type { PortLike } from '../microkernel/ipc.js';
+import { REG, type Registers } from '../wire/registers.js';
 
 export class KernelPanic extends Error {
   constructor(readonly server: ServerName, cause: unknown) {
@@ -23,83 +26,129 @@ export class KernelPanic extends Error {
 }
 
 /**
- * Memory the harness may give the kernel so that it can still read it if the
- * kernel's thread hangs: a counter slab per server, and a register holding the
- * index (in SERVER_NAMES) of the server the kernel last entered.
+ * Memory the harness gives the kernel so that it can still read it if the
+ * kernel's thread hangs or dies: a counter slab per server, and a register
+ * holding the index (in SERVER_NAMES) of the server the kernel last entered.
  */
 export interface MonolithicShared {
   slabs: Record<ServerName, SharedArrayBuffer>;
   running: Int32Array;
 }
 
-export class MonolithicKernel implements Kernel {
+/** A malformed value in a kernel without boundaries: any use of it faults. */
+function wildPointer(): never {
+  return new Proxy(
+    {},
+    {
+      get() {
+        throw new TypeError('a wild pointer: a server used a malformed message');
+      },
+    },
+  ) as never;
+}
+
+const ONLY: Handle['state'] = 'up';
+
+export class MonolithicKernel {
   private readonly servers = new Map<ServerName, ServerInstance>();
   private readonly slabs = new Map<ServerName, Counters>();
-  private readonly wire: SimulatedWire;
+  private readonly injectors = new Map<ServerName, FaultInjector>();
+  /** Servers whose next call is malformed (a garbage fault in a server that answers no calls). */
+  private readonly garbageNext = new Set<ServerName>();
   private readonly running: Int32Array;
-  private panic: FaultRecord | null = null;
+  private panicked: KernelPanic | null = null;
 
   constructor(
     cfg: KernelConfig,
     machine: Machine,
-    private readonly regs: Registers,
+    regs: Registers,
+    board: FaultBoard,
+    nic: PortLike,
+    /** Called once, at the first panic: the system stops. */
+    private readonly onPanic: (p: KernelPanic) => void,
     shared?: MonolithicShared,
   ) {
-    this.wire = new SimulatedWire(regs);
     this.running = shared?.running ?? new Int32Array(1);
+    const device = new NicDevice(nic);
     for (const name of SERVER_NAMES) {
       const counters = new Counters(shared?.slabs[name]);
       this.slabs.set(name, counters);
+      this.injectors.set(name, new FaultInjector(name, cfg.faults, board, () => Atomics.load(regs, REG.issued)));
       const ctx: ServerContext = {
         name,
         blocks: heapBlocks,
         counters,
         rng: serverRng(name, machine.seed),
-        call: (to, msg) => this.call(name, to, msg) as never,
+        call: ((to: ServerName | Handle, msg: { type: string }) => this.call(name, typeof to === 'string' ? to : to.server, msg)) as ServerContext['call'],
+        handle: ((to: ServerName) => ({ server: to, gen: 1, state: ONLY })) as ServerContext['handle'],
+        sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
       };
-      this.servers.set(name, bootByName(name, cfg, { machine, device: this.wire }, ctx));
+      this.servers.set(name, bootByName(name, cfg, { machine, device }, ctx));
     }
+    device.attach((msg) => this.dispatch('net', msg, DEVICE_CALLER));
+  }
+
+  /** Run every server's own loop; resolves when they have all ended (the wire closed). */
+  async start(): Promise<void> {
+    await Promise.all(
+      [...this.servers].map(([name, srv]) =>
+        srv.start().catch((e) => {
+          throw this.panic(name, e);
+        }),
+      ),
+    );
   }
 
   /** `from` calls `to`: a procedure call inside the kernel. */
-  private async call(from: ServerName, to: ServerName, msg: { type: string }) {
-    if (this.panic) throw new KernelPanic(this.panic.server, this.panic.message);
+  private async call(from: ServerName, to: ServerName, msg: { type: string }): Promise<Reply<unknown>> {
+    if (this.panicked) throw this.panicked;
     const c = this.slabs.get(from)!;
     c.add('directCalls');
     c.add('syscalls'); // a server asking the kernel for a service: one system call
-    if (!DEFAULT_GRANTS.some(([a, b]) => a === from && b === to)) return fail('ECALLDENIED', `${from} -> ${to}`);
-    const r = await this.dispatch(to, msg);
+    if (!DEFAULT_GRANTS.some(([a, b]) => a === from && b === to)) {
+      c.add('callsDenied');
+      return fail('ECALLDENIED', `${from} -> ${to}`);
+    }
+    if (this.garbageNext.delete(from)) msg = wildPointer();
+    const r = await this.dispatch(to, msg, { server: from, gen: 1 });
     this.running[0] = SERVER_NAMES.indexOf(from); // back in the caller
+    // a server that answers no calls (the app) handles the requests it receives
+    if (r.ok && RECEIVE_CALLS.has(msg.type) && !Object.keys(this.servers.get(from)!.module.calls).length) {
+      this.received(from);
+    }
     return r;
   }
 
+  /** `name` took a message off a receive: it counts as a message it handles, where faults can strike. */
+  private received(name: ServerName): void {
+    const c = this.slabs.get(name)!;
+    c.add('messagesHandled');
+    const strike = this.injectors.get(name)!.before(c.get('messagesHandled'), false);
+    if (strike?.kind === 'garbage') this.garbageNext.add(name);
+  }
+
   /** Run `msg` in server `to`; a throw there panics the kernel. */
-  private async dispatch(to: ServerName, msg: { type: string }) {
+  private async dispatch(to: ServerName, msg: { type: string }, caller: Caller): Promise<Reply<unknown>> {
+    if (this.panicked) throw this.panicked;
     this.running[0] = SERVER_NAMES.indexOf(to);
+    const srv = this.servers.get(to)!;
     try {
-      return await this.servers.get(to)!.dispatch(msg);
+      return await handleMessage(srv, this.injectors.get(to)!, msg, { ...srv.ctx, caller }, wildPointer);
     } catch (e) {
-      if (!this.panic) {
-        this.panic = { server: to, kind: 'panic', message: e instanceof Error ? e.message : String(e) };
-        requestStop(this.regs);
-      }
-      throw e instanceof KernelPanic ? e : new KernelPanic(to, e);
+      throw this.panic(to, e);
     }
   }
 
-  async run(plan: RunPlan): Promise<KernelRunResult> {
-    const elu0 = performance.eventLoopUtilization();
-    const wire = await this.wire.run(clientPlan(plan), (msg) => this.dispatch('net', msg) as never);
-    const utilisation = performance.eventLoopUtilization(elu0).utilization;
-    const domains = [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation }];
-    return { wire, faults: this.panic ? [this.panic] : [], domains };
+  private panic(server: ServerName, e: unknown): KernelPanic {
+    if (e instanceof KernelPanic) return e;
+    if (!this.panicked) {
+      this.panicked = new KernelPanic(server, e);
+      this.onPanic(this.panicked);
+    }
+    return this.panicked;
   }
 
   counters() {
-    return Object.fromEntries([...this.slabs].map(([n, c]) => [n, c.snapshot()])) as ReturnType<Kernel['counters']>;
-  }
-
-  async shutdown(): Promise<void> {
-    this.servers.clear();
+    return Object.fromEntries([...this.slabs].map(([n, c]) => [n, c.snapshot()])) as Record<ServerName, ReturnType<Counters['snapshot']>>;
   }
 }

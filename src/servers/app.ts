@@ -10,27 +10,42 @@
  *                               has the bytes on its image
  *   QUERY NAME A                dns: the A records of NAME from the in-memory zone
  *
- * APP_REQUEST finds a file on the disk server, does ONE data operation on it
- * (DISK_READ or DISK_WRITE), and sends the reply out through the net server. It
- * reaches disk and net only by `call`. One data operation per request, right
- * after its lookup, means the disk sees data operations in the order their
- * lookups were answered, which is request order in every kernel: so the buffer
- * cache's hits and misses, and what a read sees of earlier writes, do not depend
- * on thread timing.
+ * The app is a client of net and disk and answers no calls itself: its main
+ * loop keeps `receives` receives (NET_ACCEPT) posted at net, as a server
+ * process keeps reading its socket. For each request it takes, it finds the
+ * file on the disk server, does ONE data operation on it (DISK_READ or
+ * DISK_WRITE), and sends the reply out through net (NET_SEND). Net hands
+ * requests out in arrival order, so one data operation per request, right
+ * after its lookup, means the disk sees data operations in request order in
+ * every kernel: the buffer cache's hits and misses, and what a read sees of
+ * earlier writes, do not depend on thread timing.
+ *
+ * If disk or net die under it, the app repeats what is safe to repeat on their
+ * next incarnation (servers/retry.ts). If the app itself dies, it is booted
+ * again from the same boot information: it keeps no state a request needs
+ * beyond the request itself.
  *
  * The reply's status is the outcome in HTTP's terms whatever the protocol (200
  * done, 4xx refused, 5xx failed); the bytes on the wire are the protocol's own.
  */
 import type { Errno, Payload } from '../protocol.js';
 import { Zone, type ZoneSpec } from './dns-zone.js';
-import { fail, ok, type CallTable, type ServerContext, type ServerModule } from './server.js';
+import { fail, ok, type CallTable, type Handle, type ServerContext, type ServerModule } from './server.js';
+import { RetryingClient, type RetryPolicy } from './retry.js';
 
 export interface AppBoot {
   /** The DNS zone to serve, if the workload has a dns service. */
   zone?: (ZoneSpec & { seed: string | number }) | null;
+  /** Receives kept posted at net: requests the app can serve at once (default 1). */
+  receives?: number;
+  /** How a call is repeated if its callee restarts under it (default: 5 attempts, waiting up to 10 s). */
+  retry?: RetryPolicy;
 }
 interface AppState {
   zone: Zone | null;
+  receives: number;
+  disk: RetryingClient<'disk'>;
+  net: RetryingClient<'net'>;
 }
 const encoder = new TextEncoder();
 
@@ -42,9 +57,43 @@ const REASON: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-function init(boot: AppBoot): AppState {
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 5, waitMs: 10_000 };
+
+function init(boot: AppBoot, ctx: ServerContext): AppState {
   const z = boot.zone;
-  return { zone: z ? new Zone(z, z.seed) : null };
+  const receives = boot.receives ?? 1;
+  if (!Number.isInteger(receives) || receives < 1) throw new RangeError(`app: receives must be a positive integer, got ${receives}`);
+  const retry = boot.retry ?? DEFAULT_RETRY;
+  return {
+    zone: z ? new Zone(z, z.seed) : null,
+    receives,
+    disk: new RetryingClient('disk', ctx, retry),
+    net: new RetryingClient('net', ctx, retry),
+  };
+}
+
+/** Errors after which a receive loop stops: the wire closed, or net is gone for good or not granted. */
+const FINAL: ReadonlySet<Errno> = new Set<Errno>(['ESHUTDOWN', 'ESERVERFAILED', 'ECALLDENIED']);
+
+/** The main loop: `receives` receive loops, until the wire closes. */
+async function start(st: AppState, ctx: ServerContext): Promise<void> {
+  await Promise.all(Array.from({ length: st.receives }, () => receiveLoop(st, ctx)));
+}
+
+async function receiveLoop(st: AppState, ctx: ServerContext): Promise<void> {
+  let refused = 0;
+  for (;;) {
+    const r = await st.net.call(ctx, { type: 'NET_ACCEPT' });
+    if (!r.ok) {
+      // a refusal that is not final (a malformed reply, a restart that took
+      // too long) costs this receive one more try, up to a bound
+      if (FINAL.has(r.errno) || ++refused > 100) return;
+      continue;
+    }
+    refused = 0;
+    // the response goes out through the incarnation of net that holds the connection
+    await doRequest(st, r.value, ctx, st.net.handle);
+  }
 }
 
 /** Parse "METHOD /path HTTP/x.y"; the path, or the status to answer with. */
@@ -113,17 +162,19 @@ function errorHead(protocol: AppRequest['protocol'], status: number, what: strin
   }
 }
 
-async function doRequest(st: AppState, msg: { reqId: number; request: string; body?: Payload }, ctx: ServerContext) {
+/** Serve one request taken off the wire; its response goes out through `via`. */
+async function doRequest(st: AppState, msg: { reqId: number; request: string; body?: Payload }, ctx: ServerContext, via: Handle<'net'>) {
   ctx.counters.add('appRequests');
   const req = parseRequest(msg.request);
-  const refuse = (status: number, what = '') => respond(ctx, msg.reqId, status, errorHead(req.protocol, status, what));
+  const respond = (status: number, head: string, data?: Payload, tail?: string) => send(ctx, via, msg.reqId, status, head, data, tail);
+  const refuse = (status: number, what = '') => respond(status, errorHead(req.protocol, status, what));
   if ('refused' in req) return refuse(req.refused, req.what ?? (req.protocol === 'dns' ? '?' : ''));
 
   if (req.protocol === 'dns') {
     const found = st.zone?.lookup(req.name) ?? null;
     if (!found) return refuse(404, `${req.name} A`);
     // the reply packet: header and answer records composed into one new buffer
-    return respond(ctx, msg.reqId, 200, `;; QUERY ${req.name} A: NOERROR, ${found.records} answers\r\n${found.answer}`);
+    return respond(200, `;; QUERY ${req.name} A: NOERROR, ${found.records} answers\r\n${found.answer}`);
   }
 
   const write = req.protocol === 'nfs' && req.op === 'WRITE' ? req : null;
@@ -131,48 +182,54 @@ async function doRequest(st: AppState, msg: { reqId: number; request: string; bo
   // a WRITE whose data do not match its COUNT is refused before anything is looked up
   if (write && body.reduce((n, s) => n + (s instanceof Uint8Array ? s.length : NaN), 0) !== write.count) return refuse(400);
 
-  const found = await ctx.call('disk', { type: 'DISK_LOOKUP', path: req.path });
+  const found = await st.disk.call(ctx, { type: 'DISK_LOOKUP', path: req.path });
   if (!found.ok) return refuse(found.errno === 'ENOENT' ? 404 : 503, req.path);
   const { ino, size } = found.value;
 
   if (write) {
-    const wrote = await ctx.call('disk', { type: 'DISK_WRITE', ino, offset: write.offset, data: body });
+    const wrote = await st.disk.call(ctx, { type: 'DISK_WRITE', ino, offset: write.offset, data: body });
     // past the end of the file is the client's mistake; anything else is the server's
     if (!wrote.ok) return refuse(wrote.errno === 'EFBIG' ? 413 : 503, req.path);
-    return respond(ctx, msg.reqId, 200, `NFS3_OK WRITE ${wrote.value.length} FILE_SYNC\r\n`);
+    return respond(200, `NFS3_OK WRITE ${wrote.value.length} FILE_SYNC\r\n`);
   }
 
   const [offset, length] = req.protocol === 'nfs' ? [req.offset, req.count] : [0, size];
-  const read = await ctx.call('disk', { type: 'DISK_READ', ino, offset, length });
+  const read = await st.disk.call(ctx, { type: 'DISK_READ', ino, offset, length });
   if (!read.ok) return refuse(503, req.path);
   const data = read.value.data;
   const n = read.value.length;
   switch (req.protocol) {
     case 'http':
-      return respond(ctx, msg.reqId, 200, `HTTP/1.0 200 OK\r\nContent-Length: ${n}\r\n\r\n`, data);
+      return respond(200, `HTTP/1.0 200 OK\r\nContent-Length: ${n}\r\n\r\n`, data);
     case 'ftp':
-      return respond(ctx, msg.reqId, 200, `150 Opening BINARY mode data connection for ${req.path} (${n} bytes)\r\n`, data, '226 Transfer complete\r\n');
+      return respond(200, `150 Opening BINARY mode data connection for ${req.path} (${n} bytes)\r\n`, data, '226 Transfer complete\r\n');
     case 'nfs':
-      return respond(ctx, msg.reqId, 200, `NFS3_OK READ ${n} ${offset + n >= size ? 'EOF' : 'MORE'}\r\n`, data);
+      return respond(200, `NFS3_OK READ ${n} ${offset + n >= size ? 'EOF' : 'MORE'}\r\n`, data);
   }
 }
 
 /**
- * Send `head`, the data and `tail` out through net; the reply to APP_REQUEST.
- * The head and tail are new buffers each time (a transport may move them); the
- * data are views of cached blocks, passed on as they are.
+ * Send `head`, the data and `tail` out through net. The head and tail are new
+ * buffers each time (a transport may move them); the data are views of cached
+ * blocks, passed on as they are. A send that fails (net died, and the
+ * connection with it) is not repeated: the client saw its connection reset.
+ * Resolves with the status sent and the data bytes, or the send's error.
  */
-async function respond(ctx: ServerContext, reqId: number, status: number, head: string, data: Payload = [], tail?: string) {
+async function send(ctx: ServerContext, via: Handle<'net'>, reqId: number, status: number, head: string, data: Payload = [], tail?: string) {
   const body = [encoder.encode(head), ...data];
   if (tail !== undefined) body.push(encoder.encode(tail));
   const length = data.reduce((n, s) => n + s.length, 0);
-  const sent = await ctx.call('net', { type: 'NET_SEND', reqId, status, body });
-  if (!sent.ok) return fail(sent.errno as Errno, sent.detail);
+  const sent = await ctx.call(via, { type: 'NET_SEND', reqId, status, body });
+  if (!sent.ok) return fail(sent.errno, sent.detail);
   return ok({ status, bodyBytes: length });
 }
 
-const calls = {
-  APP_REQUEST: doRequest,
-} satisfies CallTable<'app', AppState>;
+/** Serve one request outside the main loop (tests drive the handlers this way). */
+export function serveRequest(state: unknown, msg: { reqId: number; request: string; body?: Payload }, ctx: ServerContext) {
+  const st = state as AppState;
+  return doRequest(st, msg, ctx, st.net.handle);
+}
 
-export const app: ServerModule<'app', AppState, AppBoot> = { name: 'app', init, calls };
+const calls = {} satisfies CallTable<'app', AppState>;
+
+export const app: ServerModule<'app', AppState, AppBoot> = { name: 'app', init, calls, start };

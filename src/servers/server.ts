@@ -33,13 +33,38 @@ export const heapBlocks: BlockAllocator = {
   free() {},
 };
 
+/**
+ * A handle on a server: which incarnation of it a call goes to. A call through
+ * the handle of an incarnation that has since died fails with ESTALE, never
+ * reaching the new one; `handle(name)` gives the current one. `state`: as the
+ * kernel saw it when the handle was taken (up, down and being restarted, or
+ * given up by the supervisor).
+ */
+export interface Handle<S extends ServerName = ServerName> {
+  readonly server: S;
+  readonly gen: number;
+  readonly state: 'up' | 'down' | 'failed';
+}
+
+/** Who sent the message being handled: an incarnation of a server, or the device in this domain. */
+export interface Caller {
+  readonly server: ServerName | 'device';
+  readonly gen: number;
+}
+
 export interface ServerContext {
   readonly name: ServerName;
   readonly blocks: BlockAllocator;
-  /** Ask server `to` to do `msg`; resolves with its reply, never rejects. */
-  call<S extends ServerName, K extends MsgType<S>>(to: S, msg: Msg<S, K>): Promise<Reply<Rep<S, K>>>;
+  /** Ask server `to` (by name: its current incarnation) to do `msg`; resolves with its reply, never rejects. */
+  call<S extends ServerName, K extends MsgType<S>>(to: S | Handle<S>, msg: Msg<S, K>): Promise<Reply<Rep<S, K>>>;
+  /** The current incarnation of server `to`. */
+  handle<S extends ServerName>(to: S): Handle<S>;
+  /** Wait `ms` milliseconds (a kernel timer, as a MINIX alarm). */
+  sleep(ms: number): Promise<void>;
   readonly counters: Counters;
   readonly rng: Rng;
+  /** Who sent the message being handled (set per invocation). */
+  readonly caller?: Caller;
   /**
    * Set by fault injection: the next write this server accepts is to be
    * acknowledged and lost; the server calls `lost()` when it has done so.
@@ -59,6 +84,18 @@ export interface ServerModule<S extends ServerName, State, Boot> {
   readonly name: S;
   init(boot: Boot, ctx: ServerContext): State;
   readonly calls: CallTable<S, State>;
+  /**
+   * A server that is also a process with a loop of its own (the app, a client
+   * of the others): the kernel runs `start` once it is booted and its channels
+   * are open. It resolves when the server's work is over (the wire closed).
+   */
+  start?(state: State, ctx: ServerContext): Promise<void>;
+  /**
+   * An incarnation of a server that calls this one died: what it held here (a
+   * socket layer's connections, for instance) goes with it. `forGood`: the
+   * supervisor gave up on that server, so no incarnation of it comes back.
+   */
+  clientDied?(state: State, client: Caller, ctx: ServerContext, forGood: boolean): void;
 }
 
 export function ok<T>(value: T): Reply<T> {
@@ -69,64 +106,37 @@ export function fail(errno: Errno, detail?: string): { ok: false; errno: Errno; 
   return detail === undefined ? { ok: false, errno } : { ok: false, errno, detail };
 }
 
-/**
- * Fault injection: when the server receives message number `atMessage`, it
- * crashes (throws) or hangs (spins forever, never answering anything again).
- * `lose`: the first write the server receives from message `atMessage` on is
- * acknowledged but never reaches the media (a lying volatile write cache), so
- * the end-of-run durability check must find it lost.
- */
-export type FaultKind = 'crash' | 'hang' | 'lose';
-export interface FaultPlan {
-  server: ServerName;
-  atMessage: number;
-  kind?: FaultKind;
-}
-
-export class InjectedFault extends Error {
-  constructor(server: ServerName, n: number) {
-    super(`injected fault: ${server} crashed at message ${n}`);
-    this.name = 'InjectedFault';
-  }
-}
-
 /** A booted server: its module, its state and its context. */
 export class ServerInstance<S extends ServerName = ServerName> {
   constructor(
     readonly module: ServerModule<S, any, any>,
     readonly state: unknown,
     readonly ctx: ServerContext,
-    private readonly faultAt = 0,
-    private readonly faultKind: FaultKind = 'crash',
   ) {}
-
-  /** A `lose` fault still waiting for its write. */
-  private loseArmed = true;
 
   /**
    * Handle one message: look up the handler, ENOSYS if none. Throws only if the
-   * server crashes. `ctx` may be a per-invocation context (the microkernel's,
-   * which tracks the payloads this invocation holds).
+   * server crashes. `ctx` may be a per-invocation context (its caller, and in
+   * the microkernel the payloads this invocation holds).
    */
   dispatch(msg: { type: string }, ctx: ServerContext = this.ctx): Reply<unknown> | Promise<Reply<unknown>> {
-    const counters = ctx.counters;
-    counters.add('messagesHandled');
-    if (this.faultAt > 0 && this.faultKind === 'lose') {
-      // armed until a write is really lost (a refused write loses nothing)
-      if (this.loseArmed && counters.get('messagesHandled') >= this.faultAt && msg.type.endsWith('_WRITE')) {
-        ctx = { ...ctx, injected: { kind: 'lose-write', lost: () => (this.loseArmed = false) } };
-      }
-    } else if (this.faultAt > 0 && counters.get('messagesHandled') === this.faultAt) {
-      if (this.faultKind === 'hang') for (;;); // an injected infinite loop: only a watchdog gets us out
-      throw new InjectedFault(this.module.name, this.faultAt);
-    }
     const table = this.module.calls as unknown as Record<string, Handler<S, MsgType<S>, unknown>>;
     const handler = Object.hasOwn(table, msg.type) ? table[msg.type] : undefined;
     if (handler === undefined) {
-      counters.add('enosys');
+      ctx.counters.add('enosys');
       return fail('ENOSYS', `${this.module.name} has no handler for ${String(msg.type)}`);
     }
     return handler(this.state, msg as AnyMsg<S> as Msg<S, MsgType<S>>, ctx);
+  }
+
+  /** Run the server's own loop, if it has one. */
+  start(): Promise<void> {
+    return this.module.start ? this.module.start(this.state, this.ctx) : Promise.resolve();
+  }
+
+  /** A client of this server died. */
+  clientDied(client: Caller, forGood: boolean): void {
+    this.module.clientDied?.(this.state, client, this.ctx, forGood);
   }
 }
 
@@ -135,9 +145,6 @@ export function bootServer<S extends ServerName, State, Boot>(
   module: ServerModule<S, State, Boot>,
   boot: Boot,
   ctx: ServerContext,
-  fault?: FaultPlan,
 ): ServerInstance<S> {
-  const state = module.init(boot, ctx);
-  const mine = fault && fault.server === module.name ? fault : null;
-  return new ServerInstance(module, state, ctx, mine?.atMessage ?? 0, mine?.kind ?? 'crash');
+  return new ServerInstance(module, module.init(boot, ctx), ctx);
 }

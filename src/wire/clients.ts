@@ -4,17 +4,25 @@
  * off the wire. A device, not a server: the kernel hands it to the net server in
  * the net server's own domain.
  *
+ * The clients are other machines: they run in the harness, outside every fault
+ * domain, and reach the net server's NIC over a link (wire/link.ts).
+ *
  * A request's outcome is what reached the client: the status of the response
  * whose frames arrived, or, if none did, what the net server's reply says. Each
  * response is hashed (CRC-32 over request id, status and every payload byte, in
- * order) as it arrives, and the hash is folded into the run digest by addition
- * when the request settles `ok`: so the digest does not depend on the order in
- * which responses complete, and it holds exactly the requests counted ok (a
- * 5xx response is a failure, not an answer to compare across kernels).
+ * order) as its frames leave the NIC, and the hash is folded into the run
+ * digest by addition when the request settles `ok`: so the digest does not
+ * depend on the order in which responses complete, and it holds exactly the
+ * requests counted ok (a 5xx response is a failure, not an answer to compare
+ * across kernels).
+ *
+ * A request whose connection was reset (the net server died holding it) is
+ * sent again if it is a read, which is safe to repeat, up to RESEND_READS
+ * times; a write is not, because a late repeat could land after a later write
+ * to the same bytes: its outcome is unknown.
  */
-import { crc32 } from 'node:zlib';
-import type { Msg, Reply } from '../protocol.js';
-import type { Frame, NetDevice } from '../servers/net.js';
+import type { Reply } from '../protocol.js';
+import type { LinkAnswer } from './link.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
 import seedrandom from 'seedrandom';
 import { ledgerOf, LEDGER, REG, type Registers } from './registers.js';
@@ -26,8 +34,11 @@ import { hostClock, LATE_MS, waitUntil, type Pacing, type WireClock } from './pa
 /** The clients let their domain's event loop turn at least this often, ms. */
 const YIELD_EVERY_MS = 5;
 
-/** How the device hands a request (its line, and the data a WRITE carries) to the net server. */
-export type Deliver = (msg: Msg<'net', 'NET_RECV'>) => Promise<Reply<{ status: number }>>;
+/** How the clients send request `id` (its line, and the data a WRITE carries) to the net server's NIC. */
+export type Deliver = (id: number, req: Request, again: boolean) => Promise<LinkAnswer>;
+
+/** How often a client sends a read again after its connection was reset. */
+export const RESEND_READS = 3;
 
 export interface ClientPlan {
   /** Requests to send (an upper bound when `durationMs` is set). */
@@ -63,6 +74,8 @@ export interface WireResult {
   endedBy: 'requests' | 'duration' | 'stop';
   /** The open loop's schedule as kept; null for a closed loop. */
   pacing: Pacing | null;
+  /** Reads sent again after their connection was reset. */
+  resent: number;
 }
 
 /** What the ledger records of a request answered with `status` on the wire. */
@@ -70,9 +83,12 @@ function statusCode(s: number): number {
   return s >= 500 ? LEDGER.failed : s >= 200 && s < 300 ? LEDGER.done : LEDGER.refused;
 }
 
+/** A request that ended with one of these may or may not have been done. */
+const UNKNOWN_ERRNOS: ReadonlySet<string> = new Set(['EPEERDIED', 'ETIMEDOUT', 'ECONNRESET', 'ESHUTDOWN']);
+
 /** What the ledger records of a settled request, from the net server's reply. */
 function ledgerCode(r: Reply<{ status: number }>): number {
-  if (!r.ok) return r.errno === 'EPEERDIED' || r.errno === 'ETIMEDOUT' ? LEDGER.unknown : LEDGER.failed;
+  if (!r.ok) return UNKNOWN_ERRNOS.has(r.errno) ? LEDGER.unknown : LEDGER.failed;
   return statusCode(r.value.status);
 }
 
@@ -100,32 +116,14 @@ export function classify(r: Reply<{ status: number }>): 'ok' | 'fail' | 'info' {
   return OUTCOME_OF_CODE[ledgerCode(r)];
 }
 
-/** The NET_RECV message of request `reqId`. */
-function recvMessage(reqId: number, req: Request): Msg<'net', 'NET_RECV'> {
-  return req.body ? { type: 'NET_RECV', reqId, request: req.line, body: [req.body] } : { type: 'NET_RECV', reqId, request: req.line };
-}
-
-export class SimulatedWire implements NetDevice {
+export class SimulatedWire {
   private readonly ledger: Uint8Array;
-  /** Responses that reached the client, by request id, until their request settles: status and hash. */
-  private readonly answered = new Map<number, { status: number; hash: number }>();
 
   constructor(
     private readonly regs: Registers,
     private readonly clock: WireClock = hostClock,
   ) {
     this.ledger = ledgerOf(regs);
-  }
-
-  /**
-   * NetDevice: a response's frames arrive at the client. They are hashed now,
-   * while the frames' bytes are valid (a transport may reuse them once NET_SEND
-   * returns), and folded into the digest when the request settles.
-   */
-  transmit(reqId: number, status: number, frames: Frame[]): void {
-    let h = crc32(`${reqId} ${status}`);
-    for (const f of frames) for (const s of f.segments) h = crc32(s, h);
-    this.answered.set(reqId, { status, hash: h });
   }
 
   /** Fold one response's hash into the digest registers. */
@@ -154,23 +152,24 @@ export class SimulatedWire implements NetDevice {
     };
     const ledger = this.ledger;
     let sentEarly = 0;
+    let resent = 0;
     /** Send request `id` and record its latency from `since` (its scheduled arrival, or now). */
     const send = async (id: number, req: Request, since: number) => {
       const logged = id < ledger.length;
       if (logged) ledger[id] = LEDGER.inFlight;
       Atomics.add(r, REG.issued, 1);
       if (clock.now() < since) sentEarly++;
-      let reply: Reply<{ status: number }> | null = null; // stays null if deliver throws: the domain panicked under it
-      try {
-        reply = await deliver(recvMessage(id, req));
-      } catch {
-        // outcome unknown, unless the response reached the wire first
+      let a: LinkAnswer;
+      for (let attempt = 0; ; attempt++) {
+        a = await deliver(id, req, attempt > 0);
+        // a reset read is sent again: it changes nothing however often it is done
+        if (a.r.ok || a.r.errno !== 'ECONNRESET' || req.body || attempt >= RESEND_READS) break;
+        resent++;
       }
       latency.record((clock.now() - since) * 1000);
-      const answer = this.answered.get(id);
-      this.answered.delete(id);
-      const code = settledCode(answer?.status, reply);
-      if (answer && OUTCOME_OF_CODE[code] === 'ok') this.fold(answer.hash);
+      const status = a.hash !== undefined && a.r.ok ? a.r.value.status : undefined;
+      const code = settledCode(status, a.r);
+      if (status !== undefined && OUTCOME_OF_CODE[code] === 'ok') this.fold(a.hash!);
       if (logged) ledger[id] = code;
       Atomics.add(r, REG[OUTCOME_OF_CODE[code]], 1);
     };
@@ -184,7 +183,7 @@ export class SimulatedWire implements NetDevice {
       const kept = await this.openLoop(plan.arrival, plan.random, takeLine, send);
       pacing = { sentEarly, ...kept };
     } else await this.closedLoop(plan.arrival.thinkTimeMs, plan.clients, plan.requests, takeLine, send);
-    return { elapsedMs: clock.now() - t0, latencyUs: latency.summary(), endedBy, pacing };
+    return { elapsedMs: clock.now() - t0, latencyUs: latency.summary(), endedBy, pacing, resent };
   }
 
   /** `clients` clients, each sending its next request `thinkMs` after its last reply. */

@@ -1,0 +1,273 @@
+/**
+ * The one seam between microlith and Node's threads: a protection domain.
+ *
+ * Both kernels use it: the monolith runs its one domain (the whole kernel) off
+ * the harness's thread, the microkernel runs one domain per server, and the
+ * supervisor restarts them. Apart from this file only src/microkernel (channels,
+ * rings, the echo peer of `bench ipc`) knows about `worker_threads`.
+ *
+ * Parent side: `startDomain` starts the thread (compiled `.js`, or `.ts` through
+ * tsx's loader when running from sources), with a JS heap limit, its comlink
+ * control plane, an exit promise, the crash note the domain leaves when it dies
+ * on purpose, and `terminate`. `watchHeartbeats` pings domains' control planes
+ * on an injectable clock and reports the silent ones.
+ *
+ * Domain side: `domainBoot` is what the domain was started with,
+ * `serveControl` exposes its control plane, `crashDomain` leaves the reason
+ * and stops the domain at once (fail-stop).
+ *
+ * comlink calls pending on a dead domain never settle, so every control call
+ * from the parent goes through `Domain.control`, which races it with the exit.
+ */
+import { MessageChannel, parentPort, Worker, workerData, type MessagePort, type WorkerOptions } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+
+export type DomainModule = 'microkernel/worker' | 'microkernel/echo-worker' | 'harness/monolithic-host';
+
+/** A channel end between domains (holding one is the capability to use it). */
+export type Port = MessagePort;
+
+/** A new channel: two connected ends, one for each side. */
+export function newChannel(): { port1: Port; port2: Port } {
+  const { port1, port2 } = new MessageChannel();
+  return { port1, port2 };
+}
+
+const CRASH_NOTE_BYTES = 1024;
+
+interface Envelope<B> {
+  boot: B;
+  crashNote: SharedArrayBuffer;
+}
+
+export interface DomainOptions<B> {
+  module: DomainModule;
+  /** The thread's name (shows in profiles and debuggers). */
+  name: string;
+  boot: B;
+  /** Ports (or buffers) in `boot` that move to the domain. */
+  transfer?: readonly (Port | ArrayBuffer)[];
+  /** JS heap limit, MiB: a domain past it dies out of memory, and only it. */
+  heapLimitMb?: number;
+}
+
+/** Why a control call got no answer: the domain exited first. */
+export const GONE: unique symbol = Symbol('domain gone');
+
+export class Domain<C> {
+  private readonly worker: Worker;
+  private readonly remote: Comlink.Remote<C>;
+  private readonly crashNote = new SharedArrayBuffer(CRASH_NOTE_BYTES);
+  private errorText: string | null = null;
+  private oom = false;
+  private terminating: Promise<void> | null = null;
+  private code: number | null = null;
+  /** Resolves with the exit code once the thread has stopped. */
+  readonly exited: Promise<number>;
+
+  constructor(readonly name: string, opts: DomainOptions<unknown>) {
+    const envelope: Envelope<unknown> = { boot: opts.boot, crashNote: this.crashNote };
+    this.worker = startWorker(opts.module, {
+      workerData: envelope,
+      transferList: (opts.transfer ?? []) as WorkerOptions['transferList'],
+      name: opts.name,
+      ...(opts.heapLimitMb ? { resourceLimits: { maxOldGenerationSizeMb: opts.heapLimitMb } } : {}),
+    });
+    // an 'error' listener keeps a domain's uncaught throw from reaching the harness
+    this.worker.on('error', (e) => {
+      this.errorText ??= errorText(e);
+      if ((e as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY') this.oom = true;
+    });
+    this.exited = new Promise((res) =>
+      this.worker.once('exit', (code) => {
+        this.code = code;
+        res(code);
+      }),
+    );
+    this.remote = Comlink.wrap<C>(nodeEndpoint(this.worker));
+  }
+
+  get alive(): boolean {
+    return this.code === null;
+  }
+
+  get exitCode(): number | null {
+    return this.code;
+  }
+
+  /** It died because its JS heap passed its limit. */
+  get outOfMemory(): boolean {
+    return this.oom;
+  }
+
+  /**
+   * Why the domain died: the reason it left in its crash note, else the
+   * uncaught error (e.g. ERR_WORKER_OUT_OF_MEMORY), else its exit code.
+   */
+  reason(): string {
+    const n = Atomics.load(new Int32Array(this.crashNote), 0);
+    if (n > 0) return new TextDecoder().decode(new Uint8Array(this.crashNote, 4, n).slice());
+    return this.errorText ?? `its thread exited with code ${this.code ?? '?'}`;
+  }
+
+  /** Call the control plane; GONE if the domain exits before it answers (or rejects). */
+  async control<T>(f: (ctl: Comlink.Remote<C>) => Promise<T>): Promise<T | typeof GONE> {
+    if (!this.alive) return GONE;
+    const gone = this.exited.then(() => GONE);
+    try {
+      return (await Promise.race([f(this.remote), gone])) as T | typeof GONE;
+    } catch (e) {
+      if (!this.alive) return GONE;
+      throw e;
+    }
+  }
+
+  /** Event-loop utilisation of the domain's thread since `since` (0..1; 0 once it is gone). */
+  utilisation(since?: ReturnType<Domain<C>['eluMark']>): number {
+    if (!this.alive) return 0;
+    return this.worker.performance.eventLoopUtilization(since).utilization || 0;
+  }
+
+  eluMark() {
+    return this.worker.performance.eventLoopUtilization();
+  }
+
+  /** Stop the thread (a busy loop stops in a few ms); resolves once it is gone. */
+  terminate(): Promise<void> {
+    this.terminating ??= (async () => {
+      this.remote[Comlink.releaseProxy]();
+      await this.worker.terminate();
+      await this.exited;
+    })();
+    return this.terminating;
+  }
+}
+
+/** Start a domain running `opts.module`. */
+export function startDomain<C, B>(opts: DomainOptions<B>): Domain<C> {
+  return new Domain<C>(opts.name, opts);
+}
+
+/**
+ * Start a thread for `module`: the compiled `<module>.js` as is, or, when running
+ * from TypeScript sources (tests, tsx), `<module>.ts` through tsx's loader (a
+ * worker cannot load .ts files by itself). Modules are named from src/.
+ */
+function startWorker(module: DomainModule, options: WorkerOptions): Worker {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const url = new URL(`../${module}.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  if (!fromSource) return new Worker(url, options);
+  const entry = JSON.stringify(url.href);
+  // tsx resolved here, so a domain started from any working directory finds it
+  const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
+  const loader = `import(${tsx}).then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
+  return new Worker(loader, { ...options, eval: true });
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as { code?: string }).code;
+    return code === 'ERR_WORKER_OUT_OF_MEMORY' ? `out of memory: ${e.message}` : e.message;
+  }
+  return String(e);
+}
+
+// ---------------------------------------------------------------- domain side
+
+/** What this domain was started with (inside a domain only). */
+export function domainBoot<B>(): B {
+  return (workerData as Envelope<B>).boot;
+}
+
+/** Expose this domain's control plane to the parent. */
+export function serveControl(control: object): void {
+  Comlink.expose(control, nodeEndpoint(parentPort!));
+}
+
+/** Leave `why` in the crash note, for the parent to read after the exit. */
+export function leaveNote(why: unknown): void {
+  const note = (workerData as Envelope<unknown> | null)?.crashNote;
+  if (!note) return; // not in a domain (a test driving a kernel in its own thread)
+  const text = new TextEncoder().encode(why instanceof Error ? why.message : String(why)).subarray(0, note.byteLength - 4);
+  new Uint8Array(note, 4).set(text);
+  Atomics.store(new Int32Array(note), 0, text.length);
+}
+
+/** The domain failed: leave the reason and stop now (fail-stop). */
+export function crashDomain(why: unknown, code = 1): never {
+  leaveNote(why);
+  process.exit(code);
+}
+
+// ----------------------------------------------------------------- heartbeats
+
+/** The clock heartbeats run on (injected by tests). */
+export interface HeartbeatClock {
+  now(): number;
+  every(ms: number, f: () => void): () => void;
+}
+
+export const hostHeartbeatClock: HeartbeatClock = {
+  now: () => performance.now(),
+  every(ms, f) {
+    const t = setInterval(f, ms);
+    t.unref();
+    return () => clearInterval(t);
+  },
+};
+
+export interface HeartbeatTarget {
+  name: string;
+  ping(): Promise<unknown>;
+  /** True once the domain has exited: no more heartbeats expected. */
+  gone(): boolean;
+}
+
+/**
+ * Watch `targets`: a domain that has not answered a ping for `timeoutMs` is
+ * hung (an infinite loop, a deadlock), and `onHung` is called once for it. A
+ * busy domain still answers: a ping waits only for its event loop's next turn.
+ * Targets may be added later (a restarted domain). Returns a stop function.
+ */
+export function watchHeartbeats(
+  timeoutMs: number,
+  onHung: (name: string, silentMs: number) => void,
+  clock: HeartbeatClock = hostHeartbeatClock,
+): { add(t: HeartbeatTarget): void; stop(): void } {
+  const watched = new Map<HeartbeatTarget, { lastAnswer: number; outstanding: boolean }>();
+  const period = Math.max(20, Math.min(500, timeoutMs / 4));
+  const stop = clock.every(period, () => {
+    const now = clock.now();
+    for (const [t, w] of watched) {
+      if (t.gone()) {
+        watched.delete(t);
+        continue;
+      }
+      const silent = now - w.lastAnswer;
+      if (silent > timeoutMs) {
+        watched.delete(t);
+        onHung(t.name, silent);
+        continue;
+      }
+      if (w.outstanding) continue;
+      w.outstanding = true;
+      t.ping().then(
+        () => {
+          w.outstanding = false;
+          w.lastAnswer = clock.now();
+        },
+        () => (w.outstanding = false),
+      );
+    }
+  });
+  return {
+    add: (t) => watched.set(t, { lastAnswer: clock.now(), outstanding: false }),
+    stop,
+  };
+}
+
+/** Send `value` over a control call with `ports` moved, not copied. */
+export function withTransfer<T>(value: T, ports: Port[]): T {
+  return Comlink.transfer(value, ports as never);
+}

@@ -1,0 +1,231 @@
+/**
+ * The link between the wire's clients and the net server's NIC.
+ *
+ * The clients are other machines: they run outside every fault domain (in the
+ * harness's thread), so they outlive a net server that dies, see its
+ * connections reset, and reconnect to its next incarnation. The NIC is a
+ * device the kernel hands to the net server in the net server's own domain
+ * (`NicDevice`): it takes requests off the link, hands them to net (NET_RECV),
+ * and puts each response's digest hash back on the link, computed as the
+ * frames leave (a CRC, as a NIC computes a frame check sequence). What crosses
+ * the link is device traffic, not IPC: nothing here is counted as a message.
+ *
+ * Both ends batch what they post in one turn into one postMessage.
+ */
+import { crc32 } from 'node:zlib';
+import type { Msg, Reply } from '../protocol.js';
+import type { Frame, NetDevice } from '../servers/net.js';
+import { BatchingPort } from '../microkernel/batch.js';
+import type { PortLike } from '../microkernel/ipc.js';
+
+type LinkFrame =
+  | { k: 'req'; id: number; line: string; body?: Uint8Array[] }
+  | { k: 'close' }
+  | { k: 'done'; id: number; r: Reply<{ status: number }>; hash?: number }
+  | { k: 'closed' };
+
+/** The hash of one response, as the digest folds it. */
+export function responseHash(reqId: number, status: number, frames: Frame[]): number {
+  let h = crc32(`${reqId} ${status}`);
+  for (const f of frames) for (const s of f.segments) h = crc32(s, h);
+  return h;
+}
+
+/** How the device hands the wire's messages to the net server in its domain. */
+export type DeviceDeliver = (msg: Msg<'net', 'NET_RECV'> | Msg<'net', 'NET_CLOSE'>) => Reply<unknown> | Promise<Reply<unknown>>;
+
+/** The NIC, in net's domain: one link end. */
+export class NicDevice implements NetDevice {
+  private readonly port: PortLike;
+  private readonly hashes = new Map<number, number>();
+  private deliver: DeviceDeliver | null = null;
+
+  constructor(port: PortLike) {
+    this.port = new BatchingPort(port);
+  }
+
+  /** Start taking requests off the link, into `deliver`. */
+  attach(deliver: DeviceDeliver): void {
+    this.deliver = deliver;
+    this.port.on('message', (v) => this.receive(v as LinkFrame));
+  }
+
+  /** NetDevice: a response's frames leave; hash them now, while their bytes are valid. */
+  transmit(reqId: number, status: number, frames: Frame[]): void {
+    this.hashes.set(reqId, responseHash(reqId, status, frames));
+  }
+
+  private receive(f: LinkFrame): void {
+    const deliver = this.deliver!;
+    if (f.k === 'close') {
+      void Promise.resolve(deliver({ type: 'NET_CLOSE' })).then(() => this.port.postMessage({ k: 'closed' } satisfies LinkFrame));
+      return;
+    }
+    if (f.k !== 'req') return;
+    const msg: Msg<'net', 'NET_RECV'> = f.body ? { type: 'NET_RECV', reqId: f.id, request: f.line, body: f.body } : { type: 'NET_RECV', reqId: f.id, request: f.line };
+    void Promise.resolve(deliver(msg)).then((r) => {
+      const hash = this.hashes.get(f.id);
+      this.hashes.delete(f.id);
+      const frame: LinkFrame = hash === undefined ? { k: 'done', id: f.id, r: r as Reply<{ status: number }> } : { k: 'done', id: f.id, r: r as Reply<{ status: number }>, hash };
+      this.port.postMessage(frame);
+    });
+  }
+}
+
+/** What the clients hear of a request: the reply, and the response's hash if one reached them. */
+export interface LinkAnswer {
+  r: Reply<{ status: number }>;
+  hash?: number;
+}
+
+interface Waiting {
+  id: number;
+  /** A read sent again after a reset. */
+  again: boolean;
+  line: string;
+  body?: Uint8Array;
+  deadline: number;
+  resolve: (a: LinkAnswer) => void;
+}
+
+/** The clients' end of the link, in the harness. It survives the net server's restarts. */
+export class WireLink {
+  private port: PortLike | null = null;
+  private state: 'down' | 'up' | 'failed' = 'down';
+  private readonly pending = new Map<number, Waiting>(); // sent on the current link
+  private queued: Waiting[] = []; // waiting for a link
+  private closing: (() => void) | null = null;
+  private sweeper: ReturnType<typeof setInterval> | null = null;
+  /** Requests whose connection went down with a net server. */
+  resets = 0;
+
+  constructor(private readonly timeoutMs: number) {}
+
+  /** A link to (an incarnation of) the net server's NIC. Requests queued meanwhile go out now. */
+  attach(raw: PortLike): void {
+    if (this.state === 'failed') {
+      raw.close();
+      return;
+    }
+    const port = new BatchingPort(raw);
+    this.port = port;
+    this.state = 'up';
+    port.on('message', (v) => this.receive(v as LinkFrame));
+    port.on('close', () => this.lost(port));
+    const queued = this.queued;
+    this.queued = [];
+    for (const w of queued) this.post(w);
+  }
+
+  /** Nothing will serve requests again (a panic, or the supervisor gave up on net). */
+  fail(): void {
+    if (this.state === 'failed') return;
+    this.state = 'failed';
+    this.port = null;
+    this.resetPending('ESHUTDOWN', 'the system went down');
+    // a request sent again after a reset keeps the unknown outcome of its first try
+    for (const w of this.queued.splice(0)) {
+      w.resolve({ r: w.again ? { ok: false, errno: 'ESHUTDOWN', detail: 'the system went down' } : { ok: false, errno: 'ECONNREFUSED', detail: 'the system is down' } });
+    }
+    this.closing?.();
+    this.stopSweeper();
+  }
+
+  get failed(): boolean {
+    return this.state === 'failed';
+  }
+
+  /** Send one request; resolves with what reached the client, never rejects. */
+  send(id: number, line: string, body?: Uint8Array, again = false): Promise<LinkAnswer> {
+    if (this.state === 'failed') {
+      return Promise.resolve({ r: again ? { ok: false, errno: 'ESHUTDOWN', detail: 'the system went down' } : { ok: false, errno: 'ECONNREFUSED', detail: 'the system is down' } });
+    }
+    return new Promise((resolve) => {
+      const deadline = performance.now() + this.timeoutMs;
+      const w: Waiting = body ? { id, again, line, body, deadline, resolve } : { id, again, line, deadline, resolve };
+      if (this.state === 'up') this.post(w);
+      else this.queued.push(w);
+      this.startSweeper();
+    });
+  }
+
+  /**
+   * The clients are done: tell net the wire closed (its receives end) and
+   * wait until it has, or until there is no net to tell.
+   */
+  close(): Promise<void> {
+    this.stopSweeper();
+    if (this.state !== 'up' || !this.port) return Promise.resolve();
+    return new Promise((res) => {
+      this.closing = () => {
+        this.closing = null;
+        res();
+      };
+      this.port!.postMessage({ k: 'close' } satisfies LinkFrame);
+    });
+  }
+
+  /** Stop using the link (the kernel is shutting down). */
+  detach(): void {
+    this.stopSweeper();
+    this.port?.close();
+    this.port = null;
+    this.state = this.state === 'failed' ? 'failed' : 'down';
+  }
+
+  private post(w: Waiting): void {
+    this.pending.set(w.id, w);
+    this.port!.postMessage(w.body ? ({ k: 'req', id: w.id, line: w.line, body: [w.body] } satisfies LinkFrame) : ({ k: 'req', id: w.id, line: w.line } satisfies LinkFrame));
+  }
+
+  private receive(f: LinkFrame): void {
+    if (f.k === 'closed') return this.closing?.();
+    if (f.k !== 'done') return;
+    const w = this.pending.get(f.id);
+    if (!w) return;
+    this.pending.delete(f.id);
+    w.resolve(f.hash === undefined ? { r: f.r } : { r: f.r, hash: f.hash });
+  }
+
+  /** The NIC's end closed: net died. Its connections are reset; later requests wait for the next incarnation. */
+  private lost(port: PortLike): void {
+    if (port !== this.port) return;
+    this.port = null;
+    if (this.state === 'up') this.state = 'down';
+    this.resetPending('ECONNRESET', 'the net server died with the connection');
+    this.closing?.();
+  }
+
+  private resetPending(errno: 'ECONNRESET' | 'ESHUTDOWN', detail: string): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    this.resets += all.length;
+    for (const w of all) w.resolve({ r: { ok: false, errno, detail } });
+  }
+
+  private startSweeper(): void {
+    if (this.sweeper || this.timeoutMs === Infinity) return;
+    this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(250, this.timeoutMs / 4)));
+    this.sweeper.unref?.();
+  }
+
+  private stopSweeper(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+  }
+
+  /** A request past its deadline ends with an unknown outcome (the client gave up waiting). */
+  private sweep(): void {
+    const now = performance.now();
+    for (const [id, w] of this.pending) {
+      if (w.deadline > now) continue;
+      this.pending.delete(id);
+      w.resolve({ r: { ok: false, errno: 'ETIMEDOUT', detail: 'no response before the deadline' } });
+    }
+    this.queued = this.queued.filter((w) => {
+      if (w.deadline > now) return true;
+      w.resolve({ r: { ok: false, errno: 'ETIMEDOUT', detail: 'no net server to connect to before the deadline' } });
+      return false;
+    });
+  }
+}
