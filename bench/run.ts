@@ -12,6 +12,7 @@
  *
  *   npm run bench -- [--rounds N] [--warmup N] [--quick] [--labels a,b,...] [--only specweb96|large-1mib]
  *   npm run bench -- --spin-sweep 0,10,50,200   ring signalling's --spin-us, interleaved, on specweb96
+ *   npm run bench -- --only recovery            the supervisor: recovery time per server and throughput lost
  *   --requests N sets every scenario's request count (a smoke run); --out DIR writes
  *   the results there instead of bench/results.
  */
@@ -175,5 +176,75 @@ async function spinSweep(spins: number[]): Promise<void> {
   save({ kind: 'spin-sweep', rounds, warmupRounds, requests, rows: Object.fromEntries(rows) });
 }
 
+/**
+ * What a restart costs: on specweb96 under the microkernel, each server is
+ * crashed several times a run (far enough apart that the restart intensity is
+ * never reached), interleaved with a run without faults. Per server: the
+ * host-measured recovery time of every restart (from the fault striking to the
+ * first call the new incarnation served), the time it was down, and the
+ * throughput of the faulted run against the clean one of the same round.
+ */
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+}
+
+async function recovery(): Promise<void> {
+  const requests = requestsOverride ?? (args.quick ? 8000 : 20_000);
+  const crashes = 4;
+  const at = Array.from({ length: crashes }, (_, i) => Math.round(((i + 0.5) * requests) / crashes));
+  const common = { mode: 'microkernel', workload: 'specweb96', requests, clients: 64, maxRestarts: 1000, restartWindowMs: 1 } as const;
+  const servers = ['disk', 'net', 'app'] as const;
+  const rows = new Map(servers.map((s) => [s, { recovery: [] as number[], down: [] as number[], ratio: [] as number[], lostMs: [] as number[], ok: [] as number[] }]));
+  for (let r = 0 - warmupRounds; r < rounds; r++) {
+    const clean = await run(common);
+    for (const server of servers) {
+      const rep = await run({ ...common, faults: at.map((n) => `${server}:crash@request=${n}`) });
+      const sv = rep.servers[server];
+      process.stderr.write(`  ${r < 0 ? 'warm-up' : `round ${r + 1}`}	${server} crashed ${sv.restarts}×	${Math.round(rep.throughput.requestsPerSec)} req/s (clean ${Math.round(clean.throughput.requestsPerSec)})
+`);
+      if (r < 0) continue;
+      const row = rows.get(server)!;
+      for (const f of rep.faults) if (f.outcome !== 'restarted') throw new Error(`recovery bench: ${server} was not restarted: ${f.message}`);
+      row.recovery.push(...(sv.recoveryMs?.each ?? []));
+      row.down.push(sv.downMs / Math.max(1, sv.restarts));
+      row.ratio.push(rep.throughput.requestsPerSec / clean.throughput.requestsPerSec);
+      // wall time the restarts added, per restart, beyond the clean run's
+      row.lostMs.push((rep.elapsedMs - clean.elapsedMs) / Math.max(1, sv.restarts));
+      row.ok.push(rep.availability);
+    }
+  }
+  const t = newTable([
+    'server',
+    'recovery ms\n(host, median)',
+    'recovery ms\n(host, p99)',
+    'restarts\nmeasured',
+    'down ms per restart\n(host, median)',
+    'throughput vs clean run\n(paired median, min–max)',
+    'wall ms added\nper restart (median)',
+    'availability\n(min)',
+  ]);
+  for (const [server, row] of rows) {
+    const ratio = spread(row.ratio);
+    t.push([
+      server,
+      median(row.recovery).toFixed(1),
+      quantile(row.recovery, 0.99).toFixed(1),
+      row.recovery.length,
+      median(row.down).toFixed(1),
+      `${ratio.median.toFixed(3)} (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})`,
+      median(row.lostMs).toFixed(1),
+      Math.min(...row.ok).toFixed(4),
+    ]);
+  }
+  console.log(`recovery: ${crashes} crashes per run of ${requests} specweb96 requests, 64 clients, microkernel:copy`);
+  console.log(t.toString());
+  save({ kind: 'recovery', rounds, warmupRounds, requests, crashesPerRun: crashes, rows: Object.fromEntries(rows) });
+}
+
 if (args['spin-sweep']) await spinSweep(args['spin-sweep'].split(',').map(Number));
-else await throughput();
+else if (args.only === 'recovery') await recovery();
+else {
+  await throughput();
+  if (!args.only) await recovery();
+}

@@ -135,7 +135,7 @@ export interface ServerReport {
   givenUp: boolean;
   crashed: boolean;
   /** Host-measured ms from a failure to the next incarnation's first served call, over its restarts; null without one. */
-  recoveryMs: { p50: number; p99: number; max: number; count: number } | null;
+  recoveryMs: { p50: number; p99: number; max: number; count: number; each: number[] } | null;
   /** Host-measured ms the server was down in all. */
   downMs: number;
 }
@@ -410,7 +410,7 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
               restarts: sv.restarts,
               givenUp: sv.givenUp,
               crashed: result.faults.some((f) => f.server === s),
-              recoveryMs: rec.length ? { p50: round(quantile(rec, 0.5), 3), p99: round(quantile(rec, 0.99), 3), max: round(rec[rec.length - 1], 3), count: rec.length } : null,
+              recoveryMs: rec.length ? { p50: round(quantile(rec, 0.5), 3), p99: round(quantile(rec, 0.99), 3), max: round(rec[rec.length - 1], 3), count: rec.length, each: rec.map((x) => round(x, 3)) } : null,
               downMs: round(sv.downMs, 3),
             },
           ];

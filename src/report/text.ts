@@ -134,6 +134,31 @@ function modelledRows(m: Modelled, wide: boolean): Row[] {
   return rows;
 }
 
+const OUTCOME_TEXT = { restarted: 'restarted', 'given-up': 'given up', 'system-down': 'the system went down', survived: 'survived' } as const;
+
+/** What the faults of a run did, one line each, then availability and what the supervisor did (none without faults). */
+function faultLines(r: RunReport): string[] {
+  if (r.faults.length === 0 && r.faultPlan.length === 0) return [];
+  const lines = [para(`faults: ${count(r.faultPlan.filter((f) => f.struck).length)} of ${plural(r.faultPlan.length, 'planned fault')} struck`, pc.bold)];
+  for (const f of r.faults) {
+    const where = f.request !== null ? ` at request ${count(f.request)} (its message ${count(f.atMessage ?? 0)}, ${ms(f.atMs ?? 0)} ms in)` : f.noticedAtMs !== null ? ` noticed ${ms(f.noticedAtMs)} ms in` : '';
+    const what = f.planned ? `${f.planned}: ${f.kind}` : `${f.server} ${f.kind} (not planned)`;
+    lines.push(para(`  ${what}${where}: ${OUTCOME_TEXT[f.outcome]}`));
+  }
+  for (const [name, s] of Object.entries(r.servers)) {
+    if (!s.restarts && !s.givenUp) continue;
+    const rec = s.recoveryMs ? `, recovery p50 ${ms(s.recoveryMs.p50)} ms, max ${ms(s.recoveryMs.max)} ms` : '';
+    lines.push(para(`  ${name}: ${plural(s.incarnations, 'incarnation')}, ${plural(s.restarts, 'restart')}${s.givenUp ? ', given up' : ''}${rec}, down ${ms(s.downMs)} ms (${HOST})`));
+  }
+  const o = r.outcomes;
+  const sent = o.ok + o.fail + o.info;
+  lines.push(
+    para(`availability: ${count(o.ok)} of ${count(sent)} requests ok (${(100 * r.availability).toFixed(2)}%)`),
+    para(`${plural(r.retries.calls, 'call')} repeated, ${plural(r.retries.resentReads, 'read')} sent again, ${plural(r.resets, 'connection')} reset (${COUNTED})`),
+  );
+  return lines;
+}
+
 /** A run: what ran, its outcomes, one table of figures each with its kind, and the response digest. */
 export function formatRun(r: RunReport, opts: FormatOptions = {}): string {
   const wide = opts.wide ?? false;
@@ -145,6 +170,7 @@ export function formatRun(r: RunReport, opts: FormatOptions = {}): string {
     para(`outcomes: ${outcomesText(r.outcomes)}`),
     grid({ columns: [{ head: 'figure' }, { head: 'value' }, { head: 'kind' }], rows, width: widthOf(opts) }),
     para(`digest of all responses: ${r.digest}`),
+    ...faultLines(r),
   ];
   if (w.arrival.kind === 'open') lines.push(note("open loop: latency counts from each request's scheduled arrival to its reply."));
   if (r.status !== 'ok') lines.push(para(`FAILED: ${r.problems.join('; ')}`, pc.red));
