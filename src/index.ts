@@ -30,6 +30,32 @@ export {
   type RandomPlan,
 } from './faults/plan.js';
 export {
+  campaign,
+  classifyRun,
+  summariseCampaign,
+  scheduleFault,
+  replayCommand,
+  CAMPAIGN_SCHEMA_VERSION,
+  DEFAULT_CAMPAIGN_SETTINGS,
+  DEFAULT_CAMPAIGN_WORKLOAD,
+  DEFAULT_CAMPAIGN_REQUESTS,
+  DEFAULT_CAMPAIGN_SEED,
+  DEFAULT_GUARD_MS,
+  type CampaignOptions,
+  type CampaignReport,
+  type CampaignConfig,
+  type CampaignRunSettings,
+  type CampaignRun,
+  type CampaignRow,
+  type CampaignTotals,
+  type CampaignProgress,
+  type BrokenSchedule,
+  type RecoveryQuantiles,
+  type RequestTally,
+  type GuardedRun,
+} from './faults/campaign.js';
+export { formatCampaign } from './report/campaign.js';
+export {
   compare,
   parseLabel,
   DEFAULT_LABELS,

@@ -40,6 +40,8 @@ export const RANGES = {
   /** Faults a random fault plan draws. */
   faultCount: int(1, 1000),
   rounds: int(1, 1000),
+  /** Schedules (runs with one fault each, per mode) of a fault-injection campaign. */
+  campaignSchedules: int(1, 10000),
   warmupRounds: int(0, 100),
   // the tools above the system: bench ipc and calibrate
   depth: int(1, 4096),

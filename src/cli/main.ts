@@ -11,7 +11,7 @@ import yargs, { type Argv, type Options } from 'yargs';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
-import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type OptionNamer } from '../config.js';
+import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type OptionNamer } from '../config.js';
 import { compare, LabelError, parseLabel, type Comparison } from '../compare.js';
 import { defined, DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, RANDOM_PLAN_REQUESTS, type CompareOptions, type RunOptions } from '../options.js';
 import { inRange, RANGES, rangeText, type Range } from '../limits.js';
@@ -23,6 +23,8 @@ import { loadWorkload, shippedWorkloads, WorkloadError } from '../workload/load.
 import { DEFAULT_PROFILE, loadProfile, PROFILE_DIR, shippedProfiles } from '../costmodel/profile.js';
 import { priceRoundTrip } from '../costmodel/price.js';
 import { calibrate, checkModel } from '../costmodel/calibrate.js';
+import { campaign, DEFAULT_CAMPAIGN_REQUESTS, DEFAULT_CAMPAIGN_SEED, DEFAULT_CAMPAIGN_WORKLOAD } from '../faults/campaign.js';
+import { formatCampaign } from '../report/campaign.js';
 
 /** A usage or input problem: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -51,6 +53,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   maxErrorPercent: 'max-error',
   payloadBytes: 'sizes',
   faults: 'fault',
+  schedules: 'campaign',
 };
 
 /** The CLI names an option by its flag: `--mode`, or `--mode microkernel` with a value. */
@@ -163,6 +166,16 @@ const CALIBRATE_FLAGS = {
   quiet: { alias: 'q', type: 'boolean', describe: 'no progress text' },
 } satisfies Record<string, Options>;
 
+const FAULTS_FLAGS = {
+  campaign: numeric('required: schedules to run, each one random fault under each mode', RANGES.campaignSchedules),
+  mode: { alias: 'm', choices: MODES, requiresArg: true, describe: 'run the schedules under this kernel only (default both, the same fault in each)' },
+  workload: { alias: 'w', type: 'string', requiresArg: true, describe: `shipped workload name or path to a .json file (default ${DEFAULT_CAMPAIGN_WORKLOAD}, which writes)` },
+  seed: { alias: 's', type: 'string', requiresArg: true, describe: `seed of the campaign: schedule i's fault is drawn from SEED:i, and every run uses it as the workload's seed (default ${DEFAULT_CAMPAIGN_SEED})` },
+  requests: { alias: 'n', ...numeric('requests per run', RANGES.requests, DEFAULT_CAMPAIGN_REQUESTS) },
+  json: { type: 'boolean', describe: 'print the campaign report as JSON on stdout (text goes to stderr)' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'no progress or summary text' },
+} satisfies Record<string, Options>;
+
 const WORKLOADS_FLAGS = {
   long: { alias: 'l', type: 'boolean', describe: 'the whole description and its sources' },
 } satisfies Record<string, Options>;
@@ -173,6 +186,7 @@ const COMMANDS = {
   compare: COMPARE_FLAGS,
   bench: BENCH_FLAGS,
   calibrate: CALIBRATE_FLAGS,
+  faults: FAULTS_FLAGS,
   workloads: WORKLOADS_FLAGS,
   validate: {},
 } as const;
@@ -446,6 +460,33 @@ async function calibrateCheck(a: Args<typeof CALIBRATE_FLAGS>): Promise<number> 
   return limit !== undefined && rows.some((r) => !(Math.abs(r.error) * 100 <= limit)) ? EXIT.failed : EXIT.ok;
 }
 
+/** A seed flag's value: an integer as a number, anything else as the string given. */
+const seedOf = (v: unknown) => (v === undefined ? undefined : /^-?\d{1,15}$/.test(String(v)) ? Number(v) : String(v));
+
+async function faultsCommand(a: Args<typeof FAULTS_FLAGS>, stop: AbortController): Promise<number> {
+  if (a.campaign === undefined) throw new UsageError(`faults: --campaign N is required: the schedules to run (${rangeText(RANGES.campaignSchedules)})`);
+  // progress overwrites one line, so only on a terminal
+  const progress = !a.quiet && process.stderr.isTTY === true;
+  const report = await campaign({
+    schedules: a.campaign as number,
+    ...defined({
+      modes: a.mode === undefined ? undefined : [a.mode as Mode],
+      workload: a.workload as string | undefined,
+      seed: seedOf(a.seed),
+      requests: a.requests as number | undefined,
+    }),
+    abortSignal: stop.signal,
+    ...(progress ? { onSchedule: (p) => io.err(`\r\x1b[K  schedule ${p.schedule} of ${p.schedules}  ${p.spec}  (${Math.round(p.elapsedMs / 1000)} s)`) } : {}),
+  });
+  if (progress) io.err('\r\x1b[K');
+  if (!report.complete) err(`microlith: stopped: ${report.schedulesRun} of ${report.config.schedules} schedules finished; the figures are of those (marked incomplete)`);
+  if (a.json) out(JSON.stringify(report, null, 2));
+  if (!a.quiet) (a.json ? err : out)(formatCampaign(report));
+  if (stop.signal.aborted) return EXIT.interrupted;
+  if (report.broken.length) err(`microlith: ${report.broken.length} runs broke the expectation: ${report.broken[0].problem} (replay: ${report.broken[0].replay})`);
+  return report.expectationsMet ? EXIT.ok : EXIT.failed;
+}
+
 /** `text` wrapped at `width` columns, the first line indented by `first`, the rest by `rest`. */
 function wrapText(text: string, width: number, first: string, rest = first): string {
   const lines: string[] = [];
@@ -548,6 +589,7 @@ const EXAMPLES: [string, string][] = [
   ['$0 run --mode microkernel --fault disk@1000', 'crash the disk server on purpose'],
   ['$0 run --mode microkernel --fault net:exit@request=2000 --fault app:hang@ms=300', 'two faults: the net thread exits, the app server hangs'],
   ['$0 bench ipc --sizes 8,4096,1048576', "the kernel's own IPC, lmbench style"],
+  ['$0 faults --campaign 200', 'a fault-injection campaign: 200 random faults, each under both kernels'],
 ];
 
 /**
@@ -605,6 +647,14 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
       (y: Argv) => y.options(CALIBRATE_FLAGS),
       async (a) => {
         code = await calibrateCommand(a);
+      },
+    )
+    .command(
+      'faults',
+      'a fault-injection campaign: --campaign N schedules of one random fault each, under both kernels, each run checked against what the design promises (exit 1 if one breaks it)',
+      (y: Argv) => y.options(FAULTS_FLAGS),
+      async (a) => {
+        code = await faultsCommand(a, stop);
       },
     )
     .command('workloads', 'list the shipped workloads (--long: with descriptions and sources)', (y: Argv) => y.options(WORKLOADS_FLAGS), (a) => {
