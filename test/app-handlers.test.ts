@@ -1,12 +1,13 @@
 /**
- * The app server in-process: APP_REQUEST through `bootServer(app, ...)` with a fake
- * context whose `call` plays the disk and net servers, and `parseRequestLine`.
+ * The app server in-process: one request served by `serveRequest` on an app
+ * booted with `bootServer(app, ...)`, with a fake context whose `call` plays the
+ * disk and net servers, and `parseRequestLine`.
  */
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../src/metrics/counters.js';
 import type { Errno, Reply } from '../src/protocol.js';
-import { app, parseRequestLine } from '../src/servers/app.js';
-import { bootServer, fail, ok, type ServerContext } from '../src/servers/server.js';
+import { app, DEFAULT_RETRY, parseRequestLine, serveRequest } from '../src/servers/app.js';
+import { bootServer, fail, ok, type Handle } from '../src/servers/server.js';
 import { serverContext } from './support/contexts.js';
 
 interface Sent {
@@ -21,10 +22,10 @@ function world(
   faults: { lookup?: Errno; read?: Errno; send?: Errno } = {},
 ) {
   const paths = Object.keys(files);
-  const calls: { to: string; msg: any }[] = [];
+  const calls: { to: string; msg: any; via?: Handle }[] = [];
   const sent: Sent[] = [];
-  const call = async (to: string, msg: any): Promise<Reply<unknown>> => {
-    calls.push({ to, msg });
+  const call = async (to: string, msg: any, via?: Handle): Promise<Reply<unknown>> => {
+    calls.push({ to, msg, via });
     if (to === 'disk' && msg.type === 'DISK_LOOKUP') {
       if (faults.lookup) return fail(faults.lookup, 'fake disk');
       const ino = paths.indexOf(msg.path);
@@ -44,10 +45,12 @@ function world(
     throw new Error(`unexpected call to ${to}: ${msg.type}`);
   };
   const counters = new Counters();
-  const ctx = serverContext('app', counters, call as ServerContext['call']);
+  const ctx = serverContext('app', counters, call);
   const srv = bootServer(app, {}, ctx);
-  const get = (reqId: number, request: unknown) => srv.dispatch({ type: 'APP_REQUEST', reqId, request } as never) as Promise<Reply<any>>;
-  return { calls, sent, counters, get };
+  const get = (reqId: number, request: unknown) => serveRequest(srv.state, { reqId, request } as never, ctx) as Promise<Reply<any>>;
+  /** How many calls of `type` the app made. */
+  const count = (type: string) => calls.filter((c) => c.msg.type === type).length;
+  return { calls, sent, counters, get, count };
 }
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -79,6 +82,8 @@ describe('app: 200 with the file', () => {
     ]);
     expect(w.calls[0].msg).toEqual({ type: 'DISK_LOOKUP', path: '/b' });
     expect(w.calls[1].msg).toEqual({ type: 'DISK_READ', ino: 1, offset: 0, length: 700 });
+    // the response goes out through the incarnation of net that holds the request
+    expect(w.calls[2].via).toEqual({ server: 'net', gen: 1, state: 'up' });
   });
 
   it('an empty file is 200 with Content-Length: 0 and no data slices', async () => {
@@ -87,7 +92,7 @@ describe('app: 200 with the file', () => {
     expect(w.sent[0].body.map(text)).toEqual(['HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n']);
   });
 
-  it('counts one appRequests per APP_REQUEST, whatever the outcome', async () => {
+  it('counts one appRequests per request served, whatever the outcome', async () => {
     const w = world({ '/a': [slice(1, 1)] });
     await w.get(1, 'GET /a HTTP/1.0');
     await w.get(2, 'GET /missing HTTP/1.0');
@@ -145,29 +150,39 @@ describe('app: error statuses', () => {
     });
   }
 
-  it('503 when the disk lookup answers EPEERDIED', async () => {
+  it('503 when the disk lookup answers EPEERDIED on every repeat', async () => {
     const w = world({ '/a': [slice(1, 1)] }, { lookup: 'EPEERDIED' });
     expect(await w.get(8, 'GET /a HTTP/1.0')).toEqual({ ok: true, value: { status: 503, bodyBytes: 0 } });
+    expect(w.sent).toHaveLength(1);
     expect(w.sent[0].status).toBe(503);
     expect(text(w.sent[0].body[0])).toBe('HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n');
+    // the lookup is safe to repeat: it went again, up to the policy's attempts, before the app gave up
+    expect(w.count('DISK_LOOKUP')).toBe(1 + DEFAULT_RETRY.attempts);
+    expect(w.counters.get('retries')).toBe(DEFAULT_RETRY.attempts);
+    expect(w.count('DISK_READ')).toBe(0);
   });
 
-  it('503 when the disk dies between lookup and read', async () => {
+  it('503 when the disk dies between lookup and read (the read repeated, then given up)', async () => {
     const w = world({ '/a': [slice(1, 1)] }, { read: 'EPEERDIED' });
     expect(await w.get(9, 'GET /a HTTP/1.0')).toEqual({ ok: true, value: { status: 503, bodyBytes: 0 } });
     expect(w.sent[0].body).toHaveLength(1);
+    expect(w.count('DISK_LOOKUP')).toBe(1);
+    expect(w.count('DISK_READ')).toBe(1 + DEFAULT_RETRY.attempts);
   });
 
-  it('503 for other disk failures (ETIMEDOUT, ECALLDENIED)', async () => {
+  it('503 for other disk failures (ETIMEDOUT, ECALLDENIED), which are not repeated', async () => {
     for (const errno of ['ETIMEDOUT', 'ECALLDENIED'] as const) {
       const w = world({ '/a': [slice(1, 1)] }, { lookup: errno });
       expect(await w.get(10, 'GET /a HTTP/1.0')).toMatchObject({ ok: true, value: { status: 503 } });
+      expect(w.count('DISK_LOOKUP')).toBe(1);
+      expect(w.counters.get('retries')).toBe(0);
     }
   });
 
-  it('when net cannot send, APP_REQUEST fails with the net error', async () => {
+  it('when net cannot send, serving the request fails with the net error, and the send is not repeated', async () => {
     const w = world({ '/a': [slice(1, 1)] }, { send: 'EPEERDIED' });
     expect(await w.get(11, 'GET /a HTTP/1.0')).toEqual({ ok: false, errno: 'EPEERDIED', detail: 'fake net' });
+    expect(w.count('NET_SEND')).toBe(1);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
- * The app server's four protocols in-process: APP_REQUEST through
- * `bootServer(app, ...)` with a fake context whose `call` plays the disk and net
- * servers (as in app-handlers.test.ts), for http's siblings RETR (ftp),
+ * The app server's four protocols in-process: one request served by
+ * `serveRequest` on an app booted with `bootServer(app, ...)`, with a fake
+ * context whose `call` plays the disk and net servers (as in app-handlers.test.ts), for http's siblings RETR (ftp),
  * READ/WRITE (nfs) and QUERY (dns); `parseRequest` on tricky lines; the DNS
  * Zone; and a few requests against the real disk server, to hold the app to the
  * disk's errno contract (EFBIG -> 413).
@@ -9,11 +9,12 @@
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../src/metrics/counters.js';
 import type { Errno, Reply } from '../src/protocol.js';
-import { app, parseRequest, type AppBoot } from '../src/servers/app.js';
+import { app, DEFAULT_RETRY, parseRequest, serveRequest, type AppBoot } from '../src/servers/app.js';
 import { disk } from '../src/servers/disk.js';
 import { hostName, missingName, TTL_SECONDS, Zone } from '../src/servers/dns-zone.js';
 import { BLOCK_SIZE, mkfs, mount } from '../src/servers/fs.js';
-import { bootServer, fail, ok, type ServerContext } from '../src/servers/server.js';
+import { bootServer, fail, ok } from '../src/servers/server.js';
+import { RESTART_ERRNOS } from '../src/servers/retry.js';
 import { bytes, concat } from './support/bytes.js';
 import { serverContext } from './support/contexts.js';
 
@@ -74,10 +75,10 @@ function world(files: Record<string, Uint8Array>, faults: Faults = {}, boot: App
     throw new Error(`unexpected call to ${to}: ${msg.type}`);
   };
   const counters = new Counters();
-  const ctx = serverContext('app', counters, call as ServerContext['call']);
+  const ctx = serverContext('app', counters, call);
   const srv = bootServer(app, boot, ctx);
   const request = (reqId: number, line: unknown, body?: unknown) =>
-    srv.dispatch({ type: 'APP_REQUEST', reqId, request: line, ...(body === undefined ? {} : { body }) } as never) as Promise<Reply<any>>;
+    serveRequest(srv.state, { reqId, request: line, ...(body === undefined ? {} : { body }) } as never, ctx) as Promise<Reply<any>>;
   /** [to, type] of every call, in order. */
   const trace = () => calls.map((c) => [c.to, c.msg.type]);
   return { calls, sent, counters, request, trace, handedOut };
@@ -295,6 +296,9 @@ describe('nfs: WRITE', () => {
       expect(await w.request(45, 'WRITE /big 0 4', [bytes(4)])).toEqual({ ok: true, value: { status: 503, bodyBytes: 0 } });
       expect(w.sent[0].status).toBe(503);
       expect(w.sent[0].body.map(text)).toEqual(['NFS3ERR_IO\r\n']);
+      // a write of given bytes at an explicit offset is repeated only if the disk died or restarted under it
+      const writes = w.calls.filter((c) => c.msg.type === 'DISK_WRITE').length;
+      expect(writes).toBe(RESTART_ERRNOS.has(errno) ? 1 + DEFAULT_RETRY.attempts : 1);
     });
   }
 
@@ -308,7 +312,7 @@ describe('nfs: WRITE', () => {
     expect(w.sent[0].body.map(text)).toEqual(['NFS3ERR_NOENT\r\n']);
   });
 
-  it('when net cannot send the acknowledgement, APP_REQUEST fails with the net error', async () => {
+  it('when net cannot send the acknowledgement, serving the request fails with the net error', async () => {
     const w = world(FILES(), { send: 'EPEERDIED' });
     expect(await w.request(47, 'WRITE /big 0 4', [bytes(4)])).toEqual({ ok: false, errno: 'EPEERDIED', detail: 'fake net' });
   });
@@ -613,9 +617,10 @@ describe('app over the real disk server', () => {
       sent.push({ reqId: msg.reqId, status: msg.status, body: msg.body });
       return ok({ frames: 1, wireBytes: 0 });
     };
-    const srv = bootServer(app, {}, serverContext('app', new Counters(), call as ServerContext['call']));
+    const ctx = serverContext('app', new Counters(), call);
+    const srv = bootServer(app, {}, ctx);
     const request = (reqId: number, line: string, body?: Uint8Array[]) =>
-      srv.dispatch({ type: 'APP_REQUEST', reqId, request: line, ...(body ? { body } : {}) } as never) as Promise<Reply<any>>;
+      serveRequest(srv.state, { reqId, request: line, ...(body ? { body } : {}) }, ctx) as Promise<Reply<any>>;
     const start = mount(image).inodes[0].startBlock * BLOCK_SIZE;
     return { image, sent, diskCalls, request, start };
   }

@@ -253,8 +253,24 @@ describe('runs', () => {
     const report = JSON.parse(r.stdout) as RunReport;
     expect(report.status).toBe('failed');
     expect(report.mode).toBe('monolithic');
-    expect(report.faults).toEqual([{ server: 'disk', kind: 'panic', message: expect.any(String) }]);
-    expect(report.config.fault).toEqual({ server: 'disk', atMessage: 200, kind: 'crash' });
+    // in the monolith the disk's crash is a panic of the whole system, struck at the disk's message 200
+    expect(report.faults).toEqual([
+      {
+        server: 'disk',
+        kind: 'panic',
+        message: expect.any(String),
+        outcome: 'system-down',
+        planned: 'disk:crash@message=200',
+        atMs: expect.any(Number),
+        request: expect.any(Number),
+        atMessage: 200,
+        noticedAtMs: expect.any(Number),
+        incarnation: 1,
+      },
+    ]);
+    expect(report.config.faults).toEqual([{ server: 'disk', kind: 'crash', trigger: { on: 'message', at: 200 } }]);
+    expect(report.faultPlan).toEqual([{ spec: 'disk:crash@message=200', struck: true, atMs: expect.any(Number), request: expect.any(Number), atMessage: 200 }]);
+    expect(report.servers.disk).toMatchObject({ crashed: true, restarts: 0, incarnations: 1 });
     expect(report.outcomes.pending).toBe(0);
     const o = report.outcomes;
     expect(o.ok + o.fail + o.info + o.pending + o.notIssued).toBe(2000);

@@ -1,7 +1,8 @@
 /**
  * The disk server in-process: mkfs/mount round trip (src/servers/fs.ts) and the
  * DISK_* handlers called through `bootServer(disk, ...)` with a hand-made
- * ServerContext. The disk server never calls anyone, so `call` fails the test.
+ * ServerContext, each message handled as the kernels handle it (counted in
+ * `messagesHandled`). The disk server never calls anyone, so `call` fails the test.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Counters } from '../src/metrics/counters.js';
@@ -10,7 +11,7 @@ import { disk } from '../src/servers/disk.js';
 import { BLOCK_SIZE, INODE_BYTES, mkfs, mount, type FileSpec } from '../src/servers/fs.js';
 import { bootServer, type ServerContext } from '../src/servers/server.js';
 import { concat } from './support/bytes.js';
-import { serverContext } from './support/contexts.js';
+import { handled, serverContext } from './support/contexts.js';
 
 // Layout by hand: 4 inodes * 128 B fit in one inode block (block 1), data from block 2.
 //   /a      10 B    block 2
@@ -45,7 +46,7 @@ function boot(cacheBlocks = 64, files: FileSpec[] = FILES) {
   const ctx = serverContext('disk', counters, forbiddenCall as unknown as ServerContext['call']);
   const srv = bootServer(disk, { image, cacheBlocks }, ctx);
   // disk handlers answer synchronously; `any` lets tests read `.value` after checking `.ok`
-  const send = (msg: { type: string; [k: string]: unknown }): any => srv.dispatch(msg) as Reply<any>;
+  const send = (msg: { type: string; [k: string]: unknown }): any => handled(srv, msg) as Reply<any>;
   return { image, counters, srv, send };
 }
 

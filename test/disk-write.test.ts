@@ -3,16 +3,20 @@
  * (every byte in its place, nothing else touched), copy-on-write of cached
  * blocks (a view handed out earlier keeps its bytes), no cache allocation for
  * uncached blocks, the refusals (EFBIG, EINVAL, ENOENT), the write counters, and
- * the `lose` fault (one acknowledged write that never reaches the image).
+ * the `lose` fault (one acknowledged write that never reaches the image). Each
+ * message is handled as the kernels handle it (faults/inject.ts handleMessage):
+ * counted as the disk's next message, where a planned fault may strike.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Counters } from '../src/metrics/counters.js';
 import type { Reply } from '../src/protocol.js';
 import { disk } from '../src/servers/disk.js';
 import { BLOCK_SIZE, mkfs, mount, type FileSpec } from '../src/servers/fs.js';
-import { bootServer, type BlockAllocator, type FaultPlan, type ServerContext } from '../src/servers/server.js';
+import { bootServer, type BlockAllocator, type ServerContext } from '../src/servers/server.js';
+import { FaultInjector, newFaultBoard, struckFaults } from '../src/faults/inject.js';
+import type { FaultSpec } from '../src/faults/plan.js';
 import { bytes, concat } from './support/bytes.js';
-import { serverContext } from './support/contexts.js';
+import { handled, serverContext } from './support/contexts.js';
 
 // One inode block (block 1), data from block 2:
 //   /a   10 B                      block 2
@@ -39,7 +43,7 @@ afterEach(() => {
 });
 
 /** A disk server on a fresh image, with an allocator that records what it allocates and frees. */
-function boot(cacheBlocks = 64, fault?: FaultPlan) {
+function boot(cacheBlocks = 64, fault?: FaultSpec) {
   const image = mkfs(FILES, 'disk-write');
   const original = new Uint8Array(image).slice();
   const allocated: Uint8Array[] = [];
@@ -56,8 +60,13 @@ function boot(cacheBlocks = 64, fault?: FaultPlan) {
   };
   const counters = new Counters();
   const ctx: ServerContext = { ...serverContext('disk', counters, forbiddenCall as unknown as ServerContext['call']), blocks };
-  const srv = bootServer(disk, { image, cacheBlocks }, ctx, fault);
-  const send = (msg: { type: string; [k: string]: unknown }): any => srv.dispatch(msg) as Reply<any>;
+  const srv = bootServer(disk, { image, cacheBlocks }, ctx);
+  // the fault board and injector the kernels keep for the disk's domain
+  const board = newFaultBoard(fault ? 1 : 0);
+  const injector = fault ? new FaultInjector('disk', [fault], board, () => 0) : null;
+  const send = (msg: { type: string; [k: string]: unknown }): any => handled(srv, msg, { injector }) as Reply<any>;
+  /** The planned fault's record on the board: whether it struck, and at which message. */
+  const struck = () => struckFaults(board, fault ? 1 : 0).map((f) => f.message);
   const write = (ino: number, offset: unknown, data: unknown) => send({ type: 'DISK_WRITE', ino, offset, data });
   const read = (ino: number, offset: number, length: number) => {
     const r = send({ type: 'DISK_READ', ino, offset, length });
@@ -73,7 +82,7 @@ function boot(cacheBlocks = 64, fault?: FaultPlan) {
   const media = () => new Uint8Array(image);
   /** File bytes straight off the image. */
   const onImage = (ino: number, offset: number, n: number) => new Uint8Array(image, START[ino] * BLOCK_SIZE + offset, n).slice();
-  return { image, original, counters, send, write, read, expected, media, onImage, allocated, freed };
+  return { image, original, counters, send, write, read, expected, media, onImage, allocated, freed, struck };
 }
 
 /** The first offset at which `a` and `b` differ (a length difference counts), or -1 if they are equal. */
@@ -446,7 +455,7 @@ describe('DISK_WRITE counters', () => {
 });
 
 describe("the 'lose' fault: one write acknowledged and not on the image", () => {
-  const lose = (atMessage: number, server: FaultPlan['server'] = 'disk'): FaultPlan => ({ server, atMessage, kind: 'lose' });
+  const lose = (atMessage: number, server: FaultSpec['server'] = 'disk'): FaultSpec => ({ server, kind: 'lose', trigger: { on: 'message', at: atMessage } });
 
   it('the first DISK_WRITE at or after message N is acknowledged but not on the image; the cache still sees it', () => {
     const d = boot(64, lose(3));
@@ -458,6 +467,7 @@ describe("the 'lose' fault: one write acknowledged and not on the image", () => 
     expect(d.write(B, 0, [x])).toEqual({ ok: true, value: { length: 8 } }); // message 2: before N, written
     expect(d.send({ type: 'DISK_LOOKUP', path: '/b' }).ok).toBe(true); // message 3: N, not a write: nothing happens
     expect(d.write(B, 100, [y])).toEqual({ ok: true, value: { length: 8 } }); // message 4: the lost one
+    expect(d.struck()).toEqual([4]); // the board records where it struck: the write, not message N
     expect(d.onImage(B, 100, 8)).toEqual(d.original.subarray(START[B] * BLOCK_SIZE + 100, START[B] * BLOCK_SIZE + 108));
     expect(concat(d.read(B, 100, 8))).toEqual(y); //                message 5: through the cache
     expect(d.write(B, 200, [z]).ok).toBe(true); //                 message 6: written
@@ -477,6 +487,7 @@ describe("the 'lose' fault: one write acknowledged and not on the image", () => 
     d.write(C, 100, [second]); // message 2: lost
     d.write(C, 200, [third]); // message 3
     expectImage(d.media(), d.expected([C, 0, first], [C, 200, third]));
+    expect(d.struck()).toEqual([2]);
   });
 
   it('a lost write to an uncached block is nowhere: a later read misses and gets the old bytes from the image', () => {
@@ -523,6 +534,7 @@ describe("the 'lose' fault: one write acknowledged and not on the image", () => 
     expect(() => d.read(B, 0, 10)).not.toThrow(); // message 3 = N
     expect(() => d.send({ type: 'DISK_STAT', ino: B })).not.toThrow(); // message 4
     expectImage(d.media(), d.expected([A, 0, data]));
+    expect(d.struck()).toEqual([]);
   });
 
   it("a 'lose' fault planned for another server loses nothing on the disk", () => {
@@ -530,6 +542,7 @@ describe("the 'lose' fault: one write acknowledged and not on the image", () => 
     const data = bytes(10, 3);
     d.write(A, 0, [data]);
     expectImage(d.media(), d.expected([A, 0, data]));
+    expect(d.struck()).toEqual([]);
   });
 
   it('without a fault, every write is on the image (the control for the tests above)', () => {

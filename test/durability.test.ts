@@ -400,11 +400,31 @@ describe('run() with disk@N:lose: the lost write is found', () => {
     ['microkernel', 'copy'],
     ['microkernel', 'shared'],
   ] as const)('%s %s: status failed, lost 1, the problem names the write', async (mode, transport) => {
-    const r = await run({ mode, transport, workload: NFS, requests: REQUESTS, clients: CLIENTS, fault: { server: 'disk', atMessage, kind: 'lose' } });
+    const r = await run({ mode, transport, workload: NFS, requests: REQUESTS, clients: CLIENTS, faults: [`disk@${atMessage}:lose`] });
     const firstLoss = loss(victim, firstWrongByte(NFS, REQUESTS, victim));
     // the disk acknowledged everything: the clients saw no error
     expect(r.outcomes).toEqual({ ok: REQUESTS, fail: 0, info: 0, pending: 0, notIssued: 0 });
-    expect(r.faults).toEqual([]);
+    // the fault killed nothing: it is reported as struck and survived, at the write it lost
+    const planned = `disk:lose@message=${atMessage}`;
+    expect(r.faults).toEqual([
+      {
+        server: 'disk',
+        kind: 'lose',
+        message: `${planned} struck`,
+        outcome: 'survived',
+        planned,
+        atMs: expect.any(Number),
+        request: expect.any(Number),
+        atMessage: expect.any(Number),
+        noticedAtMs: null,
+        incarnation: 0,
+      },
+    ]);
+    // the first write at or after message N: with CLIENTS requests in flight, at most CLIENTS - 1 lookups come first
+    expect(r.faults[0].atMessage).toBeGreaterThanOrEqual(atMessage);
+    expect(r.faults[0].atMessage).toBeLessThan(atMessage + CLIENTS);
+    expect(r.faultPlan).toEqual([{ spec: planned, struck: true, atMs: expect.any(Number), request: expect.any(Number), atMessage: r.faults[0].atMessage }]);
+    for (const [name, s] of Object.entries(r.servers)) expect([s.crashed, s.restarts], name).toEqual([false, 0]);
     expect(r.durability).toMatchObject({ ackedWrites: writes, lost: 1, firstLoss });
     expect(r.status).toBe('failed');
     expect(r.problems).toEqual([lossProblem(writes, firstLoss)]);
@@ -412,12 +432,13 @@ describe('run() with disk@N:lose: the lost write is found', () => {
 });
 
 describe('run() with a disk crash while writes are in flight', () => {
-  const REQUESTS = 20_000;
-  it.each(['monolithic', 'microkernel'] as const)('%s: the writes acknowledged before the crash are all on the image', async (mode) => {
-    const atMessage = 301;
-    const r = await run({ mode, workload: NFS, requests: REQUESTS, callTimeoutMs: 20_000, fault: { server: 'disk', atMessage, kind: 'crash' } });
+  const REQUESTS = 2000;
+  const atMessage = 301;
+
+  it('monolithic: a panic; the writes acknowledged before it are all on the image', async () => {
+    const r = await run({ mode: 'monolithic', workload: NFS, requests: REQUESTS, callTimeoutMs: 20_000, faults: [`disk@${atMessage}`] });
     expect(r.status).toBe('failed');
-    expect(r.faults.map((f) => f.server)).toEqual(['disk']);
+    expect(r.faults.map((f) => [f.server, f.kind, f.outcome, f.atMessage])).toEqual([['disk', 'panic', 'system-down', atMessage]]);
     expect(r.countersByServer.disk.messagesHandled).toBe(atMessage);
     const d = r.durability!;
     expect(d).not.toBeNull();
@@ -430,6 +451,23 @@ describe('run() with a disk crash while writes are in flight', () => {
     const issuedWrites = writesOf(opsOf(NFS, issued)).length;
     expect(issuedWrites).toBeGreaterThan(d.ackedWrites);
     expect(r.problems.join('\n')).not.toContain('acknowledged writes');
+  });
+
+  it('microkernel: the disk is restarted, the calls in flight go again, and every write is acknowledged and on the image', async () => {
+    const r = await run({ mode: 'microkernel', workload: NFS, requests: REQUESTS, callTimeoutMs: 20_000, faults: [`disk@${atMessage}`] });
+    expect(r.faults.map((f) => [f.server, f.kind, f.outcome, f.atMessage, f.incarnation])).toEqual([['disk', 'crash', 'restarted', atMessage, 1]]);
+    expect(r.servers.disk).toMatchObject({ crashed: true, incarnations: 2, restarts: 1, givenUp: false });
+    expect(r.status, r.problems.join('; ')).toBe('ok');
+    expect(r.outcomes).toEqual({ ok: REQUESTS, fail: 0, info: 0, pending: 0, notIssued: 0 });
+    // the message the crash struck, at least, was repeated on the next incarnation
+    expect(r.retries.calls).toBeGreaterThanOrEqual(1);
+    expect(r.countersByServer.disk.messagesHandled).toBeGreaterThanOrEqual(2 * REQUESTS + 1);
+    const d = r.durability!;
+    expect(d).not.toBeNull();
+    expect(d.ackedWrites).toBe(writesOf(opsOf(NFS, REQUESTS)).length);
+    expect(d.lost).toBe(0);
+    expect(d.firstLoss).toBeNull();
+    expect(d.verified + d.superseded).toBe(d.ackedWrites);
   });
 });
 
@@ -468,7 +506,7 @@ describe('the command line', () => {
     expect(r.status, r.stderr).toBe(2);
     expect(r.stdout).toBe('');
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
-    expect(lines[0]).toBe("microlith: --fault 'net@5:lose': only the disk can lose a write (disk@N:lose)");
+    expect(lines[0]).toBe("microlith: --fault 'net@5:lose': only the disk can lose a write (disk:lose@TRIGGER), not net");
     // one line is all
     expect(lines.slice(1)).toEqual([]);
   });

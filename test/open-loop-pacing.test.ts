@@ -10,6 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedWire, type ClientPlan, type Deliver } from '../src/wire/clients.js';
 import { waitUntil, type WireClock } from '../src/wire/pacing.js';
 import { newRegisters, readOutcomes } from '../src/wire/registers.js';
+import { responseHash, type LinkAnswer } from '../src/wire/link.js';
+import type { Frame } from '../src/servers/net.js';
 
 /**
  * A virtual clock. `sleep(ms)` wakes early by the next of `earlyMs` (cycled),
@@ -95,13 +97,17 @@ function openPlan(requests: number, ratePerSec: number, maxInFlight = 4096): Cli
 }
 
 /** A net server that takes `serviceMs` of virtual time per request and answers 200 on the wire. */
-function server(wire: () => SimulatedWire, clock: VirtualClock, serviceMs: number, sentAt: number[]): Deliver {
-  return async (msg) => {
-    sentAt[msg.reqId] = clock.now();
+function server(clock: VirtualClock, serviceMs: number, sentAt: number[]): Deliver {
+  return async (id) => {
+    sentAt[id] = clock.now();
     clock.t += serviceMs;
-    wire().transmit(msg.reqId, 200, [{ checksum: null, segments: [new Uint8Array([msg.reqId & 0xff])], length: 1 }]);
-    return { ok: true, value: { status: 200 } };
+    return answered(id, [{ checksum: null, segments: [new Uint8Array([id & 0xff])], length: 1 }]);
   };
+}
+
+/** What the link brings back of a 200 response of `frames` to request `id`: the reply and the response's hash. */
+function answered(id: number, frames: Frame[]): LinkAnswer {
+  return { r: { ok: true, value: { status: 200 } }, hash: responseHash(id, 200, frames) };
 }
 
 describe('the open loop on a virtual clock', () => {
@@ -112,7 +118,7 @@ describe('the open loop on a virtual clock', () => {
     const sentAt: number[] = [];
     const n = 300;
     const due = schedule(clock.t, n, rate, cycled(UNIFORMS));
-    const res = await wire.run(openPlan(n, rate), server(() => wire, clock, 0.075, sentAt));
+    const res = await wire.run(openPlan(n, rate), server(clock, 0.075, sentAt));
     expect(sentAt.length).toBe(n);
     for (let i = 0; i < n; i++) expect(sentAt[i], `request ${i}`).toBeGreaterThanOrEqual(due[i]);
     expect(res.pacing?.sentEarly).toBe(0);
@@ -126,7 +132,7 @@ describe('the open loop on a virtual clock', () => {
     // a timer that never wakes early, and turns of 0.3 ms: each wait ends up to 0.3 ms late
     const clock = new VirtualClock([0], 0.3);
     const wire = new SimulatedWire(newRegisters(), clock);
-    const res = await wire.run(openPlan(100, 200), server(() => wire, clock, 0.075, []));
+    const res = await wire.run(openPlan(100, 200), server(clock, 0.075, []));
     expect(res.pacing!.sentEarly).toBe(0);
     expect(res.pacing!.sentLateOver1Ms).toBe(0);
     expect(res.pacing!.lateUs.max).toBeLessThanOrEqual(300);
@@ -135,10 +141,9 @@ describe('the open loop on a virtual clock', () => {
     // a server that takes 3 ms per request at 2000/s keeps the loop 3 ms late at every arrival it delays
     const slow = new VirtualClock([0], 0.004);
     const wire2 = new SimulatedWire(newRegisters(), slow);
-    const sync = (msg: Parameters<Deliver>[0]) => {
+    const sync: Deliver = (id) => {
       slow.t += 3; // runs on the caller's stack, as a direct call in the monolith does
-      wire2.transmit(msg.reqId, 200, []);
-      return Promise.resolve({ ok: true as const, value: { status: 200 } });
+      return Promise.resolve(answered(id, []));
     };
     const res2 = await wire2.run(openPlan(100, 2000), sync);
     expect(res2.pacing!.sentEarly).toBe(0);
@@ -150,10 +155,9 @@ describe('the open loop on a virtual clock', () => {
     // arrivals far faster than a server that answers on the caller's stack: no wait is ever due
     const clock = new VirtualClock();
     const wire = new SimulatedWire(newRegisters(), clock);
-    const sync: Deliver = (msg) => {
+    const sync: Deliver = (id) => {
       clock.t += 0.05;
-      wire.transmit(msg.reqId, 200, []);
-      return Promise.resolve({ ok: true, value: { status: 200 } });
+      return Promise.resolve(answered(id, []));
     };
     const t0 = clock.t;
     await wire.run(openPlan(2000, 1_000_000, 8), sync);
@@ -166,7 +170,7 @@ describe('the open loop on a virtual clock', () => {
   it('a closed loop reports no pacing', async () => {
     const clock = new VirtualClock();
     const wire = new SimulatedWire(newRegisters(), clock);
-    const res = await wire.run({ ...openPlan(10, 1), arrival: { kind: 'closed', thinkTimeMs: 0 } }, server(() => wire, clock, 0.075, []));
+    const res = await wire.run({ ...openPlan(10, 1), arrival: { kind: 'closed', thinkTimeMs: 0 } }, server(clock, 0.075, []));
     expect(res.pacing).toBeNull();
   });
 });

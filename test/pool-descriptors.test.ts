@@ -7,11 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import seedrandom from 'seedrandom';
 import { Counters } from '../src/metrics/counters.js';
 import { disk } from '../src/servers/disk.js';
 import { BLOCK_SIZE, mkfs } from '../src/servers/fs.js';
 import { bootServer, type ServerContext } from '../src/servers/server.js';
+import { serverContext } from './support/contexts.js';
 import {
   DescriptorError,
   newPoolMemory,
@@ -489,13 +489,10 @@ describe('PoolBlocks as the disk server\'s cache allocator', () => {
     const mem = newPoolMemory(0, slots, BLOCK_SIZE);
     const owner = new PoolMapping(mem);
     const ctx: ServerContext = {
-      name: 'disk',
-      blocks: new PoolBlocks(owner),
-      counters: new Counters(),
-      rng: seedrandom('x'),
-      call: (() => {
+      ...serverContext('disk', new Counters(), () => {
         throw new Error('the disk calls nobody');
-      }) as unknown as ServerContext['call'],
+      }),
+      blocks: new PoolBlocks(owner),
     };
     const srv = bootServer(disk, { image, cacheBlocks }, ctx);
     const r = srv.dispatch({ type: 'DISK_READ', ino: 0, offset: 0, length: FILE } as { type: string }) as {

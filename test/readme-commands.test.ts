@@ -35,8 +35,11 @@ export function commandsOf(md: string): string[] {
 const PLACEHOLDERS: Record<string, string> = { FILE: 'my-workload.json', '<command>': 'run' };
 const NOT_RUN = new Set(['npm install', 'npm test']);
 
-/** A command shrunk to a quick run: [executable, args, the exit code the README promises]. */
-function shrink(command: string): [string, string[], number] {
+/**
+ * A command shrunk to a quick run: [executable, args, the exit code the README
+ * promises, and what its text on stdout must say, if anything].
+ */
+function shrink(command: string): [string, string[], number, RegExp?] {
   const words = command.split(/\s+/).map((w) => PLACEHOLDERS[w] ?? w);
   const set = (flag: string, value: string, aliases: string[] = []) => {
     const i = words.findIndex((w) => w === flag || aliases.includes(w));
@@ -59,11 +62,15 @@ function shrink(command: string): [string, string[], number] {
   }
   const [, sub] = words;
   let code = 0;
+  let says: RegExp | undefined;
   if (sub === 'run' || sub === 'compare') {
     if (words.some((w) => w.startsWith('--fault'))) {
       set('--requests', '2000', ['-n']); // the fault must be reached
       if (words.some((w) => w.endsWith(':hang'))) set('--hang-timeout-ms', '500');
-      code = 1;
+      // the monolith (the default) goes down with any fault; the microkernel restarts the server and serves on
+      const micro = words[words.indexOf('--mode') + 1] === 'microkernel';
+      code = micro ? 0 : 1;
+      if (micro) says = /^faults: 1 of 1 planned fault struck$[\s\S]*: restarted$/m;
     } else if (words.includes('--duration-ms')) set('--duration-ms', '300');
     else set('--requests', '200', ['-n']);
     if (sub === 'compare') {
@@ -85,7 +92,7 @@ function shrink(command: string): [string, string[], number] {
     writeFileSync(file, readFileSync(join(ROOT, 'workloads/dns.json')));
     words[2] = file;
   }
-  return [process.execPath, ['dist/cli.js', ...words.slice(1)], code];
+  return [process.execPath, ['dist/cli.js', ...words.slice(1)], code, says];
 }
 
 describe('the README', () => {
@@ -99,7 +106,7 @@ describe('the README', () => {
 
   for (const command of commands.filter((c) => !NOT_RUN.has(c))) {
     it(command, () => {
-      const [exe, args, code] = shrink(command);
+      const [exe, args, code, says] = shrink(command);
       const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
       delete env.NODE_OPTIONS;
       const r = spawnSync(exe, args, { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
@@ -107,6 +114,7 @@ describe('the README', () => {
       expect(r.status, `${args.join(' ')}\n${r.stderr.slice(-2000)}`).toBe(code);
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
       if (args.includes('--json')) expect(() => JSON.parse(r.stdout)).not.toThrow();
+      if (says) expect(r.stdout).toMatch(says);
       if (command === 'npm start') {
         // the first screen fits in 100 columns
         for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);

@@ -41,6 +41,12 @@ describe.each(['monolithic', 'microkernel'] as const)('run report (%s)', (mode) 
       'counters',
       'digest',
       'modelled',
+      'servers',
+      'availability',
+      'retries',
+      'resets',
+      'faults',
+      'faultPlan',
     ]) {
       expect(r, k).toHaveProperty(k);
     }
@@ -57,9 +63,12 @@ describe.each(['monolithic', 'microkernel'] as const)('run report (%s)', (mode) 
   it('config is fully resolved: defaults included, overrides applied, workload settings filled in', () => {
     for (const [k, v] of Object.entries(DEFAULT_KERNEL_CONFIG)) {
       expect(r.config, k).toHaveProperty(k);
-      if (!['cacheBlocks', 'poolBlocks', 'ringBytes'].includes(k)) expect(r.config[k as keyof typeof DEFAULT_KERNEL_CONFIG], k).toEqual(v);
+      if (!['cacheBlocks', 'poolBlocks', 'ringBytes', 'receives'].includes(k)) expect(r.config[k as keyof typeof DEFAULT_KERNEL_CONFIG], k).toEqual(v);
     }
     expect(r.config.cacheBlocks).toBe(512);
+    // the app keeps one receive posted per closed-loop client (at most 256)
+    expect(r.config.receives).toBe(Math.min(SHIPPED.clients, 256));
+    expect(r.config.faults).toEqual([]);
     // the pool holds the cache plus one largest file (921,600 B = 225 blocks) per client
     expect(r.config.poolBlocks).toBe(512 + r.config.clients * 225);
     // a ring holds two of the largest responses (2 × (921,600 B + 64 KiB) = 1,974,272 B, rounded up to a power of two)
@@ -176,7 +185,21 @@ describe.each(['monolithic', 'microkernel'] as const)('run report (%s)', (mode) 
     expect(r.digest.length).toBeGreaterThan(0);
     expect(r.status).toBe('ok');
     expect(r.faults).toEqual([]);
+    expect(r.faultPlan).toEqual([]);
     expect(r.problems).toEqual([]);
+  });
+
+  it('without a fault: availability 1, nothing repeated or reset, every server in its first incarnation', () => {
+    expect(r.availability).toBe(1);
+    expect(r.retries).toEqual({ calls: 0, resentReads: 0 });
+    expect(r.resets).toBe(0);
+    expect(Object.keys(r.servers).sort()).toEqual([...SERVER_NAMES].sort());
+    for (const s of SERVER_NAMES) {
+      const v = r.servers[s];
+      expect(v.domain, s).toBe(mode === 'monolithic' ? 'kernel' : s);
+      expectNumber(v.utilisation);
+      expect(v, s).toMatchObject({ incarnations: 1, restarts: 0, givenUp: false, crashed: false, recoveryMs: null, downMs: 0 });
+    }
   });
 
   it('survives a JSON round trip unchanged (plain data, no NaN or undefined)', () => {

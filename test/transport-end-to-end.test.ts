@@ -27,10 +27,12 @@ type T = (typeof TRANSPORTS)[number];
 const NOT_COMPARED: readonly CounterName[] = ['bytesCopied', 'ipcMessages', 'crossings', 'directCalls', 'descriptorsRefused', 'ipcPayloadBytes', 'syscalls'];
 const COMPARED = COUNTER_NAMES.filter((n) => !NOT_COMPARED.includes(n));
 /**
- * Messages per request in the microkernel: net -> app APP_REQUEST, app -> disk
+ * Messages per request in the microkernel: app -> net NET_ACCEPT, app -> disk
  * DISK_LOOKUP and DISK_READ, app -> net NET_SEND, each a call and a reply.
  */
 const MESSAGES_PER_REQUEST = 8;
+/** And per receive the app kept posted (config.receives): its call, and the reply ESHUTDOWN when the wire closed. */
+const MESSAGES_PER_RECEIVE = 2;
 
 describe('the hand-computed expectations', () => {
   it('served(): file bytes, header bytes and the largest file are positive and consistent', () => {
@@ -88,10 +90,15 @@ describe.each(SEEDS)(`specweb96, seed %s, ${REQUESTS} requests: monolithic and m
     }
   });
 
-  it('ipcMessages and crossings are equal across transports: 8 per request, 2 per monolithic direct call', () => {
+  it('ipcMessages and crossings are equal across transports: 8 per request and 2 per receive, 2 per monolithic direct call', () => {
+    // closed loop: one receive per client
+    expect(mono.config.receives).toBe(mono.workload.clients);
+    expect(mono.counters.directCalls).toBe((MESSAGES_PER_REQUEST / 2) * REQUESTS + mono.config.receives);
     for (const t of TRANSPORTS) {
-      expect(micro[t].counters.ipcMessages).toBe(MESSAGES_PER_REQUEST * REQUESTS);
-      expect(micro[t].counters.crossings).toBe(MESSAGES_PER_REQUEST * REQUESTS);
+      const expected = MESSAGES_PER_REQUEST * REQUESTS + MESSAGES_PER_RECEIVE * micro[t].config.receives;
+      expect(micro[t].config.receives).toBe(mono.config.receives);
+      expect(micro[t].counters.ipcMessages).toBe(expected);
+      expect(micro[t].counters.crossings).toBe(expected);
       expect(micro[t].counters.ipcMessages).toBe(2 * mono.counters.directCalls);
       expect(micro[t].counters.directCalls).toBe(0);
     }
