@@ -3,6 +3,7 @@
  * filled in. It is printed in the run report as it is.
  */
 import type { FaultSpec } from './faults/plan.js';
+import type { ServerName } from './protocol.js';
 
 export type Mode = 'monolithic' | 'microkernel';
 export type Transport = 'copy' | 'transfer' | 'shared';
@@ -113,6 +114,15 @@ export interface KernelConfig {
   receives: number;
   /** JS heap limit of each domain, MiB: past it the domain dies out of memory (the harness survives). */
   heapLimitMb: number;
+  /**
+   * A test-only extension point: boot a server from the module file at this
+   * path (absolute, or relative to the working directory) instead of the
+   * shipped one, in either kernel. The file's default or named export `server`
+   * must be a ServerModule named for the server it replaces (checked at load;
+   * see `loadServerModule` in boot.ts). A `.ts` file loads only when running
+   * from sources (through tsx). Empty by default: every server is the shipped one.
+   */
+  serverModules: Partial<Record<ServerName, string>>;
 }
 
 export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
@@ -131,4 +141,5 @@ export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
   restartWindowMs: 5_000,
   heapLimitMb: 256,
   receives: 64,
+  serverModules: {},
 };

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
-import { SERVER_NAMES } from './protocol.js';
+import { SERVER_NAMES, type ServerName } from './protocol.js';
 import { RANGES, zRange } from './limits.js';
 import {
   FAULT_KINDS,
@@ -74,6 +74,12 @@ export interface RunOptions {
   profile?: string | Profile;
   /** Stop sending new requests when this aborts; the requests in flight finish and the report says `endedBy: 'stop'`. */
   abortSignal?: AbortSignal;
+  /**
+   * Test-only: boot a server from this module file instead of the shipped one
+   * (default {}: none). The file's default or named export `server` is a
+   * ServerModule named for the server it replaces; see KernelConfig.serverModules.
+   */
+  serverModules?: Partial<Record<ServerName, string>>;
 }
 
 /** `o` without its undefined fields: options as given, so that defaults apply to the rest. */
@@ -187,12 +193,22 @@ const commonShape = {
   abortSignal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
 };
 
+/** A module file path per server it replaces (run() only; a test-only extension point). */
+const ServerModulesOption = z.strictObject(
+  Object.fromEntries(SERVER_NAMES.map((n) => [n, z.string({ error: 'must be a path to a module file' }).min(1, { error: 'must be a path to a module file' }).optional()])) as Record<
+    ServerName,
+    z.ZodOptional<z.ZodString>
+  >,
+  { error: `must be an object mapping server names (${SERVER_NAMES.join(', ')}) to module file paths` },
+);
+
 export const RunOptionsSchema = z
   .strictObject({
     ...commonShape,
     mode: oneOf(MODES).default(DEFAULT_MODE),
     transport: oneOf(TRANSPORTS).optional(),
     signal: oneOf(SIGNALS).optional(),
+    serverModules: ServerModulesOption.default({}),
   })
   .superRefine((o, ctx) => {
     // an option that cannot apply is refused, not ignored
@@ -227,7 +243,7 @@ export type ParsedRunOptions = Omit<z.output<typeof RunOptionsSchema>, 'faults' 
 };
 
 /** What `compare()` accepts: run()'s options without the kernel's choice, which the labels make. */
-export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal'> {
+export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal' | 'serverModules'> {
   /** Labels such as 'monolithic', 'microkernel:copy'; the first is the baseline. */
   labels?: string[];
   /** Measured rounds per label (default 3). */

@@ -227,7 +227,7 @@ export function resolveRun(options: RunOptions): { workload: Workload; cfg: Kern
     checksumOffload: opts.checksumOffload,
     callTimeoutMs: opts.callTimeoutMs,
     hangTimeoutMs: opts.hangTimeoutMs,
-    ...defined({ faults: opts.faults, maxRestarts: opts.maxRestarts, restartWindowMs: opts.restartWindowMs, heapLimitMb: opts.heapLimitMb }),
+    ...defined({ faults: opts.faults, maxRestarts: opts.maxRestarts, restartWindowMs: opts.restartWindowMs, heapLimitMb: opts.heapLimitMb, serverModules: opts.serverModules }),
     receives: Math.min(outstanding, MAX_RECEIVES),
     ...defined({ signal: opts.signal, spinUs: opts.spinUs, transport: opts.transport }),
   };

@@ -7,7 +7,9 @@
  * rings, the echo peer of `bench ipc`) knows about `worker_threads`.
  *
  * Parent side: `startDomain` starts the thread (compiled `.js`, or `.ts` through
- * tsx's loader when running from sources), with a JS heap limit, its comlink
+ * tsx's loader when running from sources), with an empty environment (its
+ * `process.env` holds nothing of the harness's), without the process-wide
+ * channels (see DOMAIN_PRELUDE), with a JS heap limit, its comlink
  * control plane, an exit promise, the crash note the domain leaves when it dies
  * on purpose, and `terminate`. `watchHeartbeats` pings domains' control planes
  * on an injectable clock and reports the silent ones.
@@ -69,6 +71,8 @@ export class Domain<C> {
   constructor(readonly name: string, opts: DomainOptions<unknown>) {
     const envelope: Envelope<unknown> = { boot: opts.boot, crashNote: this.crashNote };
     this.worker = startWorker(opts.module, {
+      // nothing of the harness's environment: a domain gets what its boot gives it
+      env: {},
       workerData: envelope,
       transferList: (opts.transfer ?? []) as WorkerOptions['transferList'],
       name: opts.name,
@@ -150,18 +154,44 @@ export function startDomain<C, B>(opts: DomainOptions<B>): Domain<C> {
 }
 
 /**
- * Start a thread for `module`: the compiled `<module>.js` as is, or, when running
- * from TypeScript sources (tests, tsx), `<module>.ts` through tsx's loader (a
- * worker cannot load .ts files by itself). Modules are named from src/.
+ * What a domain's thread runs before any of its modules (and so before any
+ * server's code): it takes away the ways to reach other threads of the process
+ * without holding a port to them. A channel between domains is a capability
+ * only if holding an end of it is the only way to use it, and these are not:
+ *
+ *   BroadcastChannel     a `new BroadcastChannel('disk')` reaches every holder
+ *                        of that name in the process (deleted from globalThis
+ *                        and from node:worker_threads)
+ *   postMessageToThread  reaches any thread by its id
+ *   Worker               a thread started from a domain gets a fresh global
+ *                        with BroadcastChannel in it again
+ *
+ * No domain uses any of them (the kernel starts every thread from the
+ * harness's side). syncBuiltinESMExports makes `import { ... } from
+ * 'node:worker_threads'` see the same. This closes the in-process channels only:
+ * a thread still shares its process's file system, sockets, and launch
+ * environment (/proc/self/environ); only a process boundary closes those.
+ */
+const DOMAIN_PRELUDE = `{
+  delete globalThis.BroadcastChannel;
+  const wt = require('node:worker_threads');
+  for (const k of ['BroadcastChannel', 'postMessageToThread', 'Worker']) delete wt[k];
+  require('node:module').syncBuiltinESMExports();
+}`;
+
+/**
+ * Start a thread for `module`: the prelude, then the compiled `<module>.js`, or,
+ * when running from TypeScript sources (tests, tsx), `<module>.ts` through tsx's
+ * loader (a worker cannot load .ts files by itself). Modules are named from src/.
  */
 function startWorker(module: DomainModule, options: WorkerOptions): Worker {
   const fromSource = import.meta.url.endsWith('.ts');
   const url = new URL(`../${module}.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  if (!fromSource) return new Worker(url, options);
   const entry = JSON.stringify(url.href);
+  if (!fromSource) return new Worker(`${DOMAIN_PRELUDE}\nimport(${entry});`, { ...options, eval: true });
   // tsx resolved here, so a domain started from any working directory finds it
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
-  const loader = `import(${tsx}).then((tsx) => tsx.tsImport(${entry}, ${entry}))`;
+  const loader = `${DOMAIN_PRELUDE}\nimport(${tsx}).then((tsx) => tsx.tsImport(${entry}, ${entry}));`;
   return new Worker(loader, { ...options, eval: true });
 }
 

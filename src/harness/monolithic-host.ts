@@ -37,7 +37,9 @@ export interface PanicNote {
 }
 
 const data = domainBoot<MonolithicBoot>();
-const kernel = new MonolithicKernel(
+// modules placed for some servers load first; a module that does not load ends
+// this thread with the reason, before the harness's first ping is answered
+const kernel = await MonolithicKernel.boot(
   data.cfg,
   data.machine,
   registersOver(data.regs),

@@ -20,7 +20,7 @@ import { Counters } from '../metrics/counters.js';
 import { RECEIVE_CALLS, type Reply, type ServerName } from '../protocol.js';
 import { fail, heapBlocks, type BlockAllocator, type Caller, type Handle, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { DEVICE_CALLER } from '../servers/net.js';
-import { bootByName, serverRng, type Machine } from '../boot.js';
+import { bootByName, placedModules, serverRng, type Machine } from '../boot.js';
 import type { KernelConfig } from '../config.js';
 import { registersOver, REG } from '../wire/registers.js';
 import { NicDevice } from '../wire/link.js';
@@ -32,7 +32,7 @@ import { RANGES } from '../limits.js';
 import { PoolBlocks, PoolMapping, type PoolMemory } from './pool.js';
 import { Pump, type Doorbell } from './ring.js';
 import { openChannel, type ChannelRings } from './batch.js';
-import { codecFor, keptBuffers, type Held } from './transport.js';
+import { codecFor, keptBuffers, release, type Held } from './transport.js';
 
 /** One granted channel end: to which incarnation of which peer, and who may call whom over it. */
 export interface ChannelGrant {
@@ -72,8 +72,11 @@ export interface WorkerBoot {
 }
 
 export interface WorkerControl {
-  /** Mount, initialise, and open the granted channels; resolves when ready. */
-  boot(): void;
+  /**
+   * Load the module placed for this server if there is one, then mount,
+   * initialise, and open the granted channels; resolves when ready.
+   */
+  boot(): Promise<void>;
   /** Run the server's own loop, if it has one; resolves when it ends. */
   start(): Promise<void>;
   stats(): { pendingCalls: number; heapUsedBytes: number };
@@ -156,11 +159,21 @@ const base: ServerContext = {
   call: ((to: ServerName | Handle, msg: { type: string }) => call(to, msg, [])) as ServerContext['call'],
   handle: ((to: ServerName) => links.handle(to)) as ServerContext['handle'],
   sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
+  // a unit of work of the server's own loop: the pool slots its calls' replies map stay pinned until it ends
+  async task(work) {
+    const held: Held = [];
+    try {
+      return await work(invocation(held));
+    } finally {
+      release(held);
+    }
+  },
 };
 
-/** A context for one invocation from `caller`: its calls pin what their replies map into `held`. */
-function invocation(held: Held, caller: Caller): ServerContext {
-  return { ...base, caller, call: ((to: ServerName | Handle, msg: { type: string }) => call(to, msg, held)) as ServerContext['call'] };
+/** A context for one invocation (from `caller`, if a call): its calls pin what their replies map into `held`. */
+function invocation(held: Held, caller?: Caller): ServerContext {
+  const ctx: ServerContext = { ...base, call: ((to: ServerName | Handle, msg: { type: string }) => call(to, msg, held)) as ServerContext['call'] };
+  return caller ? { ...ctx, caller } : ctx;
 }
 
 /** Open the channel of `grant`, replacing any channel to an earlier incarnation of that peer. */
@@ -192,14 +205,16 @@ function open(grant: ChannelGrant): void {
 }
 
 const control: WorkerControl = {
-  boot() {
+  async boot() {
+    // a module placed for this server (a test's) is loaded before anything else happens
+    const placed = await placedModules(data.cfg, [data.name]);
     for (const a of data.awaited) links.awaiting(a.peer, a.gen, a.failed);
     const nic = data.nic ? new NicDevice(data.nic) : null;
     const device = nic ?? { transmit: () => {} };
     pump = data.cfg.signal === 'ring' ? new Pump(data.bell, data.cfg.spinUs) : null;
     // the channels first: a server takes its handles on the others at init
     for (const ch of data.channels) open(ch);
-    server = bootByName(data.name, data.cfg, { machine: data.machine, device }, base);
+    server = bootByName(data.name, data.cfg, { machine: data.machine, device }, base, placed);
     const srv = server;
     nic?.attach((msg) => {
       try {

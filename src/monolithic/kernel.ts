@@ -11,7 +11,7 @@ import { Counters } from '../metrics/counters.js';
 import { DEFAULT_GRANTS, RECEIVE_CALLS, SERVER_NAMES, type Reply, type ServerName } from '../protocol.js';
 import { fail, heapBlocks, type Caller, type Handle, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { DEVICE_CALLER } from '../servers/net.js';
-import { bootByName, serverRng, type Machine } from '../boot.js';
+import { bootByName, placedModules, serverRng, type Machine, type PlacedModules } from '../boot.js';
 import type { KernelConfig } from '../config.js';
 import { FaultInjector, handleMessage, type FaultBoard } from '../faults/inject.js';
 import { NicDevice } from '../wire/link.js';
@@ -67,6 +67,8 @@ export class MonolithicKernel {
     /** Called once, at the first panic: the system stops. */
     private readonly onPanic: (p: KernelPanic) => void,
     shared?: MonolithicShared,
+    /** Modules placed for some servers, loaded (`MonolithicKernel.boot` loads them). */
+    placed: PlacedModules = {},
   ) {
     this.running = shared?.running ?? new Int32Array(1);
     const device = new NicDevice(nic);
@@ -83,9 +85,26 @@ export class MonolithicKernel {
         handle: ((to: ServerName) => ({ server: to, gen: 1, state: ONLY })) as ServerContext['handle'],
         sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
       };
-      this.servers.set(name, bootByName(name, cfg, { machine, device }, ctx));
+      this.servers.set(name, bootByName(name, cfg, { machine, device }, ctx, placed));
     }
     device.attach((msg) => this.dispatch('net', msg, DEVICE_CALLER));
+  }
+
+  /**
+   * Load the modules `cfg` places for some servers (none placed: at once),
+   * then construct the kernel with them. The constructor alone boots the
+   * shipped servers only.
+   */
+  static async boot(
+    cfg: KernelConfig,
+    machine: Machine,
+    regs: Registers,
+    board: FaultBoard,
+    nic: PortLike,
+    onPanic: (p: KernelPanic) => void,
+    shared?: MonolithicShared,
+  ): Promise<MonolithicKernel> {
+    return new MonolithicKernel(cfg, machine, regs, board, nic, onPanic, shared, await placedModules(cfg));
   }
 
   /** Run every server's own loop; resolves when they have all ended (the wire closed). */
