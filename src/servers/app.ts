@@ -30,7 +30,7 @@
  */
 import type { Errno, Payload } from '../protocol.js';
 import { Zone, type ZoneSpec } from './dns-zone.js';
-import { fail, ok, type CallTable, type Handle, type ServerContext, type ServerModule } from './server.js';
+import { fail, ok, runTask, type CallTable, type Handle, type ServerContext, type ServerModule } from './server.js';
 import { RetryingClient, type RetryPolicy } from './retry.js';
 
 export interface AppBoot {
@@ -91,8 +91,11 @@ async function receiveLoop(st: AppState, ctx: ServerContext): Promise<void> {
       continue;
     }
     refused = 0;
-    // the response goes out through the incarnation of net that holds the connection
-    await doRequest(st, r.value, ctx, st.net.handle);
+    // the response goes out through the incarnation of net that holds the connection;
+    // what the request's calls mapped in is released when it is served
+    const req = r.value;
+    const via = st.net.handle;
+    await runTask(ctx, (c) => doRequest(st, req, c, via));
   }
 }
 

@@ -27,6 +27,11 @@ export interface BlockAllocator {
   free(block: Uint8Array): void;
 }
 
+/** Run `work` as one unit of work in `ctx` (its kernel's `task`, or as it is). */
+export function runTask<T>(ctx: ServerContext, work: (ctx: ServerContext) => Promise<T>): Promise<T> {
+  return ctx.task ? ctx.task(work) : work(ctx);
+}
+
 /** Blocks on the server's own heap; a freed block is left to the garbage collector. */
 export const heapBlocks: BlockAllocator = {
   alloc: (bytes) => new Uint8Array(bytes),
@@ -61,6 +66,13 @@ export interface ServerContext {
   handle<S extends ServerName>(to: S): Handle<S>;
   /** Wait `ms` milliseconds (a kernel timer, as a MINIX alarm). */
   sleep(ms: number): Promise<void>;
+  /**
+   * Run `work` as one unit of work of a server with its own loop (the app
+   * serving one request): what its calls map in (shared pool slots of the
+   * replies) stays valid until it ends, and is then released. Without it, a
+   * kernel that maps nothing runs `work` as it is (see `runTask`).
+   */
+  task?<T>(work: (ctx: ServerContext) => Promise<T>): Promise<T>;
   readonly counters: Counters;
   readonly rng: Rng;
   /** Who sent the message being handled (set per invocation). */
