@@ -254,7 +254,14 @@ export class Microkernel implements Kernel {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const bootMs = Math.max(BOOT_TIMEOUT_MS, this.env.cfg.hangTimeoutMs);
     const late = new Promise<'late'>((res) => (timer = setTimeout(res, bootMs, 'late')));
-    const booted = await Promise.race([inc.domain.control((c) => c.boot()), late]);
+    let booted: unknown;
+    try {
+      booted = await Promise.race([inc.domain.control((c) => c.boot()), late]);
+    } catch (e) {
+      // its init threw (or its module did not load): a failure like any other
+      clearTimeout(timer);
+      return this.failed(slot, inc, 'crash', `${slot.name} failed to boot: ${e instanceof Error ? e.message : String(e)}`);
+    }
     clearTimeout(timer);
     if (booted === 'late') return this.failed(slot, inc, 'hang', `${slot.name} did not boot within ${bootMs} ms`);
     if (booted === GONE || this.stopping) return; // it died booting: its exit is handled like any other
