@@ -57,6 +57,8 @@ export interface KernelRunResult {
   faults: FaultRecord[];
   domains: DomainUsage[];
   supervision: Record<ServerName, Supervision>;
+  /** What did not end in time after the wire closed (then the counts may miss the last messages). */
+  late: string[];
 }
 
 export interface Kernel {

@@ -357,6 +357,7 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
       ? [`${outcomes.fail + outcomes.info} of ${done} requests did not end ok (${outcomes.fail} failed, ${outcomes.info} with unknown outcome)`]
       : []),
     ...(endedBy === 'stop' && outcomes.notIssued ? [`stopped before ${outcomes.notIssued} of ${w.requests} requests were sent`] : []),
+    ...result.late,
   ];
   const problems = [...failures, ...shortfalls];
   const { count: _count, ...latency } = wired.latencyUs;

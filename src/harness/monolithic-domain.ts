@@ -108,16 +108,18 @@ export class MonolithicDomain implements Kernel {
   async finish(): Promise<KernelRunResult> {
     // the wire closed: the servers' loops end at once, unless the system is down
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise((res) => (timer = setTimeout(res, this.env.cfg.hangTimeoutMs)));
-    await Promise.race([this.main.catch(() => GONE), this.stopped, late]);
+    const boundMs = this.env.cfg.hangTimeoutMs + this.env.cfg.callTimeoutMs;
+    const expired = new Promise((res) => (timer = setTimeout(res, boundMs, 'late')));
+    const r = await Promise.race([this.main.catch(() => GONE), this.stopped.then(() => 'down'), expired]);
     clearTimeout(timer);
+    const late = r === 'late' ? [`the kernel's loops had not ended ${boundMs} ms after the wire closed: the last calls may be uncounted`] : [];
     this.heartbeats?.stop();
     this.utilisation = this.domain.utilisation(this.elu0);
     const f = this.fault;
     const supervision = Object.fromEntries(
       SERVER_NAMES.map((s): [ServerName, Supervision] => [s, { incarnations: 1, restarts: 0, givenUp: false, recoveryMs: [], downMs: 0 }]),
     ) as Record<ServerName, Supervision>;
-    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation }], supervision };
+    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation }], supervision, late };
   }
 
   counters(): Record<ServerName, CounterValues> {

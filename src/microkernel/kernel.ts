@@ -303,15 +303,22 @@ export class Microkernel implements Kernel {
   async finish(): Promise<KernelRunResult> {
     // the wire closed: the app's receive loops end; wait for the incarnation
     // serving at the end (bounded: a server that is down may never come back)
-    const deadline = performance.now() + this.env.cfg.hangTimeoutMs;
+    // (a hung one is found by its heartbeats meanwhile and restarted or given up)
+    const boundMs = this.env.cfg.hangTimeoutMs + this.env.cfg.callTimeoutMs;
+    const deadline = performance.now() + boundMs;
     const app = this.slots.get('app')!;
+    let ended = false;
     while (performance.now() < deadline && app.state !== 'failed') {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const tick = new Promise((res) => (timer = setTimeout(res, 50, 'tick')));
       const r = await Promise.race([app.state === 'up' && app.cur.main ? app.cur.main : tick, tick]);
       clearTimeout(timer);
-      if (r !== 'tick' && r !== GONE) break;
+      if (r !== 'tick' && r !== GONE) {
+        ended = true;
+        break;
+      }
     }
+    const late = ended || app.state === 'failed' ? [] : [`the app's receive loops had not ended ${boundMs} ms after the wire closed: the last messages may be uncounted`];
     this.heartbeats?.stop();
     const end = epochMs();
     const total = Math.max(1, end - this.runStart);
@@ -336,7 +343,7 @@ export class Microkernel implements Kernel {
         },
       ]),
     ) as Record<ServerName, Supervision>;
-    return { faults: [...this.faults], domains, supervision };
+    return { faults: [...this.faults], domains, supervision, late };
   }
 
   counters(): Record<ServerName, CounterValues> {
