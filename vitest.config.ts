@@ -10,6 +10,9 @@ export default defineConfig({
     // two files at a time: most of a worker test's time is waiting (boots, heartbeats,
     // deadlines), so two forks on two cores finish sooner than one
     maxWorkers: 2,
+    // the kernels' threads run the compiled build, which `npm test` makes from these sources
+    // first (pretest): a thread starts in a fraction of the time it takes through tsx
+    env: { MICROLITH_DOMAINS: 'dist' },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -43,6 +43,7 @@ export class MonolithicDomain implements Kernel {
       boot,
       transfer: [port2],
       heapLimitMb: env.cfg.heapLimitMb,
+      loadsTypeScript: Object.values(env.cfg.serverModules ?? {}).some((f) => f?.endsWith('.ts')),
     });
     env.link.attach(port1);
     void this.domain.exited.then(() => {

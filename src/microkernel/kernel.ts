@@ -160,6 +160,7 @@ export class Microkernel implements Kernel {
       boot,
       transfer: [...channels.map((c) => c.port), ...(nic ? [nic] : [])],
       heapLimitMb: this.env.cfg.heapLimitMb,
+      loadsTypeScript: Object.values(this.env.cfg.serverModules ?? {}).some((f) => f?.endsWith('.ts')),
     });
     return { gen, domain, bell, firstServed: new Float64Array(firstServed), startedAt: epochMs(), elu0: undefined, main: null, over: false };
   }
