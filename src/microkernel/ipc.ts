@@ -200,13 +200,25 @@ export class Endpoint {
    * clone copies.
    */
   private postFrame(frame: Frame, transfer: ArrayBuffer[], payload?: unknown): void {
-    this.port.postMessage(frame, transfer);
+    // counted before it goes: the peer may act on it (and the run end) before this
+    // thread runs again, and transferred buffers are empty once posted
     const c = this.opts.counters;
-    c.add('ipcMessages');
-    c.add('crossings');
-    c.add('syscalls');
-    if (payload !== undefined) c.add('ipcPayloadBytes', payloadBytes(payload));
-    if (payload !== undefined && !this.port.countsCopies) c.add('bytesCopied', clonedBytes(payload, transfer));
+    const carried = payload === undefined ? 0 : payloadBytes(payload);
+    const copied = payload === undefined || this.port.countsCopies ? 0 : clonedBytes(payload, transfer);
+    const count = (k: 1 | -1) => {
+      c.add('ipcMessages', k);
+      c.add('crossings', k);
+      c.add('syscalls', k);
+      if (carried) c.add('ipcPayloadBytes', k * carried);
+      if (copied) c.add('bytesCopied', k * copied);
+    };
+    count(1);
+    try {
+      this.port.postMessage(frame, transfer);
+    } catch (e) {
+      count(-1); // nothing went
+      throw e;
+    }
   }
 
   private receive(f: Frame): void {

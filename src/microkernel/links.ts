@@ -64,10 +64,14 @@ export class Links {
     return false;
   }
 
-  /** The supervisor gave up on incarnation `gen` of `peer`; false if that is not the one we hold. */
+  /**
+   * The supervisor gave up on incarnation `gen` of `peer`: there is none after it,
+   * so whichever of its incarnations we hold is gone for good (false if we hold
+   * none, or a later one).
+   */
   failed(peer: ServerName, gen: number): boolean {
     const l = this.table.get(peer);
-    if (!l || l.gen !== gen) return false;
+    if (!l || l.gen > gen) return false;
     l.state = 'failed';
     l.ep?.abandon();
     l.ep = null;

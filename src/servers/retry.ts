@@ -60,6 +60,9 @@ export class RetryingClient<S extends ServerName> {
         });
         this.recovering = p;
       }
+      await this.recovering;
+      // no new incarnation came within the wait: repeating would only wait again
+      if (this.current.gen === via.gen && this.current.state === 'down') return r;
     }
   }
 
