@@ -56,7 +56,7 @@ function shrink(command: string): [string, string[], number, RegExp?] {
       if (sweep >= 0) args[sweep + 1] = args[sweep + 1].split(',').slice(0, 2).join(',');
       const rounds = args.indexOf('--rounds');
       if (rounds >= 0) args.splice(rounds, 2);
-      return [process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, '--rounds', '1', '--warmup', '0', '--requests', '100', '--out', tmp, ...(sweep >= 0 ? [] : ['--only', 'specweb96', '--labels', 'monolithic,microkernel:shared'])], 0];
+      return [process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, '--rounds', '1', '--warmup', '0', '--requests', '100', '--out', tmp, ...(sweep >= 0 || args.includes('--only') ? [] : ['--only', 'specweb96', '--labels', 'monolithic,microkernel:shared'])], 0];
     }
     throw new Error(`no rule to run '${command}'`);
   }
