@@ -59,6 +59,8 @@ export interface KernelRunResult {
   supervision: Record<ServerName, Supervision>;
   /** What did not end in time after the wire closed (then the counts may miss the last messages). */
   late: string[];
+  /** The first calls refused for want of a grant (ECALLDENIED), "from -> to: TYPE", as the domains alive at the end logged them. */
+  denied: string[];
 }
 
 export interface Kernel {

@@ -79,6 +79,12 @@ export interface RunReport {
   retries: { calls: number; resentReads: number };
   /** Requests whose connection was reset because the net server, or the system, went down under them. */
   resets: number;
+  /**
+   * The calls refused because the caller held no grant for them (ECALLDENIED;
+   * counted in `callsDenied`), "from -> to: TYPE": the first 16 of each domain
+   * alive at the end.
+   */
+  deniedCalls: string[];
   /** Host-measured round-trip latency of a request as the client sees it; null if lost with its domain. */
   latencyUs: Omit<LatencySummary, 'count'> | null;
   /**
@@ -421,6 +427,7 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
     availability: outcomes.ok + outcomes.fail + outcomes.info ? round(outcomes.ok / (outcomes.ok + outcomes.fail + outcomes.info), 6) : 1,
     retries: { calls: counters.retries, resentReads: wired.resent },
     resets: link.resets + counters.connectionsReset,
+    deniedCalls: result.denied,
     latencyUs: done ? (latency as RunReport['latencyUs']) : null,
     pacing: wired.pacing,
     counters,

@@ -127,6 +127,10 @@ describe('a rogue server, end to end', () => {
     // refused with ECALLDENIED and counted; every forged generation the app tried got ESTALE
     // (else it would have crashed), after which it made its one denied call
     expect(r.countersByServer.disk.callsDenied).toBe(DENIED_PROBES.length);
+    // and logged, caller and callee named
+    expect(r.deniedCalls.filter((d) => d.startsWith('disk -> ')).length).toBe(DENIED_PROBES.length);
+    expect(r.deniedCalls.some((d) => d.startsWith('disk -> net: '))).toBe(true);
+    expect(baseline.deniedCalls).toEqual([]);
     expect(r.countersByServer.app.callsDenied).toBe(1);
     // and none of them was delivered: net counted exactly what it counts in the unmodified run,
     // the disk and the app all but their denied calls

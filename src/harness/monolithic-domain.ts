@@ -116,11 +116,13 @@ export class MonolithicDomain implements Kernel {
     const late = r === 'late' ? [`the kernel's loops had not ended ${boundMs} ms after the wire closed: the last calls may be uncounted`] : [];
     this.heartbeats?.stop();
     this.utilisation = this.domain.utilisation(this.elu0);
+    const logged = this.domain.alive && !this.fault ? await this.domain.control((c) => c.denied()) : GONE;
+    const denied = logged === GONE ? [] : logged;
     const f = this.fault;
     const supervision = Object.fromEntries(
       SERVER_NAMES.map((s): [ServerName, Supervision] => [s, { incarnations: 1, restarts: 0, givenUp: false, recoveryMs: [], downMs: 0 }]),
     ) as Record<ServerName, Supervision>;
-    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation }], supervision, late };
+    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation }], supervision, late, denied };
   }
 
   counters(): Record<ServerName, CounterValues> {

@@ -28,6 +28,8 @@ export interface MonolithicControl {
   ping(): true;
   /** Run the servers' loops; resolves when they ended. */
   start(): Promise<void>;
+  /** The first calls the kernel refused for want of a grant. */
+  denied(): string[];
 }
 
 /** What a panic leaves in the crash note: JSON, so the harness can name the server. */
@@ -53,5 +55,6 @@ const kernel = await MonolithicKernel.boot(
 const control: MonolithicControl = {
   ping: () => true,
   start: () => kernel.start(),
+  denied: () => [...kernel.denied],
 };
 serveControl(control);

@@ -321,6 +321,12 @@ export class Microkernel implements Kernel {
     }
     const late = ended || app.state === 'failed' ? [] : [`the app's receive loops had not ended ${boundMs} ms after the wire closed: the last messages may be uncounted`];
     this.heartbeats?.stop();
+    const denied: string[] = [];
+    for (const s of this.slots.values()) {
+      if (!s.cur.domain.alive || s.state !== 'up') continue;
+      const st = await s.cur.domain.control((c) => c.stats());
+      if (st !== GONE) denied.push(...st.denied);
+    }
     const end = epochMs();
     const total = Math.max(1, end - this.runStart);
     const domains = [...this.slots.values()].map((s) => {
@@ -344,7 +350,7 @@ export class Microkernel implements Kernel {
         },
       ]),
     ) as Record<ServerName, Supervision>;
-    return { faults: [...this.faults], domains, supervision, late };
+    return { faults: [...this.faults], domains, supervision, late, denied };
   }
 
   counters(): Record<ServerName, CounterValues> {

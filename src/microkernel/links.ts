@@ -31,8 +31,13 @@ interface Link {
   mayCall: boolean;
 }
 
+/** How many refused calls a domain keeps a note of. */
+export const DENIED_LOG = 16;
+
 export class Links {
   private readonly table = new Map<ServerName, Link>();
+  /** The first calls refused for want of a grant: "from -> to: TYPE". */
+  readonly denied: string[] = [];
 
   constructor(
     private readonly self: ServerName,
@@ -95,6 +100,7 @@ export class Links {
     const l = this.table.get(name);
     if (!l || !l.mayCall) {
       this.counters.add('callsDenied');
+      if (this.denied.length < DENIED_LOG) this.denied.push(`${this.self} -> ${name}: ${String(msg.type)}`);
       return Promise.resolve(fail('ECALLDENIED', `${this.self} holds no grant to call ${name}`));
     }
     if (typeof to !== 'string' && to.gen !== l.gen) return Promise.resolve(fail('ESTALE', `${name} incarnation ${to.gen} is gone (now ${l.gen})`));

@@ -79,7 +79,8 @@ export interface WorkerControl {
   boot(): Promise<void>;
   /** Run the server's own loop, if it has one; resolves when it ends. */
   start(): Promise<void>;
-  stats(): { pendingCalls: number; heapUsedBytes: number };
+  /** Also the first calls this domain refused for want of a grant. */
+  stats(): { pendingCalls: number; heapUsedBytes: number; denied: string[] };
   /** A new incarnation of a peer: the channel to it. */
   connect(grant: ChannelGrant): void;
   /** The supervisor gave up on `peer`: calls to it fail fast from now on. */
@@ -235,7 +236,7 @@ const control: WorkerControl = {
   },
 
   stats() {
-    return { pendingCalls: links.pendingCalls, heapUsedBytes: process.memoryUsage().heapUsed };
+    return { pendingCalls: links.pendingCalls, heapUsedBytes: process.memoryUsage().heapUsed, denied: [...links.denied] };
   },
 
   connect(grant) {

@@ -57,6 +57,8 @@ export class MonolithicKernel {
   private readonly garbageNext = new Set<ServerName>();
   private readonly running: Int32Array;
   private panicked: KernelPanic | null = null;
+  /** The first calls refused for want of a grant: "from -> to: TYPE". */
+  readonly denied: string[] = [];
 
   constructor(
     cfg: KernelConfig,
@@ -126,6 +128,7 @@ export class MonolithicKernel {
     c.add('syscalls'); // a server asking the kernel for a service: one system call
     if (!DEFAULT_GRANTS.some(([a, b]) => a === from && b === to)) {
       c.add('callsDenied');
+      if (this.denied.length < 16) this.denied.push(`${from} -> ${to}: ${String(msg.type)}`);
       return fail('ECALLDENIED', `${from} -> ${to}`);
     }
     if (this.garbageNext.delete(from)) msg = wildPointer();
