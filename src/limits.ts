@@ -4,6 +4,7 @@
  * a limit is enforced and reported the same way wherever it is given.
  */
 import { z } from 'zod';
+import { MAX_PAYLOAD_BYTES } from './protocol.js';
 
 export interface Range {
   min: number;
@@ -46,7 +47,7 @@ export const RANGES = {
   // the tools above the system: bench ipc and calibrate
   depth: int(1, 4096),
   effort: { min: 0, max: 100, integer: false, aboveMin: true },
-  payloadBytes: int(0, 64 * 1024 * 1024),
+  payloadBytes: int(0, MAX_PAYLOAD_BYTES),
   maxErrorPercent: num(0, 1_000_000),
 } satisfies Record<string, Range>;
 

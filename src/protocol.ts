@@ -165,6 +165,9 @@ export type ShapeTable = {
     : { readonly [K in MsgType<S>]: { readonly req: FieldsShape<Call<S, K>['req']>; readonly rep: FieldsShape<Rep<S, K>> } };
 };
 
+/** The largest payload a message may carry, bytes (larger is E2BIG). */
+export const MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
+
 /** Limits of the strings messages carry, in UTF-8 bytes. */
 export const MAX_STRING_BYTES = {
   /** A request line as it came off the wire. */

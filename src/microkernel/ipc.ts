@@ -21,6 +21,7 @@ import { RECEIVE_CALLS, type Errno, type Reply, type ServerName } from '../proto
 import { DescriptorError } from './pool.js';
 import { checkCall, checkReply } from './shapes.js';
 import { copyCodec, release, type Codec, type Held } from './transport.js';
+import { Sweeper } from './sweeper.js';
 
 /** The few MessagePort members this module uses (node:worker_threads' MessagePort fits). */
 export interface PortLike {
@@ -84,7 +85,7 @@ export class Endpoint {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>(); // insertion order = deadline order
   private gone: 'EDEADDST' | 'ESHUTDOWN' | null = null; // why no more calls go out
-  private sweeper: ReturnType<typeof setInterval> | null = null;
+  private readonly sweeper: Sweeper;
   private readonly codec: Codec;
 
   constructor(
@@ -92,6 +93,7 @@ export class Endpoint {
     private readonly opts: EndpointOptions,
   ) {
     this.codec = opts.codec ?? copyCodec;
+    this.sweeper = new Sweeper(opts.deadlineMs, () => this.sweep());
     port.on('message', (f) => this.receive(f as Frame));
     port.on('close', () => this.peerGone('EPEERDIED', 'EDEADDST'));
     port.setUndeliverable?.((f, e) => this.undeliverable(f as Frame, e));
@@ -134,7 +136,7 @@ export class Endpoint {
         resolve(sent);
         return;
       }
-      this.startSweeper();
+      this.sweeper.start();
     });
   }
 
@@ -310,22 +312,10 @@ export class Endpoint {
   /** No more replies will come: settle every pending call with `pendingErrno`. */
   private peerGone(pendingErrno: 'EPEERDIED' | 'ESHUTDOWN', later: 'EDEADDST' | 'ESHUTDOWN'): void {
     this.gone ??= later;
-    this.stopSweeper();
+    this.sweeper.stop();
     const all = [...this.pending.values()];
     this.pending.clear();
     for (const p of all) p.resolve(this.refused(pendingErrno));
-  }
-
-  private startSweeper(): void {
-    if (this.sweeper) return;
-    const period = Math.max(5, Math.min(250, this.opts.deadlineMs / 4));
-    this.sweeper = setInterval(() => this.sweep(), period);
-    this.sweeper.unref?.();
-  }
-
-  private stopSweeper(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
   }
 
   /** Settle every call past its deadline with ETIMEDOUT (oldest first; receives have none). */
@@ -341,7 +331,7 @@ export class Endpoint {
       this.pending.delete(i);
       p.resolve(this.refused('ETIMEDOUT'));
     }
-    if (timed === 0) this.stopSweeper();
+    if (timed === 0) this.sweeper.stop();
   }
 }
 

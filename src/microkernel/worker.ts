@@ -17,7 +17,7 @@
  * the reason goes into the crash note, which the kernel reads after the exit.
  */
 import { Counters } from '../metrics/counters.js';
-import { RECEIVE_CALLS, type Reply, type ServerName } from '../protocol.js';
+import { MAX_PAYLOAD_BYTES, RECEIVE_CALLS, type Reply, type ServerName } from '../protocol.js';
 import { fail, heapBlocks, type BlockAllocator, type Caller, type Handle, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { DEVICE_CALLER } from '../servers/net.js';
 import { bootByName, placedModules, serverRng, type Machine } from '../boot.js';
@@ -28,7 +28,6 @@ import { epochMs, FaultInjector, faultBoardOver, handleMessage } from '../faults
 import { crashDomain, domainBoot, serveControl, type Port } from '../harness/domain.js';
 import { Endpoint } from './ipc.js';
 import { Links } from './links.js';
-import { RANGES } from '../limits.js';
 import { PoolBlocks, PoolMapping, type PoolMemory } from './pool.js';
 import { Pump, type Doorbell } from './ring.js';
 import { openChannel, type ChannelRings } from './batch.js';
@@ -135,7 +134,7 @@ function call(to: ServerName | Handle, msg: { type: string }, held: Held): Promi
   }
   const r = links.call(to, msg, held);
   // a server that answers no calls (the app) handles the requests it receives
-  if (RECEIVE_CALLS.has(msg.type) && server && Object.keys(server.module.calls).length === 0) {
+  if (server?.answersNoCalls && RECEIVE_CALLS.has(msg.type)) {
     return r.then((rep) => {
       if (rep.ok) received();
       return rep;
@@ -173,8 +172,8 @@ const base: ServerContext = {
 
 /** A context for one invocation (from `caller`, if a call): its calls pin what their replies map into `held`. */
 function invocation(held: Held, caller?: Caller): ServerContext {
-  const ctx: ServerContext = { ...base, call: ((to: ServerName | Handle, msg: { type: string }) => call(to, msg, held)) as ServerContext['call'] };
-  return caller ? { ...ctx, caller } : ctx;
+  const bound = ((to: ServerName | Handle, msg: { type: string }) => call(to, msg, held)) as ServerContext['call'];
+  return caller ? { ...base, caller, call: bound } : { ...base, call: bound };
 }
 
 /** Open the channel of `grant`, replacing any channel to an earlier incarnation of that peer. */
@@ -194,7 +193,7 @@ function open(grant: ChannelGrant): void {
     onCrash: (e) => crashDomain(e),
     label: `${data.name}<->${grant.peer}`,
     // every message is checked against the protocol's shapes where it is received
-    shapes: { server: data.name, peer: grant.peer, maxPayloadBytes: RANGES.payloadBytes.max },
+    shapes: { server: data.name, peer: grant.peer, maxPayloadBytes: MAX_PAYLOAD_BYTES },
   });
   const token = links.up(grant.peer, grant.peerGen, ep, grant.mayCall);
   // the peer's domain died: its handle is down until the kernel connects its next incarnation

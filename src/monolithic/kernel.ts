@@ -135,7 +135,7 @@ export class MonolithicKernel {
     const r = await this.dispatch(to, msg, { server: from, gen: 1 });
     this.running[0] = SERVER_NAMES.indexOf(from); // back in the caller
     // a server that answers no calls (the app) handles the requests it receives
-    if (r.ok && RECEIVE_CALLS.has(msg.type) && !Object.keys(this.servers.get(from)!.module.calls).length) {
+    if (r.ok && RECEIVE_CALLS.has(msg.type) && this.servers.get(from)!.answersNoCalls) {
       this.received(from);
     }
     return r;

@@ -104,7 +104,7 @@ function hand(st: NetState, conn: Connection, rx: NetState['receivers'][number])
  */
 function doRecv(st: NetState, msg: { reqId: number; request: string; body?: Payload }, ctx: ServerContext) {
   const { reqId, request, body } = msg;
-  if (callerOf(ctx).server !== 'device' && ctx.caller !== undefined) return fail('EINVAL', 'NET_RECV comes from the wire device only');
+  if (ctx.caller !== undefined && ctx.caller.server !== 'device') return fail('EINVAL', 'NET_RECV comes from the wire device only');
   if (typeof request !== 'string') return fail('EINVAL', 'NET_RECV request must be a string');
   if (body !== undefined && !isPayload(body)) return fail('EINVAL', 'NET_RECV body must be an array of Uint8Array');
   if (!Number.isSafeInteger(reqId) || st.open.has(reqId)) return fail('EINVAL', 'NET_RECV reqId must be a new integer');

@@ -120,11 +120,16 @@ export function fail(errno: Errno, detail?: string): { ok: false; errno: Errno; 
 
 /** A booted server: its module, its state and its context. */
 export class ServerInstance<S extends ServerName = ServerName> {
+  /** It answers no calls (a client with a loop of its own): the requests it receives are its messages. */
+  readonly answersNoCalls: boolean;
+
   constructor(
     readonly module: ServerModule<S, any, any>,
     readonly state: unknown,
     readonly ctx: ServerContext,
-  ) {}
+  ) {
+    this.answersNoCalls = Object.keys(module.calls).length === 0;
+  }
 
   /**
    * Handle one message: look up the handler, ENOSYS if none. Throws only if the

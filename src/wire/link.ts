@@ -17,6 +17,7 @@ import type { Msg, Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
 import { BatchingPort } from '../microkernel/batch.js';
 import type { PortLike } from '../microkernel/ipc.js';
+import { Sweeper } from '../microkernel/sweeper.js';
 
 type LinkFrame =
   | { k: 'req'; id: number; line: string; body?: Uint8Array[] }
@@ -95,11 +96,13 @@ export class WireLink {
   private readonly pending = new Map<number, Waiting>(); // sent on the current link
   private queued: Waiting[] = []; // waiting for a link
   private closing: (() => void) | null = null;
-  private sweeper: ReturnType<typeof setInterval> | null = null;
+  private readonly sweeper: Sweeper;
   /** Requests whose connection went down with a net server. */
   resets = 0;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(private readonly timeoutMs: number) {
+    this.sweeper = new Sweeper(timeoutMs, () => this.sweep());
+  }
 
   /** A link to (an incarnation of) the net server's NIC. Requests queued meanwhile go out now. */
   attach(raw: PortLike): void {
@@ -128,7 +131,7 @@ export class WireLink {
       w.resolve({ r: w.again ? { ok: false, errno: 'ESHUTDOWN', detail: 'the system went down' } : { ok: false, errno: 'ECONNREFUSED', detail: 'the system is down' } });
     }
     this.closing?.();
-    this.stopSweeper();
+    this.sweeper.stop();
   }
 
   get failed(): boolean {
@@ -145,7 +148,7 @@ export class WireLink {
       const w: Waiting = body ? { id, again, line, body, deadline, resolve } : { id, again, line, deadline, resolve };
       if (this.state === 'up') this.post(w);
       else this.queued.push(w);
-      this.startSweeper();
+      this.sweeper.start();
     });
   }
 
@@ -154,7 +157,7 @@ export class WireLink {
    * wait until it has, or until there is no net to tell.
    */
   close(): Promise<void> {
-    this.stopSweeper();
+    this.sweeper.stop();
     if (this.state !== 'up' || !this.port) return Promise.resolve();
     return new Promise((res) => {
       this.closing = () => {
@@ -167,7 +170,7 @@ export class WireLink {
 
   /** Stop using the link (the kernel is shutting down). */
   detach(): void {
-    this.stopSweeper();
+    this.sweeper.stop();
     this.port?.close();
     this.port = null;
     this.state = this.state === 'failed' ? 'failed' : 'down';
@@ -201,17 +204,6 @@ export class WireLink {
     this.pending.clear();
     this.resets += all.length;
     for (const w of all) w.resolve({ r: { ok: false, errno, detail } });
-  }
-
-  private startSweeper(): void {
-    if (this.sweeper || this.timeoutMs === Infinity) return;
-    this.sweeper = setInterval(() => this.sweep(), Math.max(5, Math.min(250, this.timeoutMs / 4)));
-    this.sweeper.unref?.();
-  }
-
-  private stopSweeper(): void {
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = null;
   }
 
   /** A request past its deadline ends with an unknown outcome (the client gave up waiting). */
