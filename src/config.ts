@@ -4,6 +4,7 @@
  */
 import type { FaultSpec } from './faults/plan.js';
 import type { ServerName } from './protocol.js';
+import type { ServeSpec } from './wire/socket.js';
 
 export type Mode = 'monolithic' | 'microkernel';
 export type Transport = 'copy' | 'transfer' | 'shared';
@@ -123,6 +124,11 @@ export interface KernelConfig {
    * from sources (through tsx). Empty by default: every server is the shipped one.
    */
   serverModules: Partial<Record<ServerName, string>>;
+  /**
+   * `serve` only: net's device is a socket serving real HTTP clients, here
+   * (see wire/socket.ts), instead of the simulated clients' NIC.
+   */
+  serve?: ServeSpec;
 }
 
 export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {

@@ -44,6 +44,15 @@ export const RANGES = {
   /** Schedules (runs with one fault each, per mode) of a fault-injection campaign. */
   campaignSchedules: int(1, 10000),
   warmupRounds: int(0, 100),
+  // serve: the socket's port and the limits it holds real clients to
+  port: int(0, 65535),
+  maxConnections: int(1, 100_000),
+  headersTimeoutMs: int(10, 3_600_000),
+  idleTimeoutMs: int(10, 3_600_000),
+  requestTimeoutMs: int(10, 3_600_000),
+  maxHeaderBytes: int(1024, 1 << 20),
+  maxUriBytes: int(16, 1 << 20),
+  drainTimeoutMs: int(0, 3_600_000),
   // the tools above the system: bench ipc and calibrate
   depth: int(1, 4096),
   effort: { min: 0, max: 100, integer: false, aboveMin: true },

@@ -15,7 +15,7 @@ import type { DomainUsage, Kernel, FaultRecord } from './kernel.js';
 import type { KernelEnv } from './harness/env.js';
 import { epochMs, markStart, newFaultBoard, struckFaults } from './faults/inject.js';
 import { formatFaultSpec, type FaultKind } from './faults/plan.js';
-import { WireLink } from './wire/link.js';
+import { WireLink, type DeviceLink } from './wire/link.js';
 import { clientPlan, SimulatedWire } from './wire/clients.js';
 import { sumCounters, type CounterValues } from './metrics/counters.js';
 import type { LatencySummary } from './metrics/latency.js';
@@ -25,7 +25,7 @@ import { Microkernel } from './microkernel/kernel.js';
 import { MonolithicDomain } from './harness/monolithic-domain.js';
 import type { ServerName } from './protocol.js';
 import { blocksFor, mkfs } from './servers/fs.js';
-import { ledgerOf, newRegisters, readDigest, readOutcomes, REG, requestStop, type Outcomes } from './wire/registers.js';
+import { ledgerOf, newRegisters, readDigest, readOutcomes, REG, requestStop, type Outcomes, type Registers } from './wire/registers.js';
 import { fileSet, largestFile } from './workload/generate.js';
 import { loadWorkload } from './workload/load.js';
 import { writesToDisk, type Arrival, type Workload } from './workload/schema.js';
@@ -255,13 +255,60 @@ function roundModelled(m: Modelled): Modelled {
 
 /** Run one workload under one kernel and report. */
 export async function run(options: RunOptions = {}): Promise<RunReport> {
-  const { workload: w, cfg, profile, options: opts } = resolveRun(options);
-  const machine = machineFor(w);
+  const resolved = resolveRun(options);
+  const { workload: w, cfg, options: opts } = resolved;
   const writes = writesToDisk(w);
   // a run that writes keeps a ledger of every request's outcome, to check its writes by
   const regs = newRegisters(writes ? w.requests : 0);
-  const board = newFaultBoard(cfg.faults.length);
   const link = new WireLink(cfg.callTimeoutMs);
+  const wire = new SimulatedWire(regs);
+  return execute(resolved, { machine: machineFor(w), regs, link, writes, countIssued: w.durationMs !== undefined }, async () => {
+    // an abort stops the clients sending; what is in flight finishes
+    const stop = () => requestStop(regs);
+    if (opts.abortSignal?.aborted) stop();
+    opts.abortSignal?.addEventListener('abort', stop, { once: true });
+    try {
+      const wired = await wire.run(clientPlan({ workload: w, requests: w.requests, clients: w.clients }), (id, req, again) => link.send(id, req.line, req.body, again));
+      // the clients are done: the wire closes, and the servers' own loops end
+      await link.close();
+      return wired;
+    } finally {
+      opts.abortSignal?.removeEventListener('abort', stop);
+    }
+  });
+}
+
+/** What the wire saw of a run, however it was driven (the simulated clients, or a socket's real ones). */
+export interface Driven {
+  /** Host-measured ms from the first request the wire could send to the last reply. */
+  elapsedMs: number;
+  latencyUs: LatencySummary;
+  endedBy: 'requests' | 'duration' | 'stop';
+  pacing: Pacing | null;
+  /** Reads the clients sent again after a reset. */
+  resent: number;
+}
+
+/** One run's harness-side parts: the machine it boots, the wire's registers, the link to net's device. */
+export interface Harness {
+  machine: Machine;
+  regs: Registers;
+  link: DeviceLink & { readonly resets: number };
+  /** The workload writes: check every acknowledged write after the kernel stops. */
+  writes: boolean;
+  /** The request count is what was issued (a run with a duration, or real clients), not the workload's. */
+  countIssued: boolean;
+}
+
+/**
+ * Boot the kernel of `resolved`, drive it (`drive` sends the requests and
+ * closes the wire once they are done), stop it, and report. The kernel runs
+ * off this thread, so that no crash or hang of it can stop the harness.
+ */
+export async function execute(resolved: ReturnType<typeof resolveRun>, h: Harness, drive: () => Promise<Driven>): Promise<RunReport> {
+  const { workload: w, cfg, profile } = resolved;
+  const { machine, regs, link, writes } = h;
+  const board = newFaultBoard(cfg.faults.length);
   let t0 = 0;
   const blamed = new Set<number>();
   const env: KernelEnv = {
@@ -284,13 +331,7 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
       return best;
     },
   };
-  // an abort stops the clients sending; what is in flight finishes
-  const stop = () => requestStop(regs);
-  if (opts.abortSignal?.aborted) stop();
-  opts.abortSignal?.addEventListener('abort', stop, { once: true });
-  // each kernel runs off this thread, so that no crash or hang of it can stop the harness
   const kernel: Kernel = cfg.mode === 'monolithic' ? await new MonolithicDomain(env).boot() : await Microkernel.boot(env);
-  const wire = new SimulatedWire(regs);
   let result;
   let wired;
   const cpu0 = process.cpuUsage();
@@ -298,12 +339,9 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
     markStart(board);
     t0 = epochMs();
     await kernel.start();
-    wired = await wire.run(clientPlan({ workload: w, requests: w.requests, clients: w.clients }), (id, req, again) => link.send(id, req.line, req.body, again));
-    // the clients are done: the wire closes, and the servers' own loops end
-    await link.close();
+    wired = await drive();
     result = await kernel.finish();
   } finally {
-    opts.abortSignal?.removeEventListener('abort', stop);
     await kernel.shutdown();
   }
   const cpu = process.cpuUsage(cpu0);
@@ -312,7 +350,7 @@ export async function run(options: RunOptions = {}): Promise<RunReport> {
   const systemDown = result.faults.some((f) => f.outcome === 'system-down');
   const endedBy = systemDown ? 'fault' : wired.endedBy;
   // a run with a duration sent what it sent: that is its request count
-  const outcomes = readOutcomes(regs, endedBy === 'duration' || w.durationMs !== undefined ? Atomics.load(regs, REG.issued) : w.requests);
+  const outcomes = readOutcomes(regs, endedBy === 'duration' || h.countIssued ? Atomics.load(regs, REG.issued) : w.requests);
   const elapsedMs = wired.elapsedMs;
   const done = outcomes.ok + outcomes.fail + outcomes.info;
   const per = (x: number) => (done ? round(x / done, 4) : 0);

@@ -1,12 +1,13 @@
 /**
  * What the harness gives a kernel it boots: the configuration, the machine, the
  * memory it owns and shares with the kernel (the wire's registers, the fault
- * board), and the clients' end of the link to the NIC.
+ * board), and the harness's end of the link to net's device (the simulated
+ * clients' NIC, or the socket of `serve`).
  */
 import type { KernelConfig } from '../config.js';
 import type { Machine } from '../boot.js';
 import type { FaultBoard } from '../faults/inject.js';
-import type { WireLink } from '../wire/link.js';
+import type { DeviceLink } from '../wire/link.js';
 import type { Registers } from '../wire/registers.js';
 import type { ServerName } from '../protocol.js';
 
@@ -15,7 +16,7 @@ export interface KernelEnv {
   machine: Machine;
   regs: Registers;
   board: FaultBoard;
-  link: WireLink;
+  link: DeviceLink;
   /** ms since the clients started (host-measured; 0 before). */
   sinceStart(): number;
   /**

@@ -23,7 +23,7 @@ import { DEVICE_CALLER } from '../servers/net.js';
 import { bootByName, placedModules, serverRng, type Machine } from '../boot.js';
 import type { KernelConfig } from '../config.js';
 import { registersOver, REG } from '../wire/registers.js';
-import { NicDevice } from '../wire/link.js';
+import { openDevice } from '../wire/link.js';
 import { epochMs, FaultInjector, faultBoardOver, handleMessage } from '../faults/inject.js';
 import { crashDomain, domainBoot, serveControl, type Port } from '../harness/domain.js';
 import { Endpoint } from './ipc.js';
@@ -209,7 +209,7 @@ const control: WorkerControl = {
     // a module placed for this server (a test's) is loaded before anything else happens
     const placed = await placedModules(data.cfg, [data.name]);
     for (const a of data.awaited) links.awaiting(a.peer, a.gen, a.failed);
-    const nic = data.nic ? new NicDevice(data.nic) : null;
+    const nic = data.nic ? await openDevice(data.nic, data.cfg, regs) : null;
     const device = nic ?? { transmit: () => {} };
     pump = data.cfg.signal === 'ring' ? new Pump(data.bell, data.cfg.spinUs) : null;
     // the channels first: a server takes its handles on the others at init

@@ -14,7 +14,7 @@ import { DEVICE_CALLER } from '../servers/net.js';
 import { bootByName, placedModules, serverRng, type Machine, type PlacedModules } from '../boot.js';
 import type { KernelConfig } from '../config.js';
 import { FaultInjector, handleMessage, type FaultBoard } from '../faults/inject.js';
-import { NicDevice } from '../wire/link.js';
+import { openDevice, type WireDevice } from '../wire/link.js';
 import type { PortLike } from '../microkernel/ipc.js';
 import { REG, type Registers } from '../wire/registers.js';
 
@@ -65,7 +65,8 @@ export class MonolithicKernel {
     machine: Machine,
     regs: Registers,
     board: FaultBoard,
-    nic: PortLike,
+    /** The wire device net is handed (`MonolithicKernel.boot` opens it on the link's end). */
+    device: WireDevice,
     /** Called once, at the first panic: the system stops. */
     private readonly onPanic: (p: KernelPanic) => void,
     shared?: MonolithicShared,
@@ -73,7 +74,6 @@ export class MonolithicKernel {
     placed: PlacedModules = {},
   ) {
     this.running = shared?.running ?? new Int32Array(1);
-    const device = new NicDevice(nic);
     for (const name of SERVER_NAMES) {
       const counters = new Counters(shared?.slabs[name]);
       this.slabs.set(name, counters);
@@ -93,9 +93,9 @@ export class MonolithicKernel {
   }
 
   /**
-   * Load the modules `cfg` places for some servers (none placed: at once),
-   * then construct the kernel with them. The constructor alone boots the
-   * shipped servers only.
+   * Load the modules `cfg` places for some servers (none placed: at once) and
+   * open net's device on the link's end `nic`, then construct the kernel with
+   * them. The constructor alone boots the shipped servers only.
    */
   static async boot(
     cfg: KernelConfig,
@@ -106,7 +106,7 @@ export class MonolithicKernel {
     onPanic: (p: KernelPanic) => void,
     shared?: MonolithicShared,
   ): Promise<MonolithicKernel> {
-    return new MonolithicKernel(cfg, machine, regs, board, nic, onPanic, shared, await placedModules(cfg));
+    return new MonolithicKernel(cfg, machine, regs, board, await openDevice(nic, cfg, regs), onPanic, shared, await placedModules(cfg));
   }
 
   /** Run every server's own loop; resolves when they have all ended (the wire closed). */

@@ -2,7 +2,8 @@
  * app — the application server: one process answering four protocols, as one
  * machine serving several services.
  *
- *   GET /path HTTP/1.x          http: the whole file, after an HTTP header
+ *   GET /path HTTP/1.x          http: the whole file, after an HTTP header (HEAD:
+ *                               the header alone; / is /index.html)
  *   RETR /path                  ftp: the whole file, between FTP replies 150 and 226
  *   READ /path OFFSET COUNT     nfs: COUNT bytes at OFFSET
  *   WRITE /path OFFSET COUNT    nfs: the request's body written at OFFSET; the
@@ -99,34 +100,92 @@ async function receiveLoop(st: AppState, ctx: ServerContext): Promise<void> {
   }
 }
 
-/** Parse "METHOD /path HTTP/x.y"; the path, or the status to answer with. */
-export function parseRequestLine(line: unknown): { path: string } | { status: number } {
-  if (typeof line !== 'string') return { status: 400 };
-  const m = /^([A-Z]+) (\/[^\s]*) HTTP\/1\.[01]$/.exec(line);
-  if (!m) return { status: 400 };
-  if (m[1] !== 'GET') return { status: 405 };
-  return { path: m[2] };
+/** The file `GET /` serves (the directory index), if the image has one. */
+export const INDEX_PATH = '/index.html';
+
+/** Content-Type by file extension; any other file is application/octet-stream. */
+const CONTENT_TYPES: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  htm: 'text/html; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  json: 'application/json',
+  svg: 'image/svg+xml',
+  png: 'image/png',
+  gif: 'image/gif',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  pdf: 'application/pdf',
+};
+
+/** The Content-Type of the file at `path`, by its extension. */
+export function contentType(path: string): string {
+  const ext = /\.([A-Za-z0-9]+)$/.exec(path.slice(path.lastIndexOf('/') + 1))?.[1].toLowerCase();
+  return (ext !== undefined && Object.hasOwn(CONTENT_TYPES, ext) ? CONTENT_TYPES[ext] : undefined) ?? 'application/octet-stream';
+}
+
+/**
+ * The file a request target names, or null if it names none the server will
+ * look up. Only origin-form targets (`/a/b`, a query after `?` ignored) are
+ * taken; percent-escapes are decoded as UTF-8, strictly (an overlong or
+ * invalid sequence is refused). Refused before any lookup: an escaped `/`,
+ * `\` or NUL, any control character, a backslash, an empty segment (`//`),
+ * and `.` or `..` segments. So a target can name only a path as the file
+ * system stores it, and nothing outside the file set.
+ */
+export function targetPath(target: string): string | null {
+  if (!target.startsWith('/')) return null;
+  const raw = target.split('?')[0];
+  if (raw.includes('\\') || raw.includes('#')) return null;
+  if (/%(?![0-9A-Fa-f]{2})/.test(raw) || /%(2f|5c|00)/i.test(raw)) return null;
+  let path: string;
+  try {
+    path = decodeURIComponent(raw);
+  } catch {
+    return null; // not UTF-8 (an overlong encoding among them)
+  }
+  if (/[\u0000-\u001f\u007f\\]/.test(path)) return null;
+  const segments = path.split('/').slice(1);
+  if (segments.slice(0, -1).some((x) => x === '') || segments.some((x) => x === '.' || x === '..')) return null;
+  return path === '/' ? INDEX_PATH : path;
+}
+
+/** An HTTP request line: GET or HEAD of a file, or the status to answer with (and the version to answer in). */
+export type HttpRequest = { method: 'GET' | 'HEAD'; path: string; version: HttpVersion } | { status: number; version: HttpVersion };
+type HttpVersion = '1.0' | '1.1';
+
+/** Parse "METHOD target HTTP/1.x" (the simulated clients send GET in HTTP/1.0; real ones anything). */
+export function parseRequestLine(line: unknown): HttpRequest {
+  if (typeof line !== 'string') return { status: 400, version: '1.0' };
+  const m = /^([A-Z]+) (\S+) HTTP\/(1\.[01])$/.exec(line);
+  if (!m) return { status: 400, version: line.endsWith(' HTTP/1.1') ? '1.1' : '1.0' };
+  const version = m[3] as HttpVersion;
+  if (m[1] !== 'GET' && m[1] !== 'HEAD') return { status: 405, version };
+  const path = targetPath(m[2]);
+  return path === null ? { status: 400, version } : { method: m[1], path, version };
 }
 
 /** A parsed request, or the protocol it was meant for and why it is refused. */
 export type AppRequest =
-  | { protocol: 'http' | 'ftp'; path: string }
+  | { protocol: 'http'; method: 'GET' | 'HEAD'; path: string; version: HttpVersion }
+  | { protocol: 'ftp'; path: string }
   | { protocol: 'nfs'; op: 'READ' | 'WRITE'; path: string; offset: number; count: number }
   | { protocol: 'dns'; name: string }
-  | { protocol: 'http' | 'ftp' | 'nfs' | 'dns'; refused: number; what?: string };
+  | { protocol: 'http' | 'ftp' | 'nfs' | 'dns'; refused: number; what?: string; version?: HttpVersion };
 
 const PROTOCOL_OF: Record<string, 'ftp' | 'nfs' | 'dns'> = { RETR: 'ftp', READ: 'nfs', WRITE: 'nfs', QUERY: 'dns' };
 const MAX_OFFSET = 2 ** 32;
 
-/** Which protocol a request line speaks (by its first word), and what it asks. */
+/** Which protocol a request line speaks (HTTP if it ends in its version, else by its first word), and what it asks. */
 export function parseRequest(line: unknown): AppRequest {
-  if (typeof line !== 'string') return { protocol: 'http', refused: 400 };
+  if (typeof line !== 'string') return { protocol: 'http', refused: 400, version: '1.0' };
   const verb = /^[A-Z]+/.exec(line)?.[0] ?? '';
-  const protocol = Object.hasOwn(PROTOCOL_OF, verb) ? PROTOCOL_OF[verb] : 'http';
+  const protocol = / HTTP\/\d\.\d$/.test(line) || !Object.hasOwn(PROTOCOL_OF, verb) ? 'http' : PROTOCOL_OF[verb];
   switch (protocol) {
     case 'http': {
       const r = parseRequestLine(line);
-      return 'path' in r ? { protocol, path: r.path } : { protocol, refused: r.status };
+      return 'path' in r ? { protocol, ...r } : { protocol, refused: r.status, version: r.version };
     }
     case 'ftp': {
       const m = /^RETR (\/\S*)$/.exec(line);
@@ -147,11 +206,20 @@ export function parseRequest(line: unknown): AppRequest {
   }
 }
 
-/** Status -> the protocol's own first line when the request is refused or fails. */
-function errorHead(protocol: AppRequest['protocol'], status: number, what: string): string {
-  switch (protocol) {
-    case 'http':
-      return `HTTP/1.0 ${status} ${REASON[status] ?? ''}\r\nContent-Length: 0\r\n\r\n`;
+/** An HTTP response head: status line, Content-Type, Content-Length, any more headers, and the blank line. */
+export function httpHead(version: string, status: number, type: string, length: number, more = ''): string {
+  return `HTTP/${version} ${status} ${REASON[status] ?? ''}\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${more}\r\n`;
+}
+
+/** Status -> the protocol's own refusal or failure: for HTTP a head and a one-line text body (none to HEAD). */
+function errorHead(req: AppRequest, status: number, what: string): string {
+  switch (req.protocol) {
+    case 'http': {
+      const body = `${status} ${REASON[status] ?? ''}\n`;
+      const allow = status === 405 ? 'Allow: GET, HEAD\r\n' : '';
+      const head = httpHead(req.version ?? '1.0', status, 'text/plain; charset=utf-8', body.length, allow);
+      return 'method' in req && req.method === 'HEAD' ? head : head + body;
+    }
     case 'ftp':
       return status === 404
         ? `550 ${what}: No such file or directory\r\n`
@@ -170,7 +238,7 @@ async function doRequest(st: AppState, msg: { reqId: number; request: string; bo
   ctx.counters.add('appRequests');
   const req = parseRequest(msg.request);
   const respond = (status: number, head: string, data?: Payload, tail?: string) => send(ctx, via, msg.reqId, status, head, data, tail);
-  const refuse = (status: number, what = '') => respond(status, errorHead(req.protocol, status, what));
+  const refuse = (status: number, what = '') => respond(status, errorHead(req, status, what));
   if ('refused' in req) return refuse(req.refused, req.what ?? (req.protocol === 'dns' ? '?' : ''));
 
   if (req.protocol === 'dns') {
@@ -188,6 +256,8 @@ async function doRequest(st: AppState, msg: { reqId: number; request: string; bo
   const found = await st.disk.call(ctx, { type: 'DISK_LOOKUP', path: req.path });
   if (!found.ok) return refuse(found.errno === 'ENOENT' ? 404 : 503, req.path);
   const { ino, size } = found.value;
+  // HEAD: the headers a GET would get, without reading the file
+  if (req.protocol === 'http' && req.method === 'HEAD') return respond(200, httpHead(req.version, 200, contentType(req.path), size));
 
   if (write) {
     const wrote = await st.disk.call(ctx, { type: 'DISK_WRITE', ino, offset: write.offset, data: body });
@@ -203,7 +273,7 @@ async function doRequest(st: AppState, msg: { reqId: number; request: string; bo
   const n = read.value.length;
   switch (req.protocol) {
     case 'http':
-      return respond(200, `HTTP/1.0 200 OK\r\nContent-Length: ${n}\r\n\r\n`, data);
+      return respond(200, httpHead(req.version, 200, contentType(req.path), n), data);
     case 'ftp':
       return respond(200, `150 Opening BINARY mode data connection for ${req.path} (${n} bytes)\r\n`, data, '226 Transfer complete\r\n');
     case 'nfs':

@@ -7,7 +7,7 @@
  *   inode blocks       INODE_BYTES per file: start block, size, path
  *   data blocks        each file in one contiguous extent, block-aligned
  * File contents are seeded per path, so a file's bytes do not depend on where it
- * lies or on which other files exist.
+ * lies or on which other files exist (or given, as `serve` gives its index page).
  */
 import seedrandom from 'seedrandom';
 
@@ -20,6 +20,8 @@ const SUPER_WORDS = 7;
 export interface FileSpec {
   path: string;
   size: number;
+  /** The file's bytes (`size` of them); else seeded from the path. */
+  data?: Uint8Array;
 }
 
 export interface Inode {
@@ -50,7 +52,7 @@ export function mkfs(files: readonly FileSpec[], seed: string | number): SharedA
   for (const f of files) {
     if (paths.has(f.path)) throw new RangeError(`mkfs: duplicate path ${f.path}`);
     if (enc.encode(f.path).length > MAX_PATH_BYTES) throw new RangeError(`mkfs: path too long: ${f.path}`);
-    if (!Number.isInteger(f.size) || f.size < 0 || f.size > 0xffffffff) {
+    if (!Number.isInteger(f.size) || f.size < 0 || f.size > 0xffffffff || (f.data !== undefined && f.data.length !== f.size)) {
       throw new RangeError(`mkfs: bad size ${f.size} for ${f.path}`);
     }
     paths.add(f.path);
@@ -71,7 +73,9 @@ export function mkfs(files: readonly FileSpec[], seed: string | number): SharedA
     view.setUint32(at + 4, f.size);
     view.setUint16(at + 8, name.length);
     new Uint8Array(image, at + 10, name.length).set(name);
-    fillSeeded(new Uint8Array(image, next * BLOCK_SIZE, f.size), `${seed}:${f.path}`);
+    const bytes = new Uint8Array(image, next * BLOCK_SIZE, f.size);
+    if (f.data) bytes.set(f.data);
+    else fillSeeded(bytes, `${seed}:${f.path}`);
     next += blocksFor(f.size);
   });
   return image;

@@ -18,6 +18,8 @@ import type { Frame, NetDevice } from '../servers/net.js';
 import { BatchingPort } from '../microkernel/batch.js';
 import type { PortLike } from '../microkernel/ipc.js';
 import { Sweeper } from '../microkernel/sweeper.js';
+import type { KernelConfig } from '../config.js';
+import type { Registers } from './registers.js';
 
 type LinkFrame =
   | { k: 'req'; id: number; line: string; body?: Uint8Array[] }
@@ -35,8 +37,35 @@ export function responseHash(reqId: number, status: number, frames: Frame[]): nu
 /** How the device hands the wire's messages to the net server in its domain. */
 export type DeviceDeliver = (msg: Msg<'net', 'NET_RECV'> | Msg<'net', 'NET_CLOSE'>) => Reply<unknown> | Promise<Reply<unknown>>;
 
+/** A wire device in net's domain: net transmits through it, and it delivers what comes off the wire. */
+export interface WireDevice extends NetDevice {
+  attach(deliver: DeviceDeliver): void;
+}
+
+/**
+ * The harness's end of the link to net's device, as a kernel sees it: a new
+ * incarnation of net attaches its end; the system going down fails it; at
+ * shutdown the kernel lets go of it.
+ */
+export interface DeviceLink {
+  attach(port: PortLike): void;
+  fail(): void;
+  detach(): void;
+}
+
+/**
+ * The device the kernel hands net, over the link end `port`: the NIC of the
+ * simulated wire, or with `cfg.serve` a socket serving real HTTP clients
+ * (loaded only then).
+ */
+export async function openDevice(port: PortLike, cfg: KernelConfig, regs: Registers): Promise<WireDevice> {
+  if (!cfg.serve) return new NicDevice(port);
+  const { SocketDevice } = await import('./socket.js');
+  return new SocketDevice(port, cfg.serve, regs);
+}
+
 /** The NIC, in net's domain: one link end. */
-export class NicDevice implements NetDevice {
+export class NicDevice implements WireDevice {
   private readonly port: PortLike;
   private readonly hashes = new Map<number, number>();
   private deliver: DeviceDeliver | null = null;
@@ -90,7 +119,7 @@ interface Waiting {
 }
 
 /** The clients' end of the link, in the harness. It survives the net server's restarts. */
-export class WireLink {
+export class WireLink implements DeviceLink {
   private port: PortLike | null = null;
   private state: 'down' | 'up' | 'failed' = 'down';
   private readonly pending = new Map<number, Waiting>(); // sent on the current link

@@ -1,0 +1,339 @@
+/**
+ * The socket: a wire device that serves real HTTP/1.1 clients on a TCP port.
+ *
+ * Like the NIC (link.ts) it is handed to the net server in net's own domain
+ * (in the microkernel, the net worker's thread), and it talks to net only
+ * through the device messages NET_RECV and NET_CLOSE; net and the app do not
+ * know whether their requests came from a socket or from simulated clients.
+ *
+ * Parsing happens here, in Node's HTTP parser (llhttp, through node:http),
+ * before anything enters the kernel: request framing is where request
+ * smuggling and slowloris live, and llhttp is fuzzed and strict (it refuses
+ * Content-Length with Transfer-Encoding, duplicate Content-Lengths, bad
+ * methods and bad header bytes). What crosses into the kernel is the request
+ * line, exactly as the simulated clients send one; the app decides what it
+ * means (which file, 404, 405). node:http also keeps keep-alive and
+ * pipelining in order, adds Date and Connection, and leaves out the body of a
+ * response to HEAD.
+ *
+ * A response leaves as net hands its frames to `transmit`: the app's own
+ * status line and headers become the response head, and the bytes after them
+ * are the body, copied once into a host buffer as they leave (the NIC's DMA in
+ * the model, which counts no copy; the pool blocks they come from may be
+ * reused as soon as net replies).
+ *
+ * The harness's end of the link (serve-link.ts) tells the device when to
+ * listen, to stop (finish what is in flight, take nothing new) and to close
+ * the wire; the device tells it what it served. The outcome of every request
+ * is written to the wire's registers as it ends, so the tally survives this
+ * domain's death.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Msg, Reply } from '../protocol.js';
+import type { Frame, NetDevice } from '../servers/net.js';
+import { BatchingPort } from '../microkernel/batch.js';
+import type { PortLike } from '../microkernel/ipc.js';
+import { REG, type Registers } from './registers.js';
+import type { DeviceDeliver } from './link.js';
+
+/** Where and how the socket listens, and the limits it holds clients to. */
+export interface ServeSpec {
+  host: string;
+  /** 0: any free port (the harness then keeps the one bound, for later incarnations). */
+  port: number;
+  /** Connections open at once; more are closed as they arrive. */
+  maxConnections: number;
+  /** A request's headers must arrive within this long of its connection opening or its previous response (slowloris), ms. */
+  headersTimeoutMs: number;
+  /** A keep-alive connection idle this long between requests is closed, ms. */
+  idleTimeoutMs: number;
+  /** A whole request must arrive, and a connection may sit silent, at most this long, ms. */
+  requestTimeoutMs: number;
+  /** Bytes of request line and headers together (more: 431, or 414 if the request line alone is longer). */
+  maxHeaderBytes: number;
+  /** Bytes of the request target (more: 414). */
+  maxUriBytes: number;
+  /** On stop, responses in flight get this long to finish before their connections are cut, ms. */
+  drainTimeoutMs: number;
+  /** The Server header. */
+  serverName: string;
+}
+
+/** What the device and the harness's end say to each other. */
+export type SocketFrame =
+  | { k: 'listen' }
+  | { k: 'stop' }
+  | { k: 'close' }
+  | { k: 'listening'; host: string; port: number }
+  | { k: 'error'; message: string }
+  | { k: 'served'; status: number; us: number; bytes: number }
+  | { k: 'event'; e: HttpEvent }
+  | { k: 'drained' }
+  | { k: 'closed' };
+
+/** Things that happen to connections and requests outside the kernel's counting. */
+export const HTTP_EVENTS = [
+  'connections',
+  /** refused at the connection limit */
+  'dropped',
+  /** cut off waiting for headers (slowloris) or a whole request: 408 */
+  'timedOut',
+  /** a keep-alive or silent connection closed for idleness */
+  'idleClosed',
+  /** refused by the parser before reaching the kernel: 400, 414, 431 */
+  'rejected400',
+  'rejected414',
+  'rejected431',
+  /** the client went away before its response was sent */
+  'aborted',
+  /** the connection was reset because the server holding the request died */
+  'reset',
+  /** 503 because the kernel could not answer (the wire closed, no server takes requests) */
+  'unavailable',
+  /** 502 because the app's response could not be framed as HTTP */
+  'badResponse',
+] as const;
+export type HttpEvent = (typeof HTTP_EVENTS)[number];
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  414: 'URI Too Long',
+  431: 'Request Header Fields Too Large',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** A request inside the kernel, until its response is sent or its connection goes. */
+interface InFlight {
+  res: http.ServerResponse;
+  /** A HEAD request: its response has no body. */
+  head: boolean;
+  /** Body bytes sent. */
+  bytes: number;
+  t0: number;
+  transmitted: boolean;
+  settled: boolean;
+}
+
+/** The most bytes of a response's status line and headers the device reads. */
+const MAX_RESPONSE_HEAD = 16 * 1024;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** The app's response split into head and body, or why it cannot be sent as HTTP. */
+export function frameResponse(bytes: Buffer): { status: number; reason: string; headers: [string, string][]; length: number; body: Buffer } | string {
+  const end = bytes.subarray(0, MAX_RESPONSE_HEAD + 4).indexOf('\r\n\r\n');
+  if (end < 0) return 'no end of headers';
+  const lines = bytes.subarray(0, end).toString('latin1').split('\r\n');
+  const m = /^HTTP\/1\.[01] ([1-5][0-9]{2}) ([\t -~]*)$/.exec(lines[0]);
+  if (!m) return `bad status line ${JSON.stringify(lines[0].slice(0, 80))}`;
+  const headers: [string, string][] = [];
+  for (const line of lines.slice(1)) {
+    const at = line.indexOf(':');
+    const name = line.slice(0, at);
+    const value = line.slice(at + 1).trim();
+    if (at <= 0 || !TOKEN.test(name) || /[^\t -~]/.test(value)) return `bad header line ${JSON.stringify(line.slice(0, 80))}`;
+    headers.push([name, value]);
+  }
+  const body = bytes.subarray(end + 4);
+  const length = headers.find(([n]) => n.toLowerCase() === 'content-length');
+  if (!length || !/^(0|[1-9][0-9]{0,15})$/.test(length[1])) return 'no Content-Length';
+  return { status: Number(m[1]), reason: m[2], headers, length: Number(length[1]), body };
+}
+
+export class SocketDevice implements NetDevice {
+  private readonly port: PortLike;
+  private deliver: DeviceDeliver | null = null;
+  private server: http.Server | null = null;
+  private readonly inFlight = new Map<number, InFlight>();
+  private nextId = 0;
+  private stopping = false;
+  private drainTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    port: PortLike,
+    private readonly spec: ServeSpec,
+    private readonly regs: Registers,
+  ) {
+    this.port = new BatchingPort(port);
+  }
+
+  /** Start taking commands off the link; requests go into `deliver`. */
+  attach(deliver: DeviceDeliver): void {
+    this.deliver = deliver;
+    this.port.on('message', (v) => this.command(v as SocketFrame));
+  }
+
+  private post(f: SocketFrame): void {
+    this.port.postMessage(f);
+  }
+
+  private event(e: HttpEvent): void {
+    this.post({ k: 'event', e });
+  }
+
+  private command(f: SocketFrame): void {
+    if (f.k === 'listen') this.listen(0);
+    else if (f.k === 'stop') this.stop();
+    else if (f.k === 'close') void Promise.resolve(this.deliver!({ type: 'NET_CLOSE' })).then(() => this.post({ k: 'closed' }));
+  }
+
+  private listen(attempt: number): void {
+    if (this.server || this.stopping) return;
+    const s = this.spec;
+    const server = http.createServer({
+      maxHeaderSize: s.maxHeaderBytes,
+      headersTimeout: s.headersTimeoutMs,
+      requestTimeout: s.requestTimeoutMs,
+      keepAliveTimeout: s.idleTimeoutMs,
+      // how often node checks the two timeouts above
+      connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(s.headersTimeoutMs / 4))),
+      requireHostHeader: true,
+    });
+    server.maxConnections = s.maxConnections;
+    server.setTimeout(s.requestTimeoutMs, (socket: Socket) => {
+      this.event('idleClosed');
+      socket.destroy();
+    });
+    server.on('connection', () => this.event('connections'));
+    server.on('drop', () => this.event('dropped'));
+    server.on('request', (req, res) => this.request(req, res));
+    server.on('clientError', (e: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.clientError(e, socket));
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      // a restarted net binds the port its last incarnation held: the old socket may take a moment to go
+      if (e.code === 'EADDRINUSE' && this.spec.port !== 0 && attempt < 40) {
+        setTimeout(() => this.listen(attempt + 1), 50);
+        return;
+      }
+      this.post({ k: 'error', message: `cannot listen on ${s.host}:${s.port}: ${e.code === 'EADDRINUSE' ? 'the address is in use' : e.code === 'EACCES' ? 'permission denied' : e.message}` });
+    });
+    this.server = null;
+    server.listen(s.port, s.host, () => {
+      this.server = server;
+      const a = server.address();
+      const port = typeof a === 'object' && a ? a.port : s.port;
+      if (this.stopping) return void server.close();
+      this.post({ k: 'listening', host: s.host, port });
+    });
+  }
+
+  /** A request llhttp parsed: into the kernel as its request line. */
+  private request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // a body is never read: GET and HEAD carry none, and other methods are refused
+    req.resume();
+    res.setHeader('Server', this.spec.serverName);
+    if (this.stopping) res.shouldKeepAlive = false;
+    const target = req.url ?? '';
+    if (Buffer.byteLength(target) > this.spec.maxUriBytes) {
+      this.event('rejected414');
+      return this.answer(res, 414, true);
+    }
+    const id = this.nextId++;
+    const f: InFlight = { res, head: req.method === 'HEAD', bytes: 0, t0: performance.now(), transmitted: false, settled: false };
+    this.inFlight.set(id, f);
+    Atomics.add(this.regs, REG.issued, 1);
+    res.on('finish', () => this.settle(id, res.statusCode < 500 ? REG.ok : REG.fail));
+    res.on('close', () => {
+      if (f.settled) return;
+      this.event('aborted');
+      this.settle(id, REG.info);
+    });
+    const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId: id, request: `${req.method} ${target} HTTP/${req.httpVersion}` };
+    void Promise.resolve(this.deliver!(msg)).then((r) => this.replied(id, r));
+  }
+
+  /** The request's outcome, once: into the registers, and what was served to the harness. */
+  private settle(id: number, outcome: number): void {
+    const f = this.inFlight.get(id);
+    if (!f || f.settled) return;
+    f.settled = true;
+    this.inFlight.delete(id);
+    Atomics.add(this.regs, outcome, 1);
+    if (outcome !== REG.info) {
+      this.post({ k: 'served', status: f.res.statusCode, us: Math.round((performance.now() - f.t0) * 1000), bytes: f.bytes });
+    }
+    if (this.stopping) this.server?.closeIdleConnections();
+  }
+
+  /** NetDevice: net puts a response's frames on the wire. */
+  transmit(reqId: number, _status: number, frames: Frame[]): void {
+    const f = this.inFlight.get(reqId);
+    if (!f || f.transmitted || f.res.headersSent) return;
+    f.transmitted = true;
+    const bytes = Buffer.concat(frames.flatMap((fr) => fr.segments));
+    const r = frameResponse(bytes);
+    if (typeof r === 'string' || (!f.head && r.body.length !== r.length)) {
+      this.event('badResponse');
+      return this.answer(f.res, 502, false);
+    }
+    if (this.stopping) f.res.shouldKeepAlive = false;
+    f.bytes = f.head ? 0 : r.body.length;
+    f.res.writeHead(r.status, r.reason, r.headers.flat());
+    f.res.end(f.head || r.body.length === 0 ? undefined : r.body);
+  }
+
+  /** Net's reply to NET_RECV: nothing more to do if the response went out, else say why there is none. */
+  private replied(id: number, r: Reply<unknown>): void {
+    const f = this.inFlight.get(id);
+    if (!f || f.transmitted) return;
+    f.transmitted = true;
+    if (!r.ok && r.errno === 'ECONNRESET') {
+      // the server holding the request died with it: so does the connection
+      this.event('reset');
+      f.settled = true;
+      this.inFlight.delete(id);
+      Atomics.add(this.regs, REG.info, 1);
+      f.res.socket?.resetAndDestroy();
+      return;
+    }
+    this.event(r.ok ? 'badResponse' : 'unavailable');
+    this.answer(f.res, r.ok ? 502 : 503, false);
+  }
+
+  /** A response of the device's own (no file, no kernel): status, a one-line body. */
+  private answer(res: http.ServerResponse, status: number, close: boolean): void {
+    if (res.headersSent) return void res.destroy();
+    const body = `${status} ${REASON[status]}\n`;
+    if (close || this.stopping) res.shouldKeepAlive = false;
+    res.writeHead(status, REASON[status], {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(body),
+      ...(status === 503 ? { 'Retry-After': '1' } : {}),
+    });
+    res.end(body);
+  }
+
+  /** What llhttp refused, or a connection that timed out, before any request reached the kernel. */
+  private clientError(e: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+    let status: number;
+    if (e.code === 'HPE_HEADER_OVERFLOW' || e.code === 'HPE_URI_OVERFLOW') {
+      // the request line alone did not fit: the URI is too long
+      status = e.rawPacket && !e.rawPacket.includes(0x0a) ? 414 : 431;
+    } else if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
+    else if (e.code?.startsWith('HPE_')) status = 400;
+    else return void socket.destroy(); // the client went (ECONNRESET and the like)
+    this.event(status === 408 ? 'timedOut' : (`rejected${status}` as HttpEvent));
+    const busy = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
+    if (socket.writable && !busy?.headersSent) {
+      const body = `${status} ${REASON[status]}\n`;
+      socket.end(`HTTP/1.1 ${status} ${REASON[status]}\r\nServer: ${this.spec.serverName}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    }
+    socket.destroySoon();
+  }
+
+  /** Take nothing new; finish what is in flight (at most drainTimeoutMs), then say so. */
+  private stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    const server = this.server;
+    if (!server) return this.post({ k: 'drained' });
+    server.close(() => {
+      if (this.drainTimer) clearTimeout(this.drainTimer);
+      this.post({ k: 'drained' });
+    });
+    server.closeIdleConnections();
+    this.drainTimer = setTimeout(() => server.closeAllConnections(), this.spec.drainTimeoutMs);
+    this.drainTimer.unref?.();
+  }
+}
