@@ -15,7 +15,8 @@ import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mo
 import { compare, LabelError, parseLabel, type Comparison } from '../compare.js';
 import { defined, DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, RANDOM_PLAN_REQUESTS, type CompareOptions, type RunOptions } from '../options.js';
 import { inRange, RANGES, rangeText, type Range } from '../limits.js';
-import { formatCheck, formatComparison, formatIpcBench, formatProfile, formatRun } from '../report/text.js';
+import { formatCheck, formatComparison, formatIpcBench, formatProfile, formatRun, formatServe } from '../report/text.js';
+import { ListenError, serve, SERVE_DEFAULTS, type ServeOptions } from '../serve.js';
 import { benchIpc } from '../microkernel/bench-ipc.js';
 import { resolveRun, run, type RunReport } from '../run.js';
 import { FAULT_SPEC_FORM, FaultSpecError, isRandomPlanText, parseFaultSpec, parseRandomPlan, RANDOM_MAX_MS, RANDOM_PLAN_FORM } from '../faults/plan.js';
@@ -126,6 +127,22 @@ const RUN_FLAGS = {
   'spin-us': numeric('microkernel with --signal ring: µs a domain polls after its last message before it sleeps (see README)', RANGES.spinUs, 0),
 } satisfies Record<string, Options>;
 
+/** Flags of the simulated clients: serve has real ones instead. */
+const CLIENT_FLAGS = ['requests', 'clients', 'rate', 'max-in-flight', 'think-time-ms', 'duration-ms', 'accept-incomplete'] as const;
+
+const SERVE_FLAGS = {
+  ...(Object.fromEntries(Object.entries(RUN_FLAGS).filter(([k]) => !(CLIENT_FLAGS as readonly string[]).includes(k))) as Omit<typeof RUN_FLAGS, (typeof CLIENT_FLAGS)[number]>),
+  host: { type: 'string', requiresArg: true, describe: `address to listen on (default ${SERVE_DEFAULTS.host}: loopback only)` },
+  port: { alias: 'p', ...numeric('TCP port; 0 picks a free one (the URL is printed on stderr)', RANGES.port, SERVE_DEFAULTS.port) },
+  'max-connections': numeric('connections open at once; more are closed as they arrive', RANGES.maxConnections, SERVE_DEFAULTS.maxConnections),
+  'headers-timeout-ms': numeric("a request's headers must be in within this long, or 408 (slow clients)", RANGES.headersTimeoutMs, SERVE_DEFAULTS.headersTimeoutMs),
+  'idle-timeout-ms': numeric('a keep-alive connection idle this long between requests is closed', RANGES.idleTimeoutMs, SERVE_DEFAULTS.idleTimeoutMs),
+  'request-timeout-ms': numeric('a whole request, and any silence on a connection, at most this long', RANGES.requestTimeoutMs, SERVE_DEFAULTS.requestTimeoutMs),
+  'max-header-bytes': numeric('bytes of request line and headers; more is 431 (414 if the request line alone is longer)', RANGES.maxHeaderBytes, SERVE_DEFAULTS.maxHeaderBytes),
+  'max-uri-bytes': numeric('bytes of the request target; more is 414', RANGES.maxUriBytes, SERVE_DEFAULTS.maxUriBytes),
+  'drain-timeout-ms': numeric('on stop, how long responses in flight get to finish', RANGES.drainTimeoutMs, SERVE_DEFAULTS.drainTimeoutMs),
+} satisfies Record<string, Options>;
+
 const COMPARE_FLAGS = {
   ...WORKLOAD_FLAGS,
   modes: { type: 'string', requiresArg: true, describe: `comma-separated labels, monolithic or microkernel[:TRANSPORT[:SIGNAL]]; the first is the baseline (default ${DEFAULT_LABELS.join(',')})` },
@@ -183,6 +200,7 @@ const WORKLOADS_FLAGS = {
 /** Every command, its flags (for suggestions) and its summary. */
 const COMMANDS = {
   run: RUN_FLAGS,
+  serve: SERVE_FLAGS,
   compare: COMPARE_FLAGS,
   bench: BENCH_FLAGS,
   calibrate: CALIBRATE_FLAGS,
@@ -336,6 +354,50 @@ async function runCommand(a: Args<typeof RUN_FLAGS>, argv: string[], stop: Abort
   if (report.status !== 'ok') err(`microlith: run ${report.status}: ${report.problems.join('; ')}`);
   if (stop.signal.aborted) return EXIT.interrupted;
   return exitCodeOf([report.status], a['accept-incomplete'] === true);
+}
+
+async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
+  const opts: ServeOptions = {
+    ...workloadOptions(a, argv),
+    ...defined({
+      mode: a.mode as RunOptions['mode'],
+      transport: a.transport as RunOptions['transport'],
+      signal: a.signal as RunOptions['signal'],
+      spinUs: a['spin-us'] as number | undefined,
+      host: a.host as string | undefined,
+      port: a.port as number | undefined,
+      maxConnections: a['max-connections'] as number | undefined,
+      headersTimeoutMs: a['headers-timeout-ms'] as number | undefined,
+      idleTimeoutMs: a['idle-timeout-ms'] as number | undefined,
+      requestTimeoutMs: a['request-timeout-ms'] as number | undefined,
+      maxHeaderBytes: a['max-header-bytes'] as number | undefined,
+      maxUriBytes: a['max-uri-bytes'] as number | undefined,
+      drainTimeoutMs: a['drain-timeout-ms'] as number | undefined,
+    }),
+  };
+  let report;
+  try {
+    report = await serve({
+      ...opts,
+      abortSignal: stop.signal,
+      onListening: (url) => {
+        const kernel = opts.mode === 'microkernel' ? `the microkernel (${opts.transport ?? 'copy'} transport, ${opts.signal ?? 'message'} signalling)` : 'the monolithic kernel';
+        // the URL is always said: with --port 0 it is the only way to know it
+        err(`microlith: serving ${opts.workload ?? DEFAULT_WORKLOAD} under ${kernel} at ${url} (Ctrl-C or SIGTERM stops and prints the report)`);
+      },
+    });
+  } catch (e) {
+    if (e instanceof ListenError) {
+      err(`microlith: ${e.message}`);
+      return EXIT.failed;
+    }
+    throw e;
+  }
+  if (a.json) out(JSON.stringify(report, null, 2));
+  if (!a.quiet) (a.json ? err : out)(formatServe(report, { wide: a.wide === true }));
+  if (report.status === 'failed') err(`microlith: serve failed: ${report.problems.join('; ')}`);
+  // a stop is how serving ends: only a failure of the system is an error
+  return report.status === 'failed' ? EXIT.failed : EXIT.ok;
 }
 
 async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
@@ -588,6 +650,7 @@ const EXAMPLES: [string, string][] = [
   ['$0 run --mode microkernel --transport shared -n 5000', 'one run under the microkernel, zero-copy'],
   ['$0 run --mode microkernel --fault disk@1000', 'crash the disk server on purpose'],
   ['$0 run --mode microkernel --fault net:exit@request=2000 --fault app:hang@ms=300', 'two faults: the net thread exits, the app server hangs'],
+  ['$0 serve --mode microkernel --transport shared --port 0', 'serve the files over HTTP on a free loopback port; curl or wrk it, Ctrl-C for the report'],
   ['$0 bench ipc --sizes 8,4096,1048576', "the kernel's own IPC, lmbench style"],
   ['$0 faults --campaign 200', 'a fault-injection campaign: 200 random faults, each under both kernels'],
 ];
@@ -630,6 +693,14 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
     .command('run', 'run a workload under one kernel', (y: Argv) => y.options(RUN_FLAGS), async (a) => {
       code = await runCommand(a, argv, stop);
     })
+    .command(
+      'serve',
+      'serve the workload\'s files over HTTP/1.1 to real clients (curl, a browser, wrk, ab) through either kernel, until Ctrl-C or SIGTERM; then the run report',
+      (y: Argv) => y.options(SERVE_FLAGS),
+      async (a) => {
+        code = await serveCommand(a, argv, stop);
+      },
+    )
     .command('compare', 'run several kernels on the same workload and seed, interleaved, and compare', (y: Argv) => y.options(COMPARE_FLAGS), async (a) => {
       code = await compareCommand(a, argv, stop);
     })

@@ -10,6 +10,7 @@
 import pc from 'picocolors';
 import type { Comparison } from '../compare.js';
 import type { RunReport } from '../run.js';
+import type { ServeReport } from '../serve.js';
 import type { CpuPart, Modelled } from '../costmodel/price.js';
 import { PARAM_NAMES, type Profile } from '../costmodel/profile.js';
 import type { CheckRow } from '../costmodel/calibrate.js';
@@ -58,14 +59,14 @@ export function outcomesText(o: RunReport['outcomes']): string {
 type Row = [figure: string, value: string, kind: string];
 
 /** Host-measured rows of a run. */
-function hostRows(r: RunReport, wide: boolean): Row[] {
+function hostRows(r: RunReport, wide: boolean, latencyLabel?: string): Row[] {
   const lat = r.latencyUs;
   const open = r.workload.arrival.kind === 'open';
   const rows: Row[] = [
     ['throughput', `${rate(r.throughput.requestsPerSec)} req/s`, HOST],
     ['payload throughput', bytesPerSec(r.throughput.payloadBytesPerSec), HOST],
     [
-      open ? 'latency p50/p99, from arrival' : 'latency p50/p99, round trip',
+      latencyLabel ?? (open ? 'latency p50/p99, from arrival' : 'latency p50/p99, round trip'),
       lat ? `${us(lat.p50)} / ${us(lat.p99)} µs` : 'lost with its domain',
       HOST,
     ],
@@ -174,6 +175,33 @@ export function formatRun(r: RunReport, opts: FormatOptions = {}): string {
   ];
   if (w.arrival.kind === 'open') lines.push(note("open loop: latency counts from each request's scheduled arrival to its reply."));
   if (r.status !== 'ok') lines.push(para(`FAILED: ${r.problems.join('; ')}`, pc.red));
+  return lines.join('\n');
+}
+
+/** A `serve` that stopped: what the socket saw, then run()'s figures over the requests served. */
+export function formatServe(r: ServeReport, opts: FormatOptions = {}): string {
+  const wide = opts.wide ?? false;
+  const h = r.http;
+  const e = h.events;
+  const rows = [...hostRows(r, wide, 'latency p50/p99, in the server (headers in to response out)'), ...countedRows(r, wide), ...modelledRows(r.modelled, wide)];
+  const statuses = Object.entries(h.statuses).map(([s, n]) => `${s} ×${count(n)}`).join(', ') || 'none';
+  const refused = [
+    e.rejected400 && `${count(e.rejected400)} malformed (400)`,
+    e.rejected414 && `${count(e.rejected414)} URI too long (414)`,
+    e.rejected431 && `${count(e.rejected431)} headers too large (431)`,
+    e.timedOut && `${count(e.timedOut)} too slow (408)`,
+    e.idleClosed && `${count(e.idleClosed)} silent too long`,
+    e.dropped && `${count(e.dropped)} over the connection limit`,
+  ].filter(Boolean);
+  const lines = [
+    para(`microlith serve: ${r.workload.name} under ${labelOf(r)} at ${h.url}`, pc.bold),
+    para(`requests served: ${count(r.workload.requests)} (${statuses}), ${bytes(h.bodyBytes)} of bodies; ${plural(e.connections, 'connection')}${h.listens > 1 ? `; the socket was bound ${h.listens} times (net restarted)` : ''}`),
+    para(`refused before the kernel: ${refused.length ? refused.join(', ') : 'none'}`),
+    para(`outcomes: ${outcomesText(r.outcomes)}${e.aborted ? `; ${count(e.aborted)} clients went away before their response` : ''}${r.resets ? `; ${count(r.resets)} connections reset` : ''}`),
+    grid({ columns: [{ head: 'figure' }, { head: 'value' }, { head: 'kind' }], rows, width: widthOf(opts) }),
+    ...faultLines(r),
+  ];
+  if (r.status !== 'ok') lines.push(para(`${r.status === 'failed' ? 'FAILED' : 'INCOMPLETE'}: ${r.problems.join('; ')}`, r.status === 'failed' ? pc.red : pc.yellow));
   return lines.join('\n');
 }
 
