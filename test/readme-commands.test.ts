@@ -7,11 +7,12 @@
  *
  * Not run here: `npm install` (CI's install step), `npm test` (this suite).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from './support/cli.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
@@ -101,6 +102,128 @@ function shrink(command: string): [string, string[], number, RegExp?] {
   return [process.execPath, ['dist/cli.js', ...words.slice(1)], code, says];
 }
 
+/** A `microlith serve` process on a free port: the README's 8080 is replaced, so a busy port cannot fail the test. */
+interface Served {
+  child: ChildProcess;
+  port: number;
+  /** Exit code and output, once it has exited (killed after 90 s). */
+  done: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+function startServe(args: string[]): Promise<Served> {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+  delete env.NODE_OPTIONS;
+  const i = args.indexOf('--port');
+  if (i >= 0) args.splice(i, 2);
+  const child = spawn(process.execPath, ['dist/cli.js', ...args, '--port', '0'], { cwd: ROOT, env });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((res) =>
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      res({ code, stdout, stderr });
+    }),
+  );
+  return new Promise((res, rej) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      const m = /at http:\/\/127\.0\.0\.1:(\d+)\//.exec(stderr);
+      if (m) res({ child, port: Number(m[1]), done });
+    });
+    void done.then((e) => rej(new Error(`serve exited ${e.code} before it listened: ${e.stderr}`)));
+  });
+}
+
+/** `n` GETs of `path` over 8 keep-alive connections; resolves with the statuses (or error codes) seen. */
+async function load(port: number, path: string, n: number): Promise<string[]> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const seen: string[] = [];
+  let next = 0;
+  const one = () =>
+    new Promise<string>((res) => {
+      const rq = http.get({ host: '127.0.0.1', port, path, agent, timeout: 10_000 }, (r) => {
+        r.resume();
+        r.on('end', () => res(String(r.statusCode)));
+      });
+      rq.on('timeout', () => rq.destroy(new Error('ETIMEDOUT')));
+      rq.on('error', (e: NodeJS.ErrnoException) => res(e.code ?? e.message));
+    });
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next++ < n) seen.push(await one());
+  }));
+  agent.destroy();
+  return seen;
+}
+
+/** The load tools the README points at serve: [tool, args shrunk to a short run, what its output must say]. */
+function shrinkLoadTool(command: string, port: number): [string, string[], RegExp] {
+  const words = command.split(/\s+/).map((w) => w.replace('127.0.0.1:8080', `127.0.0.1:${port}`));
+  const [tool, ...args] = words;
+  if (tool === 'curl') return [tool, ['-sS', '--max-time', '10', ...args], args.includes('-i') || args.includes('-I') ? /^HTTP\/1\.1 200 OK\r$/m : /<a href="\/dir000\/class0_0">/];
+  if (tool === 'wrk') return [tool, args.map((a) => (/^-d\d+s$/.test(a) ? '-d1s' : a)), /Requests\/sec:/];
+  if (tool === 'ab') {
+    const n = args.indexOf('-n');
+    if (n >= 0) args[n + 1] = '500';
+    return [tool, args, /Complete requests:\s+500\b[\s\S]*Failed requests:\s+0\b/];
+  }
+  throw new Error(`no rule to run '${command}'`);
+}
+
+const LOAD_TOOLS = new Set(['curl', 'wrk', 'ab']);
+const isLoadTool = (c: string) => LOAD_TOOLS.has(c.split(/\s+/)[0]);
+const isServe = (c: string) => /^microlith serve\b/.test(c);
+
+describe('the README: serving real HTTP', () => {
+  const commands = commandsOf(README);
+  let shared: Served | null = null;
+  beforeAll(async () => {
+    if (commands.some(isLoadTool)) shared = await startServe(['serve', '--mode', 'monolithic']);
+  });
+  afterAll(async () => {
+    if (!shared) return;
+    shared.child.kill('SIGTERM');
+    const e = await shared.done;
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/^microlith serve: specweb96 under monolithic at http:\/\/127\.0\.0\.1:\d+\//);
+  });
+
+  for (const command of commands.filter(isLoadTool)) {
+    it(command, () => {
+      const [tool, args, says] = shrinkLoadTool(command, shared!.port);
+      const r = spawnSync(tool, args, { encoding: 'utf8', timeout: 60_000 });
+      expect(r.error?.message ?? '', `${tool} is missing: CI installs it (apt-get install ${tool === 'ab' ? 'apache2-utils' : tool})`).toBe('');
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(says);
+    });
+  }
+
+  for (const command of commands.filter(isServe)) {
+    it(command, async () => {
+      const words = command.split(/\s+/).slice(1);
+      const s = await startServe(words);
+      const fault = words.find((w, i) => words[i - 1] === '--fault');
+      const at = fault ? Number(/request=(\d+)/.exec(fault)?.[1] ?? 0) : 0;
+      // a fault planned at request N must be reached: a little more load than that
+      const seen = await load(s.port, '/dir000/class1_2', at ? at + 200 : 20);
+      // after a restart, new connections succeed again (bounded: 200 tries, 50 ms apart)
+      for (let i = 0; fault && i < 200 && (await load(s.port, '/dir000/class1_2', 1))[0] !== '200'; i++) await new Promise((r) => setTimeout(r, 50));
+      s.child.kill('SIGTERM');
+      const e = await s.done;
+      expect(e.code, e.stderr).toBe(0);
+      expect(e.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(seen.filter((x) => x === '200').length).toBeGreaterThan(0);
+      if (!words.includes('--json')) return void expect(e.stdout).toMatch(/^microlith serve: /);
+      const report = JSON.parse(e.stdout) as { status: string; http: { listens: number }; faults: { outcome: string }[] };
+      if (fault) {
+        expect(report.faults.map((f) => f.outcome)).toEqual(['restarted']);
+        expect(report.http.listens).toBe(2);
+      }
+    });
+  }
+});
+
 describe('the README', () => {
   const commands = commandsOf(README);
 
@@ -110,7 +233,7 @@ describe('the README', () => {
     expect(commands).toContain('microlith calibrate --check');
   });
 
-  for (const command of commands.filter((c) => !NOT_RUN.has(c))) {
+  for (const command of commands.filter((c) => !NOT_RUN.has(c) && !isLoadTool(c) && !isServe(c))) {
     it(command, () => {
       const [exe, args, code, says] = shrink(command);
       const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
