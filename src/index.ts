@@ -55,6 +55,9 @@ export {
   type GuardedRun,
 } from './faults/campaign.js';
 export { formatCampaign } from './report/campaign.js';
+export { serve, parseServeOptions, indexPage, ListenError, SERVE_DEFAULTS, type ServeOptions, type ServeReport } from './serve.js';
+export type { HttpReport } from './wire/serve-link.js';
+export { HTTP_EVENTS, type HttpEvent, type ServeSpec } from './wire/socket.js';
 export {
   compare,
   parseLabel,

@@ -51,7 +51,8 @@ export const RANGES = {
   idleTimeoutMs: int(10, 3_600_000),
   requestTimeoutMs: int(10, 3_600_000),
   maxHeaderBytes: int(1024, 1 << 20),
-  maxUriBytes: int(16, 1 << 20),
+  // a request line crosses the kernel as a string of at most MAX_STRING_BYTES.requestLine (8 KiB) with its method and version
+  maxUriBytes: int(16, 8000),
   drainTimeoutMs: int(0, 3_600_000),
   // the tools above the system: bench ipc and calibrate
   depth: int(1, 4096),
