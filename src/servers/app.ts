@@ -145,7 +145,7 @@ export function targetPath(target: string): string | null {
   } catch {
     return null; // not UTF-8 (an overlong encoding among them)
   }
-  if (/[\u0000-\u001f\u007f\\]/.test(path)) return null;
+  if (/[\u0000-\u001f\u007f-\u009f\\]/.test(path)) return null; // C0, DEL and C1 controls
   const segments = path.split('/').slice(1);
   if (segments.slice(0, -1).some((x) => x === '') || segments.some((x) => x === '.' || x === '..')) return null;
   return path === '/' ? INDEX_PATH : path;
@@ -211,14 +211,18 @@ export function httpHead(version: string, status: number, type: string, length: 
   return `HTTP/${version} ${status} ${REASON[status] ?? ''}\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n${more}\r\n`;
 }
 
-/** Status -> the protocol's own refusal or failure: for HTTP a head and a one-line text body (none to HEAD). */
-function errorHead(req: AppRequest, status: number, what: string): string {
+/**
+ * Status -> the protocol's own refusal or failure: for HTTP a head and a
+ * one-line text body (none to HEAD, even one refused before its target is
+ * known: `headOnly` says the request line's method is HEAD).
+ */
+function errorHead(req: AppRequest, status: number, what: string, headOnly: boolean): string {
   switch (req.protocol) {
     case 'http': {
       const body = `${status} ${REASON[status] ?? ''}\n`;
       const allow = status === 405 ? 'Allow: GET, HEAD\r\n' : '';
       const head = httpHead(req.version ?? '1.0', status, 'text/plain; charset=utf-8', body.length, allow);
-      return 'method' in req && req.method === 'HEAD' ? head : head + body;
+      return headOnly ? head : head + body;
     }
     case 'ftp':
       return status === 404
@@ -238,7 +242,9 @@ async function doRequest(st: AppState, msg: { reqId: number; request: string; bo
   ctx.counters.add('appRequests');
   const req = parseRequest(msg.request);
   const respond = (status: number, head: string, data?: Payload, tail?: string) => send(ctx, via, msg.reqId, status, head, data, tail);
-  const refuse = (status: number, what = '') => respond(status, errorHead(req, status, what));
+  // a HEAD gets no body even when it is refused at parsing (a bad target), where req has no method
+  const headOnly = req.protocol === 'http' && typeof msg.request === 'string' && msg.request.startsWith('HEAD ');
+  const refuse = (status: number, what = '') => respond(status, errorHead(req, status, what, headOnly));
   if ('refused' in req) return refuse(req.refused, req.what ?? (req.protocol === 'dns' ? '?' : ''));
 
   if (req.protocol === 'dns') {
