@@ -411,7 +411,8 @@ describe('dns: QUERY', () => {
 
 describe('parseRequest', () => {
   it('each verb picks its protocol', () => {
-    expect(parseRequest('GET /a HTTP/1.0')).toEqual({ protocol: 'http', path: '/a' });
+    expect(parseRequest('GET /a HTTP/1.0')).toEqual({ protocol: 'http', method: 'GET', path: '/a', version: '1.0' });
+    expect(parseRequest('HEAD /a HTTP/1.1')).toEqual({ protocol: 'http', method: 'HEAD', path: '/a', version: '1.1' });
     expect(parseRequest('RETR /dir000/pub_2')).toEqual({ protocol: 'ftp', path: '/dir000/pub_2' });
     expect(parseRequest('READ /f 8192 4096')).toEqual({ protocol: 'nfs', op: 'READ', path: '/f', offset: 8192, count: 4096 });
     expect(parseRequest('WRITE /f 0 1')).toEqual({ protocol: 'nfs', op: 'WRITE', path: '/f', offset: 0, count: 1 });
@@ -451,21 +452,37 @@ describe('parseRequest', () => {
 
   it('a lower-case or mixed-case verb is not that protocol: it falls to http and is refused 400', () => {
     for (const line of ['retr /a', 'read /a 0 1', 'write /a 0 1', 'query host0.example.com. A', 'Retr /a', 'REtr /a', 'get /a HTTP/1.0', 'Query x. A']) {
-      expect(parseRequest(line), line).toEqual({ protocol: 'http', refused: 400 });
+      expect(parseRequest(line), line).toEqual({ protocol: 'http', refused: 400, version: '1.0' });
     }
   });
 
   it('a verb that only starts like one of the four is http', () => {
-    expect(parseRequest('RETRIEVE /a')).toEqual({ protocol: 'http', refused: 400 });
-    expect(parseRequest('READY /a 0 1')).toEqual({ protocol: 'http', refused: 400 });
-    expect(parseRequest('QUERYING x. A')).toEqual({ protocol: 'http', refused: 400 });
+    expect(parseRequest('RETRIEVE /a')).toEqual({ protocol: 'http', refused: 400, version: '1.0' });
+    expect(parseRequest('READY /a 0 1')).toEqual({ protocol: 'http', refused: 400, version: '1.0' });
+    expect(parseRequest('QUERYING x. A')).toEqual({ protocol: 'http', refused: 400, version: '1.0' });
     // the verb is the leading upper-case letters: READ0 is READ, and a malformed one
     expect(parseRequest('READ0 /a 0 1')).toEqual({ protocol: 'nfs', refused: 400 });
     expect(parseRequest('RETR2 /a')).toEqual({ protocol: 'ftp', refused: 400 });
     // an unknown upper-case method with a proper HTTP line is http's 405
-    expect(parseRequest('WRITES /a HTTP/1.0')).toEqual({ protocol: 'http', refused: 405 });
-    expect(parseRequest('CONSTRUCTOR /a HTTP/1.0')).toEqual({ protocol: 'http', refused: 405 });
-    expect(parseRequest('TOSTRING /a HTTP/1.1')).toEqual({ protocol: 'http', refused: 405 });
+    expect(parseRequest('WRITES /a HTTP/1.0')).toEqual({ protocol: 'http', refused: 405, version: '1.0' });
+    expect(parseRequest('CONSTRUCTOR /a HTTP/1.0')).toEqual({ protocol: 'http', refused: 405, version: '1.0' });
+    expect(parseRequest('TOSTRING /a HTTP/1.1')).toEqual({ protocol: 'http', refused: 405, version: '1.1' });
+  });
+
+  it('a line ending in " HTTP/d.d" is http whatever its verb, even one of the other three', () => {
+    expect(parseRequest('RETR /a HTTP/1.0')).toEqual({ protocol: 'http', refused: 405, version: '1.0' });
+    expect(parseRequest('READ /a HTTP/1.1')).toEqual({ protocol: 'http', refused: 405, version: '1.1' });
+    expect(parseRequest('QUERY x. HTTP/1.1')).toEqual({ protocol: 'http', refused: 405, version: '1.1' });
+    // a version the app does not speak is still http's, refused 400 and answered in HTTP/1.0
+    expect(parseRequest('WRITE /a HTTP/2.0')).toEqual({ protocol: 'http', refused: 400, version: '1.0' });
+    expect(parseRequest('READ /a 0 1 HTTP/1.0')).toEqual({ protocol: 'http', refused: 400, version: '1.0' });
+  });
+
+  it('http: the target is the file path (a query stripped, / the index), or refused 400', () => {
+    expect(parseRequest('GET /?x=1 HTTP/1.1')).toEqual({ protocol: 'http', method: 'GET', path: '/index.html', version: '1.1' });
+    expect(parseRequest('GET /dir%20x HTTP/1.0')).toEqual({ protocol: 'http', method: 'GET', path: '/dir x', version: '1.0' });
+    expect(parseRequest('GET /../etc/passwd HTTP/1.1')).toEqual({ protocol: 'http', refused: 400, version: '1.1' });
+    expect(parseRequest('HEAD /a%2fb HTTP/1.0')).toEqual({ protocol: 'http', refused: 400, version: '1.0' });
   });
 
   it('extra, missing or odd whitespace is refused, in the protocol of the verb', () => {
@@ -490,7 +507,9 @@ describe('parseRequest', () => {
       ['', 'http'],
     ];
     for (const [line, protocol] of refused) {
-      expect(parseRequest(line), JSON.stringify(line)).toEqual({ protocol, refused: 400 });
+      // http's refusals carry the version to answer in: HTTP/1.0 for a line that names none
+      const want = protocol === 'http' ? { protocol, refused: 400, version: '1.0' } : { protocol, refused: 400 };
+      expect(parseRequest(line), JSON.stringify(line)).toEqual(want);
     }
   });
 
@@ -519,7 +538,7 @@ describe('parseRequest', () => {
 
   it('anything that is not a string is refused 400 as http', () => {
     for (const line of [undefined, null, 42, {}, ['RETR /a'], new TextEncoder().encode('RETR /a')]) {
-      expect(parseRequest(line)).toEqual({ protocol: 'http', refused: 400 });
+      expect(parseRequest(line)).toEqual({ protocol: 'http', refused: 400, version: '1.0' });
     }
   });
 });

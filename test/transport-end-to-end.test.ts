@@ -38,9 +38,10 @@ describe('the hand-computed expectations', () => {
   it('served(): file bytes, header bytes and the largest file are positive and consistent', () => {
     const s = served(1996, REQUESTS);
     expect(s.fileBytes).toBeGreaterThan(REQUESTS * 102); // every file is at least 102 bytes
-    // "HTTP/1.0 200 OK\r\n" (17) + "Content-Length: " (16) + digits (3..6) + "\r\n\r\n" (4)
-    expect(s.headerBytes).toBeGreaterThanOrEqual(REQUESTS * 40);
-    expect(s.headerBytes).toBeLessThanOrEqual(REQUESTS * 43);
+    // "HTTP/1.0 200 OK\r\n" (17) + "Content-Type: application/octet-stream\r\n" (40)
+    // + "Content-Length: " (16) + digits (3..6) + "\r\n\r\n" (4)
+    expect(s.headerBytes).toBeGreaterThanOrEqual(REQUESTS * 80);
+    expect(s.headerBytes).toBeLessThanOrEqual(REQUESTS * 83);
     expect(s.maxBlocks).toBeGreaterThan(1);
     expect(s.blocks * BLOCK_SIZE).toBeGreaterThanOrEqual(s.fileBytes);
     expect((s.blocks - REQUESTS) * BLOCK_SIZE).toBeLessThan(s.fileBytes); // at most one partial block per file

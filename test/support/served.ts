@@ -25,8 +25,12 @@ export function served(seed: number | string, requests: number) {
     const path = /^GET (\S+) HTTP\/1\.0$/.exec(stream.next().line)?.[1];
     const size = path === undefined ? undefined : sizes.get(path);
     if (size === undefined) throw new Error(`request ${i} names no file of the file set`);
+    // the file set's names have no extension, so every head carries application/octet-stream
+    if (/\.[^/]*$/.test(path!)) throw new Error(`request ${i}: ${path} has an extension; its Content-Type is not counted here`);
     fileBytes += size;
-    headerBytes += `HTTP/1.0 200 OK\r\nContent-Length: ${size}\r\n\r\n`.length; // ASCII: one byte per char
+    // the head httpHead composes: status line in the request's version, Content-Type,
+    // Content-Length, blank line; ASCII, one byte per char
+    headerBytes += `HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: ${size}\r\n\r\n`.length;
     blocks += blocksFor(size);
     maxBlocks = Math.max(maxBlocks, blocksFor(size));
   }
