@@ -189,7 +189,8 @@ export class SocketDevice implements NetDevice {
       keepAliveTimeout: s.idleTimeoutMs,
       // how often node checks the two timeouts above
       connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.floor(s.headersTimeoutMs / 4))),
-      requireHostHeader: true,
+      // checked in request(), so the refusal is counted and carries the Server header
+      requireHostHeader: false,
     });
     server.maxConnections = s.maxConnections;
     server.setTimeout(s.requestTimeoutMs, (socket: Socket) => {
@@ -225,6 +226,11 @@ export class SocketDevice implements NetDevice {
     res.setHeader('Server', this.spec.serverName);
     if (this.stopping) res.shouldKeepAlive = false;
     const target = req.url ?? '';
+    if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+      // RFC 9112 3.2: an HTTP/1.1 request without Host is refused
+      this.event('rejected400');
+      return this.answer(res, 400, true);
+    }
     if (Buffer.byteLength(target) > this.spec.maxUriBytes) {
       this.event('rejected414');
       return this.answer(res, 414, true);
@@ -308,8 +314,9 @@ export class SocketDevice implements NetDevice {
   private clientError(e: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
     let status: number;
     if (e.code === 'HPE_HEADER_OVERFLOW' || e.code === 'HPE_URI_OVERFLOW') {
-      // the request line alone did not fit: the URI is too long
-      status = e.rawPacket && !e.rawPacket.includes(0x0a) ? 414 : 431;
+      // the request line alone did not fit (no line end within the limit): the URI is too long
+      const nl = e.rawPacket?.indexOf(0x0a) ?? -1;
+      status = e.rawPacket && (nl < 0 || nl >= this.spec.maxHeaderBytes) ? 414 : 431;
     } else if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
     else if (e.code?.startsWith('HPE_')) status = 400;
     else return void socket.destroy(); // the client went (ECONNRESET and the like)
