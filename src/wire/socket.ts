@@ -115,6 +115,8 @@ interface InFlight {
   t0: number;
   transmitted: boolean;
   settled: boolean;
+  /** Its connection (a pipelined request's response may not be assigned to it yet). */
+  socket: Socket;
 }
 
 /** The most bytes of a response's status line and headers the device reads. */
@@ -147,6 +149,8 @@ export class SocketDevice implements NetDevice {
   private deliver: DeviceDeliver | null = null;
   private server: http.Server | null = null;
   private readonly inFlight = new Map<number, InFlight>();
+  /** Connections whose close settles their requests in flight. */
+  private readonly watched = new WeakSet<Socket>();
   private nextId = 0;
   private stopping = false;
   private drainTimer: ReturnType<typeof setTimeout> | null = null;
@@ -224,7 +228,6 @@ export class SocketDevice implements NetDevice {
     // a body is never read: GET and HEAD carry none, and other methods are refused
     req.resume();
     res.setHeader('Server', this.spec.serverName);
-    if (this.stopping) res.shouldKeepAlive = false;
     const target = req.url ?? '';
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
       // RFC 9112 3.2: an HTTP/1.1 request without Host is refused
@@ -236,7 +239,7 @@ export class SocketDevice implements NetDevice {
       return this.answer(res, 414, true);
     }
     const id = this.nextId++;
-    const f: InFlight = { res, head: req.method === 'HEAD', bytes: 0, t0: performance.now(), transmitted: false, settled: false };
+    const f: InFlight = { res, head: req.method === 'HEAD', bytes: 0, t0: performance.now(), transmitted: false, settled: false, socket: req.socket };
     this.inFlight.set(id, f);
     Atomics.add(this.regs, REG.issued, 1);
     res.on('finish', () => this.settle(id, res.statusCode < 500 ? REG.ok : REG.fail));
@@ -245,8 +248,28 @@ export class SocketDevice implements NetDevice {
       this.event('aborted');
       this.settle(id, REG.info);
     });
+    // a pipelined request's response waits its turn unassigned, and gets no 'close' of its own if the connection goes first
+    if (!this.watched.has(req.socket)) {
+      this.watched.add(req.socket);
+      req.socket.once('close', () => this.connectionGone(req.socket));
+    }
     const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId: id, request: `${req.method} ${target} HTTP/${req.httpVersion}` };
     void Promise.resolve(this.deliver!(msg)).then((r) => this.replied(id, r));
+  }
+
+  /** Another request on the connection of request `id` came after it and is in flight (pipelined). */
+  private followed(id: number, f: InFlight): boolean {
+    for (const [later, g] of this.inFlight) if (later > id && g.socket === f.socket) return true;
+    return false;
+  }
+
+  /** A connection closed: the requests on it not settled yet went with it. */
+  private connectionGone(socket: Socket): void {
+    for (const [id, f] of this.inFlight) {
+      if (f.socket !== socket || f.settled) continue;
+      this.event('aborted');
+      this.settle(id, REG.info);
+    }
   }
 
   /** The request's outcome, once: into the registers, and what was served to the harness. */
@@ -273,10 +296,16 @@ export class SocketDevice implements NetDevice {
       this.event('badResponse');
       return this.answer(f.res, 502, false);
     }
-    if (this.stopping) f.res.shouldKeepAlive = false;
+    // stopping: the connection closes after its last response in flight (not before a pipelined one behind it)
+    if (this.stopping && !this.followed(reqId, f)) f.res.shouldKeepAlive = false;
     f.bytes = f.head ? 0 : r.body.length;
     f.res.writeHead(r.status, r.reason, r.headers.flat());
-    f.res.end(f.head || r.body.length === 0 ? undefined : r.body);
+    if (f.head || r.body.length === 0) return void f.res.end();
+    // ended only once the body is on the connection: node's closeIdleConnections (on stop, and inside
+    // server.close) takes an ended response for done, and would cut one a slow reader has not taken in yet
+    f.res.write(r.body, (e) => {
+      if (!e) f.res.end();
+    });
   }
 
   /** Net's reply to NET_RECV: nothing more to do if the response went out, else say why there is none. */
