@@ -335,19 +335,25 @@ function exitCodeOf(statuses: RunReport['status'][], acceptIncomplete: boolean, 
   return EXIT.ok;
 }
 
+/** The kernel's choice as given: --mode, --transport, --signal, --spin-us. */
+function kernelOptions(a: Args<typeof RUN_FLAGS>): Pick<RunOptions, 'mode' | 'transport' | 'signal' | 'spinUs'> {
+  return defined({
+    mode: a.mode as RunOptions['mode'],
+    transport: a.transport as RunOptions['transport'],
+    signal: a.signal as RunOptions['signal'],
+    spinUs: a['spin-us'] as number | undefined,
+  });
+}
+
+/** "the monolithic kernel", or "the microkernel (shared transport, ring signalling)". */
+function kernelText(k: { mode: Mode; transport?: string; signal?: string }): string {
+  return k.mode === 'monolithic' ? 'the monolithic kernel' : `the microkernel (${k.transport ?? 'copy'} transport, ${k.signal ?? 'message'} signalling)`;
+}
+
 async function runCommand(a: Args<typeof RUN_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
-  const opts: RunOptions = {
-    ...workloadOptions(a, argv),
-    ...defined({
-      mode: a.mode as RunOptions['mode'],
-      transport: a.transport as RunOptions['transport'],
-      signal: a.signal as RunOptions['signal'],
-      spinUs: a['spin-us'] as number | undefined,
-    }),
-  };
+  const opts: RunOptions = { ...workloadOptions(a, argv), ...kernelOptions(a) };
   const { workload, cfg } = resolveRun(opts); // every option checked before any work
-  const kernel = cfg.mode === 'monolithic' ? 'the monolithic kernel' : `the microkernel (${cfg.transport} transport, ${cfg.signal} signalling)`;
-  if (!a.quiet) err(`running ${workload.name} under ${kernel}...`);
+  if (!a.quiet) err(`running ${workload.name} under ${kernelText(cfg)}...`);
   const report = await run({ ...opts, abortSignal: stop.signal });
   if (a.json) out(JSON.stringify(report, null, 2));
   if (!a.quiet) (a.json ? err : out)(formatRun(report, { wide: a.wide === true }));
@@ -359,11 +365,8 @@ async function runCommand(a: Args<typeof RUN_FLAGS>, argv: string[], stop: Abort
 async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
   const opts: ServeOptions = {
     ...workloadOptions(a, argv),
+    ...kernelOptions(a),
     ...defined({
-      mode: a.mode as RunOptions['mode'],
-      transport: a.transport as RunOptions['transport'],
-      signal: a.signal as RunOptions['signal'],
-      spinUs: a['spin-us'] as number | undefined,
       host: a.host as string | undefined,
       port: a.port as number | undefined,
       maxConnections: a['max-connections'] as number | undefined,
@@ -381,9 +384,8 @@ async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: A
       ...opts,
       abortSignal: stop.signal,
       onListening: (url) => {
-        const kernel = opts.mode === 'microkernel' ? `the microkernel (${opts.transport ?? 'copy'} transport, ${opts.signal ?? 'message'} signalling)` : 'the monolithic kernel';
         // the URL is always said: with --port 0 it is the only way to know it
-        err(`microlith: serving ${opts.workload ?? DEFAULT_WORKLOAD} under ${kernel} at ${url} (Ctrl-C or SIGTERM stops and prints the report)`);
+        err(`microlith: serving ${opts.workload ?? DEFAULT_WORKLOAD} under ${kernelText({ mode: opts.mode ?? DEFAULT_MODE, ...opts })} at ${url} (Ctrl-C or SIGTERM stops and prints the report)`);
       },
     });
   } catch (e) {

@@ -74,7 +74,7 @@ export class ServeLink implements DeviceLink {
     this.state = 'up';
     port.on('message', (v) => this.receive(v as SocketFrame));
     port.on('close', () => this.lost(port));
-    port.postMessage({ k: 'listen' } satisfies SocketFrame);
+    port.postMessage({ k: 'listen', again: this.bound !== null } satisfies SocketFrame);
   }
 
   fail(): void {

@@ -62,7 +62,8 @@ export interface ServeSpec {
 
 /** What the device and the harness's end say to each other. */
 export type SocketFrame =
-  | { k: 'listen' }
+  /** `again`: an earlier incarnation of net held the port (its socket may take a moment to go) */
+  | { k: 'listen'; again: boolean }
   | { k: 'stop' }
   | { k: 'close' }
   | { k: 'listening'; host: string; port: number }
@@ -118,6 +119,9 @@ interface InFlight {
   /** Its connection (a pipelined request's response may not be assigned to it yet). */
   socket: Socket;
 }
+
+/** A restarted net's tries at the port its last incarnation held (2 s in all). */
+const LISTEN_RETRIES = 40;
 
 /** The most bytes of a response's status line and headers the device reads. */
 const MAX_RESPONSE_HEAD = 16 * 1024;
@@ -178,12 +182,13 @@ export class SocketDevice implements NetDevice {
   }
 
   private command(f: SocketFrame): void {
-    if (f.k === 'listen') this.listen(0);
+    if (f.k === 'listen') this.listen(f.again ? LISTEN_RETRIES : 0);
     else if (f.k === 'stop') this.stop();
     else if (f.k === 'close') void Promise.resolve(this.deliver!({ type: 'NET_CLOSE' })).then(() => this.post({ k: 'closed' }));
   }
 
-  private listen(attempt: number): void {
+  /** Bind the socket; `retries`: how often to try again, 50 ms apart, while the address is in use. */
+  private listen(retries: number): void {
     if (this.server || this.stopping) return;
     const s = this.spec;
     const server = http.createServer({
@@ -207,8 +212,8 @@ export class SocketDevice implements NetDevice {
     server.on('clientError', (e: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.clientError(e, socket));
     server.once('error', (e: NodeJS.ErrnoException) => {
       // a restarted net binds the port its last incarnation held: the old socket may take a moment to go
-      if (e.code === 'EADDRINUSE' && this.spec.port !== 0 && attempt < 40) {
-        setTimeout(() => this.listen(attempt + 1), 50);
+      if (e.code === 'EADDRINUSE' && retries > 0) {
+        setTimeout(() => this.listen(retries - 1), 50);
         return;
       }
       this.post({ k: 'error', message: `cannot listen on ${s.host}:${s.port}: ${e.code === 'EADDRINUSE' ? 'the address is in use' : e.code === 'EACCES' ? 'permission denied' : e.message}` });
