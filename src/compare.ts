@@ -4,7 +4,8 @@
  * shared machine hits every label alike. Ratios are paired round by round.
  */
 import { ConfigError, MODES, SIGNALS, TRANSPORTS, type Mode, type Signal, type Transport } from './config.js';
-import { median, round, spread, type Spread } from './metrics/stats.js';
+import { median, round, stats, type Stats } from './metrics/stats.js';
+import type { CpuPart } from './costmodel/price.js';
 import { resolveRun, run, SCHEMA_VERSION, type RunReport } from './run.js';
 import { loadProfile } from './costmodel/profile.js';
 import { loadWorkload } from './workload/load.js';
@@ -12,11 +13,33 @@ import { defined, parseCompareOptions, type CompareOptions } from './options.js'
 
 export { DEFAULT_LABELS, type CompareOptions } from './options.js';
 
+/** Counted events per completed request that a label's extra time is made of. */
+export interface CountedPerRequest {
+  bytesCopied: number;
+  ipcMessages: number;
+  crossings: number;
+  bytesChecksummed: number;
+  directCalls: number;
+}
+
 export interface CompareResult extends Label {
-  /** Host-measured throughput over the rounds. */
-  requestsPerSec: Spread;
+  /** Host-measured throughput over the rounds: mean ± σ, median, min…max, rounds. */
+  requestsPerSec: Stats;
   /** This label's throughput over the baseline's, paired by round. */
-  ratio: Spread;
+  ratio: Stats;
+  /**
+   * Against the baseline, as hyperfine says it: `factor` ± `stdev` times
+   * slower (baseline throughput / this label's, paired by round) or faster
+   * (the inverse), host-measured. The baseline itself: 'baseline', factor 1.
+   */
+  relative: { factor: number; stdev: number; direction: 'slower' | 'faster' | 'baseline' };
+  /**
+   * Where this label's extra time per request went against the baseline's:
+   * the modelled µs per request by part (this label's minus the baseline's;
+   * priced, not measured) and the counted events per request behind them
+   * (this label's, and the baseline's).
+   */
+  extra: { modelledUsPerRequest: Record<CpuPart | 'disk', number>; counted: CountedPerRequest; baselineCounted: CountedPerRequest };
   /** Medians over the rounds of each round's host-measured p50 and p99. */
   latencyUs: { p50: number; p99: number } | null;
   /**
@@ -138,12 +161,28 @@ function summarise(labels: Label[], reports: RunReport[][], roundsPlanned: numbe
 
 /** One label's figures over its rounds, paired with the baseline's. */
 function resultOf(l: Label, reports: RunReport[], rps: number[], baseRps: number[], baseReports: RunReport[]): CompareResult {
-  const modelled = reports[reports.length - 1].modelled;
-  const baseModelled = baseReports[baseReports.length - 1].modelled;
+  const last = reports[reports.length - 1];
+  const baseLast = baseReports[baseReports.length - 1];
+  const modelled = last.modelled;
+  const baseModelled = baseLast.modelled;
+  const isBase = reports === baseReports;
+  const slower = stats(rps.map((x, r) => baseRps[r] / x));
+  const faster = stats(rps.map((x, r) => x / baseRps[r]));
+  const parts = Object.keys(modelled.perRequestUs) as (CpuPart | 'disk')[];
   return {
     ...l,
-    requestsPerSec: spread(rps),
-    ratio: roundSpread(spread(rps.map((x, r) => x / baseRps[r]))),
+    requestsPerSec: stats(rps),
+    ratio: roundStats(faster),
+    relative: isBase
+      ? { factor: 1, stdev: 0, direction: 'baseline' }
+      : slower.mean >= 1
+        ? { factor: round(slower.mean, 4), stdev: round(slower.stdev, 4), direction: 'slower' }
+        : { factor: round(faster.mean, 4), stdev: round(faster.stdev, 4), direction: 'faster' },
+    extra: {
+      modelledUsPerRequest: Object.fromEntries(parts.map((p) => [p, round(modelled.perRequestUs[p] - (baseModelled.perRequestUs[p] ?? 0), 5)])) as Record<CpuPart | 'disk', number>,
+      counted: countedPerRequest(last),
+      baselineCounted: countedPerRequest(baseLast),
+    },
     latencyUs: reports.every((x) => x.latencyUs)
       ? { p50: median(reports.map((x) => x.latencyUs!.p50)), p99: median(reports.map((x) => x.latencyUs!.p99)) }
       : null,
@@ -159,6 +198,19 @@ function resultOf(l: Label, reports: RunReport[], rps: number[], baseRps: number
   };
 }
 
-function roundSpread(s: Spread): Spread {
-  return { median: round(s.median, 4), min: round(s.min, 4), max: round(s.max, 4) };
+function roundStats(s: Stats): Stats {
+  return { median: round(s.median, 4), min: round(s.min, 4), max: round(s.max, 4), mean: round(s.mean, 4), stdev: round(s.stdev, 4), n: s.n };
+}
+
+/** The counted events per completed request of one run. */
+function countedPerRequest(r: RunReport): CountedPerRequest {
+  const done = r.outcomes.ok + r.outcomes.fail + r.outcomes.info;
+  const per = (x: number) => (done ? round(x / done, 4) : 0);
+  return {
+    bytesCopied: r.perRequest.bytesCopied,
+    ipcMessages: r.perRequest.ipcMessages,
+    crossings: r.perRequest.crossings,
+    bytesChecksummed: per(r.counters.bytesChecksummed + r.counters.rxBytesChecksummed),
+    directCalls: r.perRequest.directCalls,
+  };
 }

@@ -13,6 +13,21 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** A sample described as hyperfine does: mean ± standard deviation, median, min…max, and its size. */
+export interface Stats extends Spread {
+  mean: number;
+  /** Sample standard deviation (n − 1); 0 for a single value. */
+  stdev: number;
+  n: number;
+}
+
+export function stats(xs: readonly number[]): Stats {
+  const n = xs.length;
+  const mean = n ? xs.reduce((a, b) => a + b, 0) / n : NaN;
+  const stdev = n > 1 ? Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1)) : 0;
+  return { ...spread(xs), mean, stdev, n };
+}
+
 export function spread(xs: readonly number[]): Spread {
   return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs) };
 }
