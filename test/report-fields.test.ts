@@ -262,8 +262,27 @@ describe('compare()', () => {
     ]);
   });
 
-  it('the baseline ratio is exactly 1', () => {
-    expect(c.results[0].ratio).toEqual({ median: 1, min: 1, max: 1 });
+  it('the baseline ratio is exactly 1, with no spread; its relative factor is 1', () => {
+    expect(c.results[0].ratio).toEqual({ median: 1, min: 1, max: 1, mean: 1, stdev: 0, n: 2 });
+    expect(c.results[0].relative).toEqual({ factor: 1, stdev: 0, direction: 'baseline' });
+  });
+
+  it('mean ± σ over the rounds; the microkernel is slower by the paired factor, and its extra modelled time shows in ipc and copies', () => {
+    const [base, micro] = c.results;
+    const rps = micro.reports.map((r) => r.throughput.requestsPerSec);
+    const mean = rps.reduce((a, b) => a + b, 0) / rps.length;
+    expect(micro.requestsPerSec.mean).toBeCloseTo(mean, 6);
+    expect(micro.requestsPerSec.n).toBe(2);
+    expect(micro.requestsPerSec.stdev).toBeCloseTo(Math.abs(rps[0] - rps[1]) / Math.SQRT2, 6);
+    const factors = micro.reports.map((r, i) => base.reports[i].throughput.requestsPerSec / r.throughput.requestsPerSec);
+    const f = factors.reduce((a, b) => a + b, 0) / 2;
+    expect(micro.relative.direction).toBe(f >= 1 ? 'slower' : 'faster');
+    if (f >= 1) expect(micro.relative.factor).toBeCloseTo(f, 3);
+    expect(micro.extra.modelledUsPerRequest.ipc).toBeGreaterThan(0);
+    expect(micro.extra.modelledUsPerRequest.copies).toBeGreaterThan(0);
+    expect(micro.extra.counted.ipcMessages).toBe(micro.reports[1].perRequest.ipcMessages);
+    expect(micro.extra.baselineCounted.ipcMessages).toBe(0);
+    expect(base.extra.modelledUsPerRequest.ipc).toBe(0);
   });
 
   it('requestsPerSec spreads the rounds, and the ratio pairs them round by round', () => {
