@@ -8,6 +8,8 @@
  * usage error that says what to write instead.
  */
 import yargs, { type Argv, type Options } from 'yargs';
+import pc from 'picocolors';
+import cliProgress from 'cli-progress';
 import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
@@ -413,6 +415,9 @@ async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], sto
   const rounds = opts.rounds ?? 3;
   const shown = labels.map((l) => parseLabel(l).label);
   const width = Math.max(...shown.map((l) => l.length));
+  // on a terminal a bar with an ETA; elsewhere (a log) one line per run
+  const bar = progressBar((rounds + (opts.warmupRounds ?? 1)) * labels.length, a.quiet);
+  let runs = 0;
   const result: Comparison = await compare({
     ...opts,
     abortSignal: stop.signal,
@@ -420,9 +425,11 @@ async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], sto
       if (a.quiet) return;
       const tag = warmup ? 'warm-up' : `round ${round + 1}/${rounds}`;
       const rps = Math.round(report.throughput.requestsPerSec).toLocaleString('en-US');
+      if (bar) return bar.update(++runs, `${tag} ${label} ${rps} req/s (host-measured)`);
       err(`  ${tag.padEnd(`round ${rounds}/${rounds}`.length)}  ${label.padEnd(width)}  ${rps.padStart(9)} req/s (host-measured)${report.status === 'ok' ? '' : `  ${report.status.toUpperCase()}`}`);
     },
   });
+  bar?.stop();
   if (!result.complete) err(`microlith: stopped: ${result.rounds} of ${result.roundsPlanned} rounds finished; the results below are of those rounds (marked incomplete)`);
   if (a.json) out(JSON.stringify(result, null, 2));
   if (!a.quiet && result.results.length) (a.json ? err : out)(formatComparison(result, { wide: a.wide === true }));
@@ -529,8 +536,7 @@ const seedOf = (v: unknown) => (v === undefined ? undefined : /^-?\d{1,15}$/.tes
 
 async function faultsCommand(a: Args<typeof FAULTS_FLAGS>, stop: AbortController): Promise<number> {
   if (a.campaign === undefined) throw new UsageError(`faults: --campaign N is required: the schedules to run (${rangeText(RANGES.campaignSchedules)})`);
-  // progress overwrites one line, so only on a terminal
-  const progress = !a.quiet && process.stderr.isTTY === true;
+  const bar = progressBar(a.campaign as number, a.quiet);
   const report = await campaign({
     schedules: a.campaign as number,
     ...defined({
@@ -540,9 +546,9 @@ async function faultsCommand(a: Args<typeof FAULTS_FLAGS>, stop: AbortController
       requests: a.requests as number | undefined,
     }),
     abortSignal: stop.signal,
-    ...(progress ? { onSchedule: (p) => io.err(`\r\x1b[K  schedule ${p.schedule} of ${p.schedules}  ${p.spec}  (${Math.round(p.elapsedMs / 1000)} s)`) } : {}),
+    ...(bar ? { onSchedule: (p) => bar.update(p.schedule, p.spec) } : {}),
   });
-  if (progress) io.err('\r\x1b[K');
+  bar?.stop();
   if (!report.complete) err(`microlith: stopped: ${report.schedulesRun} of ${report.config.schedules} schedules finished; the figures are of those (marked incomplete)`);
   if (a.json) out(JSON.stringify(report, null, 2));
   if (!a.quiet) (a.json ? err : out)(formatCampaign(report));
@@ -647,6 +653,50 @@ function usageMessage(msg: string, argv: string[]): string {
 
 // ---------------------------------------------------------------- main
 
+/** Examples of each command, shown first in its --help. */
+const COMMAND_EXAMPLES: Partial<Record<CommandName, [string, string][]>> = {
+  run: [
+    ['$0 run --mode microkernel --transport shared -n 5000', 'one run under the microkernel, zero-copy'],
+    ['$0 run --mode microkernel --fault disk@1000', 'crash the disk server on purpose: it is restarted'],
+    ['$0 run --rate 5000 --requests 20000 --json > report.json', 'open loop at 5000 requests/s, the report as JSON'],
+  ],
+  serve: [
+    ['$0 serve --mode microkernel --transport shared', 'serve on http://127.0.0.1:8080/ until Ctrl-C, then the report'],
+    ['$0 serve --port 0 --json > serve.json', 'a free port (its URL on stderr); the report as JSON after the stop'],
+    ['$0 serve --mode microkernel --fault net:crash@request=2000', 'kill net under load: its connections reset, it is restarted'],
+  ],
+  compare: [
+    ['$0 compare --workload specweb96 --rounds 5', 'the monolith against the microkernel, interleaved'],
+    ['$0 compare --modes monolithic,microkernel:copy,microkernel:shared --seeds 1,2,3', 'three labels over three seeds'],
+  ],
+  bench: [['$0 bench ipc --sizes 8,4096,1048576', "the kernel's own IPC, lmbench style"]],
+  calibrate: [
+    ['$0 calibrate', 'measure this machine into a host cost profile'],
+    ['$0 calibrate --check', 'the cost model against host-measured runs'],
+  ],
+  faults: [['$0 faults --campaign 200', '200 random faults, each under both kernels, each checked']],
+  workloads: [['$0 workloads --long', 'the shipped workloads, with sources']],
+  validate: [['$0 validate my-workload.json', 'check a workload file']],
+};
+
+/** A command's usage line and summary; its examples, which yargs lists last, are moved first (`examplesFirst`). */
+function usageOf(command: CommandName, summary: string): string {
+  return `microlith ${command} [options]\n\n${summary}`;
+}
+
+/** Help text with its Examples section moved up, right after the usage and summary. */
+function examplesFirst(help: string): string {
+  const at = help.indexOf('\nExamples:\n');
+  if (at < 0) return help;
+  const rest = help.slice(at + 1);
+  const end = rest.search(/\n\n(?!\s)/);
+  const examples = end < 0 ? rest : rest.slice(0, end);
+  const without = help.slice(0, at) + (end < 0 ? '' : rest.slice(end));
+  const firstSection = without.search(/\n\n(Commands|Options|Positionals):/);
+  if (firstSection < 0) return without + '\n\n' + examples;
+  return `${without.slice(0, firstSection)}\n\n${examples.trimEnd()}${without.slice(firstSection)}`;
+}
+
 const EXAMPLES: [string, string][] = [
   ['$0 compare --workload specweb96', 'both kernels on the same requests, interleaved rounds'],
   ['$0 run --mode microkernel --transport shared -n 5000', 'one run under the microkernel, zero-copy'],
@@ -664,11 +714,38 @@ const EXAMPLES: [string, string][] = [
  */
 export async function main(argv: string[], streams: CliIo, stop: AbortController = new AbortController()): Promise<number> {
   io = streams;
+  useColor(argv);
   try {
     return await parse(argv, stop);
   } catch (e) {
     return reportError(e);
   }
+}
+
+/** Whether the terminal shows color, as picocolors decided at start (a TTY, and no NO_COLOR). */
+const COLOR_BY_DEFAULT = pc.isColorSupported;
+
+/** --no-color turns color off and --color on; else the default (NO_COLOR honoured). Every report module shares picocolors' object. */
+function useColor(argv: string[]): void {
+  const end = argv.indexOf('--');
+  const flags = end < 0 ? argv : argv.slice(0, end);
+  const last = flags.findLast((x) => x === '--color' || x === '--no-color' || x === '--color=false' || x === '--color=true');
+  const on = last === undefined ? COLOR_BY_DEFAULT && !process.env.NO_COLOR : last === '--color' || last === '--color=true';
+  Object.assign(pc, pc.createColors(on));
+}
+
+/**
+ * A progress bar with an ETA on stderr, for long work: only when stderr is a
+ * terminal and not --quiet (else null, and the caller prints nothing or plain lines).
+ */
+function progressBar(total: number, quiet: unknown): { update(done: number, what: string): void; stop(): void } | null {
+  if (quiet || !process.stderr.isTTY || total < 2) return null;
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: '  {bar} {value}/{total}  ETA {eta_formatted}  {what}', hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0, { what: '' });
+  return { update: (done, what) => bar.update(done, { what }), stop: () => bar.stop() };
 }
 
 /** The one line for what went wrong, and its exit code. */
@@ -691,25 +768,26 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
   const cli = yargs(argv)
     .scriptName('microlith')
     .usage('$0 <command> [options]\n\nThe same disk, net and app servers under a monolithic kernel and a microkernel.')
+    .option('color', { type: 'boolean', global: true, describe: 'color in the text output (default: on a terminal; --no-color or NO_COLOR turns it off)' })
     .parserConfiguration({ 'duplicate-arguments-array': false })
-    .command('run', 'run a workload under one kernel', (y: Argv) => y.options(RUN_FLAGS), async (a) => {
+    .command('run', 'run a workload under one kernel', (y: Argv) => y.usage(usageOf('run', 'Run a workload under one kernel and print its report.')).example(COMMAND_EXAMPLES.run ?? []).options(RUN_FLAGS), async (a) => {
       code = await runCommand(a, argv, stop);
     })
     .command(
       'serve',
       'serve the workload\'s files over HTTP/1.1 to real clients (curl, a browser, wrk, ab) through either kernel, until Ctrl-C or SIGTERM; then the run report',
-      (y: Argv) => y.options(SERVE_FLAGS),
+      (y: Argv) => y.usage(usageOf('serve', "Serve the workload's files over HTTP/1.1 to real clients through either kernel, until Ctrl-C.")).example(COMMAND_EXAMPLES.serve ?? []).options(SERVE_FLAGS),
       async (a) => {
         code = await serveCommand(a, argv, stop);
       },
     )
-    .command('compare', 'run several kernels on the same workload and seed, interleaved, and compare', (y: Argv) => y.options(COMPARE_FLAGS), async (a) => {
+    .command('compare', 'run several kernels on the same workload and seed, interleaved, and compare', (y: Argv) => y.usage(usageOf('compare', 'Run several kernels on the same workload and seed, interleaved, and compare them.')).example(COMMAND_EXAMPLES.compare ?? []).options(COMPARE_FLAGS), async (a) => {
       code = await compareCommand(a, argv, stop);
     })
     .command(
       'bench <what>',
       "microbenchmarks: `bench ipc` measures the kernel's own IPC (round trip, pipelined, one-way bandwidth)",
-      (y: Argv) => y.positional('what', { choices: ['ipc'] as const, demandOption: true }).options(BENCH_FLAGS),
+      (y: Argv) => y.usage(usageOf('bench', "Microbenchmarks: `bench ipc` measures the kernel's own IPC.")).example(COMMAND_EXAMPLES.bench ?? []).positional('what', { choices: ['ipc'] as const, demandOption: true }).options(BENCH_FLAGS),
       async (a) => {
         code = await benchCommand(a);
       },
@@ -717,7 +795,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
     .command(
       'calibrate',
       'measure what each counted event costs here and write a host cost profile; --check compares the model with host-measured runs',
-      (y: Argv) => y.options(CALIBRATE_FLAGS),
+      (y: Argv) => y.usage(usageOf('calibrate', 'Measure what each counted event costs here, or check the cost model.')).example(COMMAND_EXAMPLES.calibrate ?? []).options(CALIBRATE_FLAGS),
       async (a) => {
         code = await calibrateCommand(a);
       },
@@ -725,15 +803,15 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
     .command(
       'faults',
       'a fault-injection campaign: --campaign N schedules of one random fault each, under both kernels, each run checked against what the design promises (exit 1 if one breaks it)',
-      (y: Argv) => y.options(FAULTS_FLAGS),
+      (y: Argv) => y.usage(usageOf('faults', 'A fault-injection campaign under both kernels.')).example(COMMAND_EXAMPLES.faults ?? []).options(FAULTS_FLAGS),
       async (a) => {
         code = await faultsCommand(a, stop);
       },
     )
-    .command('workloads', 'list the shipped workloads (--long: with descriptions and sources)', (y: Argv) => y.options(WORKLOADS_FLAGS), (a) => {
+    .command('workloads', 'list the shipped workloads (--long: with descriptions and sources)', (y: Argv) => y.usage(usageOf('workloads', 'List the shipped workloads.')).example(COMMAND_EXAMPLES.workloads ?? []).options(WORKLOADS_FLAGS), (a) => {
       code = workloadsCommand(a);
     })
-    .command('validate <file>', 'check a workload file and say what is wrong with it', (y: Argv) => y.positional('file', { type: 'string', demandOption: true }), (a) => {
+    .command('validate <file>', 'check a workload file and say what is wrong with it', (y: Argv) => y.usage(usageOf('validate', 'Check a workload file and say what is wrong with it.')).example(COMMAND_EXAMPLES.validate ?? []).positional('file', { type: 'string', demandOption: true }), (a) => {
       const w = loadWorkload(String(a.file));
       out(`${a.file}: ok (workload '${w.name}', ${w.requests} requests, ${w.clients} clients)`);
     })
@@ -756,7 +834,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
     await cli.exitProcess(false).parseAsync(argv, {}, (_e, _a, output) => {
       shown = output;
     });
-    if (shown) out(shown);
+    if (shown) out(examplesFirst(shown));
   } catch (e) {
     if (!(e instanceof BareCommand)) throw e;
     err((await cli.getHelp()).trimEnd());
