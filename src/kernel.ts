@@ -4,6 +4,7 @@
 import type { CounterValues } from './metrics/counters.js';
 import type { ServerName } from './protocol.js';
 import type { Workload } from './workload/schema.js';
+import type { TraceRecord } from './trace/types.js';
 
 export interface RunPlan {
   workload: Workload;
@@ -61,6 +62,8 @@ export interface KernelRunResult {
   late: string[];
   /** The first calls refused for want of a grant (ECALLDENIED), "from -> to: TYPE", as the domains alive at the end logged them. */
   denied: string[];
+  /** With tracing: what the domains alive at the end traced (else absent). */
+  trace?: TraceRecord[];
 }
 
 export interface Kernel {

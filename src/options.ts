@@ -80,6 +80,13 @@ export interface RunOptions {
    * ServerModule named for the server it replaces; see KernelConfig.serverModules.
    */
   serverModules?: Partial<Record<ServerName, string>>;
+  /**
+   * Trace the first `requests` requests by request id (1..1000): their
+   * messages, handlers and flows in every domain, in the report's `trace`
+   * (Chrome Trace Events and per-request message sequences). Counted work is
+   * the same with and without it.
+   */
+  trace?: { requests: number };
 }
 
 /** `o` without its undefined fields: options as given, so that defaults apply to the rest. */
@@ -203,6 +210,12 @@ const ServerModulesOption = z.strictObject(
 );
 
 export const RunOptionsSchema = z
+/** `trace`: how many requests to trace, the first by request id. */
+const TraceOption = z.strictObject(
+  { requests: z.custom<number>((v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000, { error: 'must be an integer from 1 to 1000' }) },
+  { error: 'must be { requests: N }, N an integer from 1 to 1000' },
+);
+
   .strictObject({
     ...commonShape,
     mode: oneOf(MODES).default(DEFAULT_MODE),
@@ -210,6 +223,7 @@ export const RunOptionsSchema = z
     signal: oneOf(SIGNALS).optional(),
     serverModules: ServerModulesOption.default({}),
   })
+    trace: TraceOption.optional(),
   .superRefine((o, ctx) => {
     // an option that cannot apply is refused, not ignored
     if (o.mode === 'monolithic') {

@@ -33,11 +33,15 @@ import { checkDurability, type Durability } from './durability.js';
 import type { Machine } from './boot.js';
 import { loadProfile, type Profile } from './costmodel/profile.js';
 import { price, type Modelled } from './costmodel/price.js';
+import { TraceRecorder } from './trace/recorder.js';
+import { buildTraceSample } from './trace/chrome.js';
+import type { TraceSample } from './trace/types.js';
 
 export const SCHEMA_VERSION = 1;
 const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 export type { RunOptions } from './options.js';
+export type { TraceSample, TraceEvent, RequestSequence, MessageStep } from './trace/types.js';
 
 export interface RunReport {
   schemaVersion: number;
@@ -131,6 +135,13 @@ export interface RunReport {
    */
   status: 'ok' | 'incomplete' | 'failed';
   problems: string[];
+  /**
+   * With the `trace` option: the first N requests by request id, traced
+   * through every domain (Chrome Trace Events, and each one's message
+   * sequence); null without it. Host-measured times; counted work is the
+   * same either way.
+   */
+  trace: TraceSample | null;
 }
 
 export interface ServerReport {
@@ -308,6 +319,10 @@ export interface Harness {
 export async function execute(resolved: ReturnType<typeof resolveRun>, h: Harness, drive: () => Promise<Driven>): Promise<RunReport> {
   const { workload: w, cfg, profile } = resolved;
   const { machine, regs, link, writes } = h;
+  const traced = resolved.options.trace ?? null;
+  // the clients' side of the trace (the simulated wire only)
+  const wireTrace = traced && link instanceof WireLink ? new TraceRecorder(traced, 'wire', 1) : null;
+  if (wireTrace) (link as WireLink).trace(wireTrace);
   const board = newFaultBoard(cfg.faults.length);
   let t0 = 0;
   const blamed = new Set<number>();
@@ -330,6 +345,7 @@ export async function execute(resolved: ReturnType<typeof resolveRun>, h: Harnes
       if (best !== null) blamed.add(best);
       return best;
     },
+    trace: traced,
   };
   const kernel: Kernel = cfg.mode === 'monolithic' ? await new MonolithicDomain(env).boot() : await Microkernel.boot(env);
   let result;
@@ -487,6 +503,7 @@ export async function execute(resolved: ReturnType<typeof resolveRun>, h: Harnes
     modelled: roundModelled(price(profile, cfg.mode, byServer, result.domains, done)),
     status: failures.length ? 'failed' : shortfalls.length ? 'incomplete' : 'ok',
     problems,
+    trace: traced ? buildTraceSample([...(wireTrace?.drain() ?? []), ...(result.trace ?? [])], { mode: cfg.mode, requests: traced.requests, startUs: t0 * 1000 }) : null,
   };
 }
 

@@ -10,6 +10,7 @@ import type { FaultBoard } from '../faults/inject.js';
 import type { DeviceLink } from '../wire/link.js';
 import type { Registers } from '../wire/registers.js';
 import type { ServerName } from '../protocol.js';
+import type { TraceSettings } from '../trace/types.js';
 
 export interface KernelEnv {
   cfg: KernelConfig;
@@ -28,4 +29,6 @@ export interface KernelEnv {
    * surface as a panic in another).
    */
   lastStruck(server: ServerName | null): number | null;
+  /** Trace the sampled requests in every domain (absent or null: no tracing). */
+  trace?: TraceSettings | null;
 }

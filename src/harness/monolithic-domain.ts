@@ -36,6 +36,7 @@ export class MonolithicDomain implements Kernel {
       slabs: this.slabs,
       running: this.running.buffer as SharedArrayBuffer,
       nic: port2,
+      trace: env.trace ?? null,
     };
     this.domain = startDomain<MonolithicControl, MonolithicBoot>({
       module: 'harness/monolithic-host',
@@ -118,11 +119,13 @@ export class MonolithicDomain implements Kernel {
     this.utilisation = this.domain.utilisation(this.elu0);
     const logged = this.domain.alive && !this.fault ? await this.domain.control((c) => c.denied()) : GONE;
     const denied = logged === GONE ? [] : logged;
+    const traced = this.env.trace && this.domain.alive && !this.fault ? await this.domain.control((c) => c.trace()) : GONE;
+    const trace = this.env.trace ? (traced === GONE ? [] : traced) : undefined;
     const f = this.fault;
     const supervision = Object.fromEntries(
       SERVER_NAMES.map((s): [ServerName, Supervision] => [s, { incarnations: 1, restarts: 0, givenUp: false, recoveryMs: [], downMs: 0 }]),
     ) as Record<ServerName, Supervision>;
-    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation }], supervision, late, denied };
+    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation }], supervision, late, denied, ...(trace ? { trace } : {}) };
   }
 
   counters(): Record<ServerName, CounterValues> {

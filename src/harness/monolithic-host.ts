@@ -12,6 +12,7 @@ import type { ServerName } from '../protocol.js';
 import { registersOver } from '../wire/registers.js';
 import { faultBoardOver } from '../faults/inject.js';
 import { crashDomain, domainBoot, serveControl, type Port } from './domain.js';
+import type { TraceRecord, TraceSettings } from '../trace/types.js';
 
 export interface MonolithicBoot {
   cfg: KernelConfig;
@@ -22,6 +23,8 @@ export interface MonolithicBoot {
   running: SharedArrayBuffer;
   /** The NIC's end of the link to the wire's clients. */
   nic: Port;
+  /** Trace the sampled requests (null: no tracing). */
+  trace: TraceSettings | null;
 }
 
 export interface MonolithicControl {
@@ -30,6 +33,8 @@ export interface MonolithicControl {
   start(): Promise<void>;
   /** The first calls the kernel refused for want of a grant. */
   denied(): string[];
+  /** What the kernel traced (empty unless tracing), handed over at the end of the run. */
+  trace(): TraceRecord[];
 }
 
 /** What a panic leaves in the crash note: JSON, so the harness can name the server. */
@@ -50,11 +55,13 @@ const kernel = await MonolithicKernel.boot(
   // a panic halts the machine: the whole domain stops at once
   (p) => crashDomain(JSON.stringify({ panic: p.server, message: p.message } satisfies PanicNote)),
   { slabs: data.slabs, running: new Int32Array(data.running) },
+  data.trace,
 );
 
 const control: MonolithicControl = {
   ping: () => true,
   start: () => kernel.start(),
   denied: () => [...kernel.denied],
+  trace: () => kernel.trace(),
 };
 serveControl(control);

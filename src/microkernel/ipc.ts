@@ -22,6 +22,7 @@ import { DescriptorError } from './pool.js';
 import { checkCall, checkReply } from './shapes.js';
 import { copyCodec, release, type Codec, type Held } from './transport.js';
 import { Sweeper } from './sweeper.js';
+import type { TraceRecorder } from '../trace/recorder.js';
 
 /** The few MessagePort members this module uses (node:worker_threads' MessagePort fits). */
 export interface PortLike {
@@ -40,9 +41,11 @@ const REPLY = 1;
 const SEND = 2;
 const NOTIFY = 3;
 type Msg = { type: string } & Record<string, unknown>;
+/** A trace tag, on the frames of a sampled request only while tracing: [request id, flow id]. */
+type Tag = [number, number];
 type Frame =
-  | { k: typeof CALL; i: number; m: Msg }
-  | { k: typeof REPLY; i: number; r: Reply<unknown> }
+  | { k: typeof CALL; i: number; m: Msg; t?: Tag }
+  | { k: typeof REPLY; i: number; r: Reply<unknown>; t?: Tag }
   | { k: typeof SEND; m: Msg }
   | { k: typeof NOTIFY; e: string };
 
@@ -54,7 +57,7 @@ export interface EndpointOptions {
    * Handles a call or send from the peer; null when the peer may not call us
    * (ECALLDENIED). Slots in `held` stay pinned until the returned reply is sent.
    */
-  onCall: ((msg: { type: string }, held: Held) => Reply<unknown> | Promise<Reply<unknown>>) | null;
+  onCall: ((msg: { type: string }, held: Held, reqId?: number) => Reply<unknown> | Promise<Reply<unknown>>) | null;
   /** Receives the peer's notifications. */
   onNotify?: (event: string) => void;
   /** The local server crashed while handling a message. */
@@ -71,6 +74,13 @@ export interface EndpointOptions {
    * messagesRefused. Without it, nothing is checked.
    */
   shapes?: { server: ServerName; peer: ServerName; maxPayloadBytes: number };
+  /**
+   * Tracing (only when asked for): calls of a sampled request, and their
+   * replies, carry a tag, and their sending, handling and receipt are recorded
+   * as `self` talking to `peer`. `onCall` then gets the request id of a tagged
+   * call. Nothing counted depends on it.
+   */
+  trace?: { rec: TraceRecorder; self: string; peer: string } | null;
 }
 
 interface Pending {
@@ -79,6 +89,8 @@ interface Pending {
   held: Held;
   /** The message type of the call, whose reply shape the reply is checked against. */
   type: string;
+  /** Traced: the request it belongs to and when it was sent (epoch µs). */
+  tr?: { req: number; ts: number };
 }
 
 export class Endpoint {
@@ -87,12 +99,14 @@ export class Endpoint {
   private gone: 'EDEADDST' | 'ESHUTDOWN' | null = null; // why no more calls go out
   private readonly sweeper: Sweeper;
   private readonly codec: Codec;
+  private readonly trace: NonNullable<EndpointOptions['trace']> | null;
 
   constructor(
     private readonly port: PortLike,
     private readonly opts: EndpointOptions,
   ) {
     this.codec = opts.codec ?? copyCodec;
+    this.trace = opts.trace ?? null;
     this.sweeper = new Sweeper(opts.deadlineMs, () => this.sweep());
     port.on('message', (f) => this.receive(f as Frame));
     port.on('close', () => this.peerGone('EPEERDIED', 'EDEADDST'));
@@ -122,9 +136,11 @@ export class Endpoint {
   /**
    * Send `msg` and await the peer's reply; never rejects. Descriptors in the
    * reply are mapped and pinned into `held` (the caller's invocation).
+   * `reqId`: the request the call belongs to (traced if it is sampled).
    */
-  call(msg: { type: string }, held: Held = []): Promise<Reply<unknown>> {
+  call(msg: { type: string }, held: Held = [], reqId?: number): Promise<Reply<unknown>> {
     if (this.gone) return Promise.resolve(this.refused(this.gone));
+    if (reqId !== undefined && this.trace?.rec.sampled(reqId)) return this.tracedCall(msg, held, reqId);
     const i = this.nextId++;
     // a receive waits for the outside world, not for work: no deadline
     const deadline = RECEIVE_CALLS.has(msg.type) ? Infinity : performance.now() + this.opts.deadlineMs;
@@ -136,6 +152,27 @@ export class Endpoint {
         resolve(sent);
         return;
       }
+      this.sweeper.start();
+    });
+  }
+
+  /** `call` of a sampled request: the same, tagged, and recorded. */
+  private tracedCall(msg: { type: string }, held: Held, req: number): Promise<Reply<unknown>> {
+    const { rec, self, peer } = this.trace!;
+    const i = this.nextId++;
+    const deadline = RECEIVE_CALLS.has(msg.type) ? Infinity : performance.now() + this.opts.deadlineMs;
+    const flow = rec.flow();
+    const ts = rec.now();
+    return new Promise((resolve) => {
+      this.pending.set(i, { resolve, deadline, held, type: msg.type, tr: { req, ts } });
+      const sent = this.post(CALL, i, msg as Msg, [req, flow]);
+      if (sent !== true) {
+        this.pending.delete(i);
+        resolve(sent);
+        return;
+      }
+      rec.send(req, flow, self, peer, msg.type, 'call', ts);
+      rec.slice(req, `send ${msg.type} to ${peer}`, 'ipc', ts);
       this.sweeper.start();
     });
   }
@@ -174,7 +211,7 @@ export class Endpoint {
    * Encode and post a call, send or reply; true, or the error reply if the
    * message cannot be sent (then nothing was sent and nothing is counted).
    */
-  private post(k: typeof CALL | typeof SEND | typeof REPLY, i: number, body: Msg | Reply<unknown>): true | Reply<never> {
+  private post(k: typeof CALL | typeof SEND | typeof REPLY, i: number, body: Msg | Reply<unknown>, t?: Tag): true | Reply<never> {
     let encoded: Record<string, unknown> | null = null;
     try {
       if (k === REPLY) {
@@ -182,11 +219,12 @@ export class Endpoint {
         const enc = r.ok && isRecord(r.value) ? this.codec.encode(r.value, this.opts.counters) : null;
         encoded = enc?.value ?? null;
         const frame: Frame = { k, i, r: enc ? { ok: true, value: enc.value } : r };
+        if (t) frame.t = t;
         this.postFrame(frame, enc?.transfer ?? [], enc?.value);
       } else {
         const enc = this.codec.encode(body as Msg, this.opts.counters);
         encoded = enc.value;
-        this.postFrame(k === CALL ? { k, i, m: enc.value as Msg } : { k, m: enc.value as Msg }, enc.transfer, enc.value);
+        this.postFrame(k === CALL ? (t ? { k, i, m: enc.value as Msg, t } : { k, i, m: enc.value as Msg }) : { k, m: enc.value as Msg }, enc.transfer, enc.value);
       }
       return true;
     } catch (e) {
@@ -226,7 +264,7 @@ export class Endpoint {
   private receive(f: Frame): void {
     switch (f.k) {
       case REPLY:
-        return this.receiveReply(f.i, f.r);
+        return f.t ? this.tracedReply(f.i, f.r, f.t) : this.receiveReply(f.i, f.r);
       case NOTIFY:
         try {
           this.opts.onNotify?.(f.e);
@@ -262,6 +300,19 @@ export class Endpoint {
     p.resolve(r);
   }
 
+  /** A reply of a sampled request: taken in as any, and recorded. */
+  private tracedReply(i: number, r: Reply<unknown>, [req, flow]: Tag): void {
+    const rec = this.trace?.rec;
+    if (!rec) return this.receiveReply(i, r);
+    const ts = rec.now();
+    const p = this.pending.get(i);
+    rec.recv(req, flow, ts);
+    this.receiveReply(i, r);
+    rec.slice(req, `reply to ${p?.type ?? 'a call'} from ${this.trace!.peer}`, 'ipc', ts);
+    // the call's wait, on the request's own track
+    if (p?.tr) rec.span(p.tr.req, `${p.type} (waiting for ${this.trace!.peer})`, 'call', p.tr.ts, ts);
+  }
+
   /** Nobody wants `r`: map its descriptors only to drop the pins the sender took. */
   private drop(r: Reply<unknown>): void {
     if (!r.ok || !isRecord(r.value)) return;
@@ -275,6 +326,7 @@ export class Endpoint {
   }
 
   private receiveCall(f: Extract<Frame, { k: typeof CALL | typeof SEND }>): void {
+    if (this.trace && f.k === CALL && (f.t || RECEIVE_CALLS.has(f.m?.type))) return this.receiveTracedCall(f);
     const held: Held = [];
     const answer = (r: Reply<unknown>) => {
       if (f.k === CALL && this.gone !== 'ESHUTDOWN') {
@@ -283,6 +335,46 @@ export class Endpoint {
       }
       release(held);
     };
+    this.handleCall(f, held, answer);
+  }
+
+  /**
+   * A call while tracing: a tagged one (of a sampled request), or a receive,
+   * whose reply hands over a request (and is tagged if that one is sampled).
+   */
+  private receiveTracedCall(f: Extract<Frame, { k: typeof CALL }>): void {
+    const { rec, self, peer } = this.trace!;
+    const ts = rec.now();
+    const tagged = f.t ? f.t[0] : undefined;
+    if (f.t) rec.recv(f.t[0], f.t[1], ts);
+    const held: Held = [];
+    const answer = (r: Reply<unknown>) => {
+      if (this.gone !== 'ESHUTDOWN') {
+        const handed = r.ok && isRecord(r.value) ? (r.value as { reqId?: unknown }).reqId : undefined;
+        const req = tagged ?? (rec.sampled(handed) ? handed : undefined);
+        const sent = req === undefined ? this.post(REPLY, f.i, r) : this.tracedAnswer(f.i, r, req, f.m.type);
+        if (sent !== true) this.post(REPLY, f.i, sent);
+      }
+      release(held);
+    };
+    this.handleCall(f, held, answer, tagged);
+    if (tagged !== undefined) rec.slice(tagged, `${self}: ${f.m.type} from ${peer}`, 'handler', ts);
+  }
+
+  /** Post the reply of a sampled request's call, tagged, and record it. */
+  private tracedAnswer(i: number, r: Reply<unknown>, req: number, type: string): true | Reply<never> {
+    const { rec, self, peer } = this.trace!;
+    const flow = rec.flow();
+    const ts = rec.now();
+    const sent = this.post(REPLY, i, r, [req, flow]);
+    if (sent === true) {
+      rec.send(req, flow, self, peer, type, 'reply', ts);
+      rec.slice(req, `reply ${type} to ${peer}`, 'ipc', ts);
+    }
+    return sent;
+  }
+
+  private handleCall(f: Extract<Frame, { k: typeof CALL | typeof SEND }>, held: Held, answer: (r: Reply<unknown>) => void, reqId?: number): void {
     if (this.opts.onCall === null) {
       this.drop({ ok: true, value: f.m });
       return answer(this.refused('ECALLDENIED'));
@@ -301,7 +393,7 @@ export class Endpoint {
     }
     let r: Reply<unknown> | Promise<Reply<unknown>>;
     try {
-      r = this.opts.onCall(f.m, held);
+      r = reqId === undefined ? this.opts.onCall(f.m, held) : this.opts.onCall(f.m, held, reqId);
     } catch (e) {
       return this.opts.onCrash(e);
     }

@@ -25,6 +25,7 @@ import type { ChannelGrant, WorkerBoot, WorkerControl } from './worker.js';
 import { newPoolMemory, type PoolMemory } from './pool.js';
 import { newDoorbell, newRingMemory, type Doorbell } from './ring.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
+import type { TraceRecord } from '../trace/types.js';
 import { decideRestart, DEFAULT_BACKOFF_MS, MAX_BACKOFF_MS, type RestartPolicy } from './supervisor.js';
 
 interface Incarnation {
@@ -153,6 +154,7 @@ export class Microkernel implements Kernel {
       pools: this.pools,
       nic,
       firstServed,
+      trace: this.env.trace ?? null,
     };
     const domain = startDomain<WorkerControl, WorkerBoot>({
       module: 'microkernel/worker',
@@ -322,10 +324,14 @@ export class Microkernel implements Kernel {
     const late = ended || app.state === 'failed' ? [] : [`the app's receive loops had not ended ${boundMs} ms after the wire closed: the last messages may be uncounted`];
     this.heartbeats?.stop();
     const denied: string[] = [];
+    const trace: TraceRecord[] = [];
     for (const s of this.slots.values()) {
       if (!s.cur.domain.alive || s.state !== 'up') continue;
       const st = await s.cur.domain.control((c) => c.stats());
       if (st !== GONE) denied.push(...st.denied);
+      if (!this.env.trace) continue;
+      const traced = await s.cur.domain.control((c) => c.trace());
+      if (traced !== GONE) trace.push(...traced);
     }
     const end = epochMs();
     const total = Math.max(1, end - this.runStart);
@@ -350,7 +356,7 @@ export class Microkernel implements Kernel {
         },
       ]),
     ) as Record<ServerName, Supervision>;
-    return { faults: [...this.faults], domains, supervision, late, denied };
+    return { faults: [...this.faults], domains, supervision, late, denied, ...(this.env.trace ? { trace } : {}) };
   }
 
   counters(): Record<ServerName, CounterValues> {

@@ -18,7 +18,7 @@ import type { Held } from './transport.js';
 
 /** What a link needs of an endpoint. */
 export interface LinkEndpoint {
-  call(msg: { type: string }, held: Held): Promise<Reply<unknown>>;
+  call(msg: { type: string }, held: Held, reqId?: number): Promise<Reply<unknown>>;
   /** Close the channel; calls pending on it settle as if the peer died (EPEERDIED). */
   abandon(): void;
   readonly pendingCalls: number;
@@ -94,8 +94,8 @@ export class Links {
     return n;
   }
 
-  /** Call `to` (a name: its current incarnation; a handle: exactly that one), or refuse. */
-  call(to: ServerName | Handle, msg: { type: string }, held: Held): Promise<Reply<unknown>> {
+  /** Call `to` (a name: its current incarnation; a handle: exactly that one), or refuse. `reqId`: the request it belongs to, if traced. */
+  call(to: ServerName | Handle, msg: { type: string }, held: Held, reqId?: number): Promise<Reply<unknown>> {
     const name = typeof to === 'string' ? to : to.server;
     const l = this.table.get(name);
     if (!l || !l.mayCall) {
@@ -106,6 +106,6 @@ export class Links {
     if (typeof to !== 'string' && to.gen !== l.gen) return Promise.resolve(fail('ESTALE', `${name} incarnation ${to.gen} is gone (now ${l.gen})`));
     if (l.state === 'failed') return Promise.resolve(fail('ESERVERFAILED', `${name} was given up`));
     if (l.state === 'down' || !l.ep) return Promise.resolve(fail('EDEADDST', `${name} is down`));
-    return l.ep.call(msg, held);
+    return reqId === undefined ? l.ep.call(msg, held) : l.ep.call(msg, held, reqId);
   }
 }

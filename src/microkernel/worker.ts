@@ -17,7 +17,7 @@
  * the reason goes into the crash note, which the kernel reads after the exit.
  */
 import { Counters } from '../metrics/counters.js';
-import { MAX_PAYLOAD_BYTES, RECEIVE_CALLS, type Reply, type ServerName } from '../protocol.js';
+import { MAX_PAYLOAD_BYTES, RECEIVE_CALLS, SERVER_NAMES, type Reply, type ServerName } from '../protocol.js';
 import { fail, heapBlocks, type BlockAllocator, type Caller, type Handle, type ServerContext, type ServerInstance } from '../servers/server.js';
 import { DEVICE_CALLER } from '../servers/net.js';
 import { bootByName, placedModules, serverRng, type Machine } from '../boot.js';
@@ -32,6 +32,8 @@ import { PoolBlocks, PoolMapping, type PoolMemory } from './pool.js';
 import { Pump, type Doorbell } from './ring.js';
 import { openChannel, type ChannelRings } from './batch.js';
 import { codecFor, keptBuffers, release, type Held } from './transport.js';
+import { domainNo, TraceRecorder } from '../trace/recorder.js';
+import type { TraceRecord, TraceSettings } from '../trace/types.js';
 
 /** One granted channel end: to which incarnation of which peer, and who may call whom over it. */
 export interface ChannelGrant {
@@ -68,6 +70,8 @@ export interface WorkerBoot {
   nic: Port | null;
   /** Where this incarnation notes when it first served a message (epoch ms; float64). */
   firstServed: SharedArrayBuffer;
+  /** Trace the sampled requests (null: no tracing, and nothing recorded). */
+  trace: TraceSettings | null;
 }
 
 export interface WorkerControl {
@@ -84,6 +88,8 @@ export interface WorkerControl {
   connect(grant: ChannelGrant): void;
   /** The supervisor gave up on `peer`: calls to it fail fast from now on. */
   peerFailed(peer: ServerName, gen: number): void;
+  /** What this domain traced (empty unless tracing); handed over once, at the end of the run. */
+  trace(): TraceRecord[];
 }
 
 const data = domainBoot<WorkerBoot>();
@@ -93,6 +99,7 @@ const links = new Links(data.name, counters);
 const pools = data.pools.map((m) => new PoolMapping(m));
 const injector = new FaultInjector(data.name, data.cfg.faults, faultBoardOver(data.board), () => Atomics.load(regs, REG.issued));
 const firstServed = new Float64Array(data.firstServed);
+const rec = data.trace ? new TraceRecorder(data.trace, `${data.name}#${data.gen}`, domainNo(SERVER_NAMES.indexOf(data.name), data.gen)) : null;
 let server: ServerInstance | null = null;
 let pump: Pump | null = null;
 /** A garbage fault in a server that answers no calls: its next call is malformed. */
@@ -126,13 +133,13 @@ function noteServed(): void {
   if (firstServed[0] === 0) firstServed[0] = epochMs();
 }
 
-/** `msg` to `to` (a name: its current incarnation), pinning what the reply maps into `held`. */
-function call(to: ServerName | Handle, msg: { type: string }, held: Held): Promise<Reply<unknown>> {
+/** `msg` to `to` (a name: its current incarnation), pinning what the reply maps into `held`; `reqId`: the traced request it belongs to. */
+function call(to: ServerName | Handle, msg: { type: string }, held: Held, reqId?: number): Promise<Reply<unknown>> {
   if (garbageNext) {
     garbageNext = false;
     msg = { type: msg.type, garbage: 'a malformed message' } as { type: string };
   }
-  const r = links.call(to, msg, held);
+  const r = reqId === undefined ? links.call(to, msg, held) : links.call(to, msg, held, reqId);
   // a server that answers no calls (the app) handles the requests it receives
   if (server?.answersNoCalls && RECEIVE_CALLS.has(msg.type)) {
     return r.then((rep) => {
@@ -160,19 +167,29 @@ const base: ServerContext = {
   handle: ((to: ServerName) => links.handle(to)) as ServerContext['handle'],
   sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
   // a unit of work of the server's own loop: the pool slots its calls' replies map stay pinned until it ends
-  async task(work) {
+  async task(work, reqId) {
     const held: Held = [];
+    const traced = rec?.sampled(reqId) ? reqId : undefined;
+    const ts = traced === undefined ? 0 : rec!.now();
     try {
-      return await work(invocation(held));
+      return await work(invocation(held, undefined, traced));
     } finally {
       release(held);
+      if (traced !== undefined) rec!.span(traced, 'request', 'request', ts);
     }
   },
 };
 
-/** A context for one invocation (from `caller`, if a call): its calls pin what their replies map into `held`. */
-function invocation(held: Held, caller?: Caller): ServerContext {
-  const bound = ((to: ServerName | Handle, msg: { type: string }) => call(to, msg, held)) as ServerContext['call'];
+/**
+ * A context for one invocation (from `caller`, if a call): its calls pin what
+ * their replies map into `held`, and belong to traced request `reqId` if given.
+ */
+function invocation(held: Held, caller?: Caller, reqId?: number): ServerContext {
+  const bound = (
+    reqId === undefined
+      ? (to: ServerName | Handle, msg: { type: string }) => call(to, msg, held)
+      : (to: ServerName | Handle, msg: { type: string }) => call(to, msg, held, reqId)
+  ) as ServerContext['call'];
   return caller ? { ...base, caller, call: bound } : { ...base, call: bound };
 }
 
@@ -185,15 +202,16 @@ function open(grant: ChannelGrant): void {
     codec,
     deadlineMs: data.cfg.callTimeoutMs,
     onCall: grant.peerMayCall
-      ? (m, held) => {
+      ? (m, held, reqId) => {
           noteServed();
-          return handleMessage(server!, injector, m, invocation(held, caller), garbageReply);
+          return handleMessage(server!, injector, m, invocation(held, caller, reqId), garbageReply);
         }
       : null,
     onCrash: (e) => crashDomain(e),
     label: `${data.name}<->${grant.peer}`,
     // every message is checked against the protocol's shapes where it is received
     shapes: { server: data.name, peer: grant.peer, maxPayloadBytes: MAX_PAYLOAD_BYTES },
+    trace: rec ? { rec, self: data.name, peer: grant.peer } : null,
   });
   const token = links.up(grant.peer, grant.peerGen, ep, grant.mayCall);
   // the peer's domain died: its handle is down until the kernel connects its next incarnation
@@ -216,9 +234,15 @@ const control: WorkerControl = {
     for (const ch of data.channels) open(ch);
     server = bootByName(data.name, data.cfg, { machine: data.machine, device }, base, placed);
     const srv = server;
-    nic?.attach((msg) => {
+    nic?.attach((msg, flow) => {
+      const traced = flow !== undefined && msg.type === 'NET_RECV' && rec?.sampled(msg.reqId) ? msg.reqId : undefined;
+      const ts = traced === undefined ? 0 : rec!.now();
       try {
         const r = handleMessage(srv, injector, msg, { ...base, caller: DEVICE_CALLER }, garbageReply);
+        if (traced !== undefined) {
+          rec!.recv(traced, flow!, ts);
+          rec!.slice(traced, `${data.name}: NET_RECV from the wire`, 'handler', ts);
+        }
         return r instanceof Promise ? r.catch((e) => crashDomain(e)) : r;
       } catch (e) {
         return crashDomain(e);
@@ -244,6 +268,10 @@ const control: WorkerControl = {
 
   peerFailed(peer, gen) {
     if (links.failed(peer, gen)) server?.clientDied({ server: peer, gen }, true);
+  },
+
+  trace() {
+    return rec ? rec.drain() : [];
   },
 };
 

@@ -17,6 +17,8 @@ import { FaultInjector, handleMessage, type FaultBoard } from '../faults/inject.
 import { openDevice, type WireDevice } from '../wire/link.js';
 import type { PortLike } from '../microkernel/ipc.js';
 import { REG, type Registers } from '../wire/registers.js';
+import { domainNo, TraceRecorder } from '../trace/recorder.js';
+import type { TraceRecord, TraceSettings } from '../trace/types.js';
 
 export class KernelPanic extends Error {
   constructor(readonly server: ServerName, cause: unknown) {
@@ -59,6 +61,8 @@ export class MonolithicKernel {
   private panicked: KernelPanic | null = null;
   /** The first calls refused for want of a grant: "from -> to: TYPE". */
   readonly denied: string[] = [];
+  /** Traces the sampled requests (null: no tracing). */
+  private readonly rec: TraceRecorder | null;
 
   constructor(
     cfg: KernelConfig,
@@ -72,8 +76,12 @@ export class MonolithicKernel {
     shared?: MonolithicShared,
     /** Modules placed for some servers, loaded (`MonolithicKernel.boot` loads them). */
     placed: PlacedModules = {},
+    /** Trace the sampled requests (null: no tracing). */
+    trace: TraceSettings | null = null,
   ) {
     this.running = shared?.running ?? new Int32Array(1);
+    const rec = trace ? new TraceRecorder(trace, 'monolith', domainNo(null)) : null;
+    this.rec = rec;
     for (const name of SERVER_NAMES) {
       const counters = new Counters(shared?.slabs[name]);
       this.slabs.set(name, counters);
@@ -87,9 +95,34 @@ export class MonolithicKernel {
         handle: ((to: ServerName) => ({ server: to, gen: 1, state: ONLY })) as ServerContext['handle'],
         sleep: (ms) => new Promise((res) => setTimeout(res, ms)),
       };
+      // tracing: a request's unit of work makes its calls as that request's
+      if (rec) ctx.task = (work, reqId) => (rec.sampled(reqId) ? this.tracedTask(name, ctx, work, reqId) : work(ctx));
       this.servers.set(name, bootByName(name, cfg, { machine, device }, ctx, placed));
     }
-    device.attach((msg) => this.dispatch('net', msg, DEVICE_CALLER));
+    device.attach((msg, flow) =>
+      flow !== undefined && msg.type === 'NET_RECV' && rec?.sampled(msg.reqId) ? this.dispatch('net', msg, DEVICE_CALLER, msg.reqId, flow) : this.dispatch('net', msg, DEVICE_CALLER),
+    );
+  }
+
+  /** `name`'s calls in a context, as request `reqId`'s. */
+  private tracedContext(name: ServerName, ctx: ServerContext, reqId: number): ServerContext {
+    const call = ((to: ServerName | Handle, msg: { type: string }) => this.call(name, typeof to === 'string' ? to : to.server, msg, reqId)) as ServerContext['call'];
+    return { ...ctx, call };
+  }
+
+  /** A unit of work serving sampled request `reqId`: its calls are traced, and it is a span on the request's track. */
+  private async tracedTask<T>(name: ServerName, ctx: ServerContext, work: (ctx: ServerContext) => Promise<T>, reqId: number): Promise<T> {
+    const ts = this.rec!.now();
+    try {
+      return await work(this.tracedContext(name, ctx, reqId));
+    } finally {
+      this.rec!.span(reqId, 'request', 'request', ts);
+    }
+  }
+
+  /** What the kernel traced so far (empty unless tracing); the recorder starts empty again. */
+  trace(): TraceRecord[] {
+    return this.rec ? this.rec.drain() : [];
   }
 
   /**
@@ -105,8 +138,9 @@ export class MonolithicKernel {
     nic: PortLike,
     onPanic: (p: KernelPanic) => void,
     shared?: MonolithicShared,
+    trace: TraceSettings | null = null,
   ): Promise<MonolithicKernel> {
-    return new MonolithicKernel(cfg, machine, regs, board, await openDevice(nic, cfg, regs), onPanic, shared, await placedModules(cfg));
+    return new MonolithicKernel(cfg, machine, regs, board, await openDevice(nic, cfg, regs), onPanic, shared, await placedModules(cfg), trace);
   }
 
   /** Run every server's own loop; resolves when they have all ended (the wire closed). */
@@ -120,8 +154,8 @@ export class MonolithicKernel {
     );
   }
 
-  /** `from` calls `to`: a procedure call inside the kernel. */
-  private async call(from: ServerName, to: ServerName, msg: { type: string }): Promise<Reply<unknown>> {
+  /** `from` calls `to`: a procedure call inside the kernel; `reqId`: the sampled request it belongs to, if traced. */
+  private async call(from: ServerName, to: ServerName, msg: { type: string }, reqId?: number): Promise<Reply<unknown>> {
     if (this.panicked) throw this.panicked;
     const c = this.slabs.get(from)!;
     c.add('directCalls');
@@ -132,7 +166,7 @@ export class MonolithicKernel {
       return fail('ECALLDENIED', `${from} -> ${to}`);
     }
     if (this.garbageNext.delete(from)) msg = wildPointer();
-    const r = await this.dispatch(to, msg, { server: from, gen: 1 });
+    const r = await (reqId === undefined ? this.dispatch(to, msg, { server: from, gen: 1 }) : this.tracedCall(from, to, msg, reqId));
     this.running[0] = SERVER_NAMES.indexOf(from); // back in the caller
     // a server that answers no calls (the app) handles the requests it receives
     if (r.ok && RECEIVE_CALLS.has(msg.type) && this.servers.get(from)!.answersNoCalls) {
@@ -149,13 +183,42 @@ export class MonolithicKernel {
     if (strike?.kind === 'garbage') this.garbageNext.add(name);
   }
 
-  /** Run `msg` in server `to`; a throw there panics the kernel. */
-  private async dispatch(to: ServerName, msg: { type: string }, caller: Caller): Promise<Reply<unknown>> {
+  /**
+   * The dispatch of a traced request's call: the call's own stretch on the
+   * thread (the callee's handler runs inside it) is a slice where its flow
+   * starts, and its wait for the return a span on the request's track.
+   */
+  private async tracedCall(from: ServerName, to: ServerName, msg: { type: string }, reqId: number): Promise<Reply<unknown>> {
+    const rec = this.rec!;
+    const flow = rec.flow();
+    const ts = rec.now();
+    const r = this.dispatch(to, msg, { server: from, gen: 1 }, reqId, flow);
+    rec.send(reqId, flow, from, to, String(msg.type), 'call', ts);
+    rec.slice(reqId, `${from} calls ${to}: ${String(msg.type)}`, 'call', ts);
+    try {
+      return await r;
+    } finally {
+      rec.span(reqId, `${String(msg.type)} (in ${to})`, 'call', ts);
+    }
+  }
+
+  /**
+   * Run `msg` in server `to`; a throw there panics the kernel. `reqId`, `flow`:
+   * traced, as that request's message (its handler's calls too).
+   */
+  private async dispatch(to: ServerName, msg: { type: string }, caller: Caller, reqId?: number, flow?: number): Promise<Reply<unknown>> {
     if (this.panicked) throw this.panicked;
     this.running[0] = SERVER_NAMES.indexOf(to);
     const srv = this.servers.get(to)!;
+    const rec = flow === undefined ? null : this.rec;
+    const ts = rec ? rec.now() : 0;
     try {
-      return await handleMessage(srv, this.injectors.get(to)!, msg, { ...srv.ctx, caller }, wildPointer);
+      const r = handleMessage(srv, this.injectors.get(to)!, msg, rec ? { ...this.tracedContext(to, srv.ctx, reqId!), caller } : { ...srv.ctx, caller }, wildPointer);
+      if (rec) {
+        rec.recv(reqId!, flow!, ts);
+        rec.slice(reqId!, `${to}: ${String(msg.type)}${caller.server === 'device' ? ' from the wire' : ''}`, 'handler', ts);
+      }
+      return await r;
     } catch (e) {
       throw this.panic(to, e);
     }

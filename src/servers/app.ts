@@ -96,7 +96,7 @@ async function receiveLoop(st: AppState, ctx: ServerContext): Promise<void> {
     // what the request's calls mapped in is released when it is served
     const req = r.value;
     const via = st.net.handle;
-    await runTask(ctx, (c) => doRequest(st, req, c, via));
+    await runTask(ctx, (c) => doRequest(st, req, c, via), req.reqId);
   }
 }
 

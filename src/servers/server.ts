@@ -27,9 +27,13 @@ export interface BlockAllocator {
   free(block: Uint8Array): void;
 }
 
-/** Run `work` as one unit of work in `ctx` (its kernel's `task`, or as it is). */
-export function runTask<T>(ctx: ServerContext, work: (ctx: ServerContext) => Promise<T>): Promise<T> {
-  return ctx.task ? ctx.task(work) : work(ctx);
+/**
+ * Run `work` as one unit of work in `ctx` (its kernel's `task`, or as it is).
+ * `reqId`: the request it serves, if it serves one (a kernel that traces
+ * requests counts the work's calls as that request's).
+ */
+export function runTask<T>(ctx: ServerContext, work: (ctx: ServerContext) => Promise<T>, reqId?: number): Promise<T> {
+  return ctx.task ? (reqId === undefined ? ctx.task(work) : ctx.task(work, reqId)) : work(ctx);
 }
 
 /** Blocks on the server's own heap; a freed block is left to the garbage collector. */
@@ -70,9 +74,10 @@ export interface ServerContext {
    * Run `work` as one unit of work of a server with its own loop (the app
    * serving one request): what its calls map in (shared pool slots of the
    * replies) stays valid until it ends, and is then released. Without it, a
-   * kernel that maps nothing runs `work` as it is (see `runTask`).
+   * kernel that maps nothing runs `work` as it is (see `runTask`). `reqId`:
+   * the request the work serves, whose calls a kernel that traces tags.
    */
-  task?<T>(work: (ctx: ServerContext) => Promise<T>): Promise<T>;
+  task?<T>(work: (ctx: ServerContext) => Promise<T>, reqId?: number): Promise<T>;
   readonly counters: Counters;
   readonly rng: Rng;
   /** Who sent the message being handled (set per invocation). */

@@ -20,9 +20,10 @@ import type { PortLike } from '../microkernel/ipc.js';
 import { Sweeper } from '../microkernel/sweeper.js';
 import type { KernelConfig } from '../config.js';
 import type { Registers } from './registers.js';
+import type { TraceRecorder } from '../trace/recorder.js';
 
 type LinkFrame =
-  | { k: 'req'; id: number; line: string; body?: Uint8Array[] }
+  | { k: 'req'; id: number; line: string; body?: Uint8Array[]; t?: number }
   | { k: 'close' }
   | { k: 'done'; id: number; r: Reply<{ status: number }>; hash?: number }
   | { k: 'closed' };
@@ -34,8 +35,11 @@ export function responseHash(reqId: number, status: number, frames: Frame[]): nu
   return h;
 }
 
-/** How the device hands the wire's messages to the net server in its domain. */
-export type DeviceDeliver = (msg: Msg<'net', 'NET_RECV'> | Msg<'net', 'NET_CLOSE'>) => Reply<unknown> | Promise<Reply<unknown>>;
+/**
+ * How the device hands the wire's messages to the net server in its domain;
+ * `flow`: a traced request's flow id, as the wire tagged it (tracing only).
+ */
+export type DeviceDeliver = (msg: Msg<'net', 'NET_RECV'> | Msg<'net', 'NET_CLOSE'>, flow?: number) => Reply<unknown> | Promise<Reply<unknown>>;
 
 /** A wire device in net's domain: net transmits through it, and it delivers what comes off the wire. */
 export interface WireDevice extends NetDevice {
@@ -93,7 +97,7 @@ export class NicDevice implements WireDevice {
     }
     if (f.k !== 'req') return;
     const msg: Msg<'net', 'NET_RECV'> = f.body ? { type: 'NET_RECV', reqId: f.id, request: f.line, body: f.body } : { type: 'NET_RECV', reqId: f.id, request: f.line };
-    void Promise.resolve(deliver(msg)).then((r) => {
+    void Promise.resolve(f.t === undefined ? deliver(msg) : deliver(msg, f.t)).then((r) => {
       const hash = this.hashes.get(f.id);
       this.hashes.delete(f.id);
       const frame: LinkFrame = hash === undefined ? { k: 'done', id: f.id, r: r as Reply<{ status: number }> } : { k: 'done', id: f.id, r: r as Reply<{ status: number }>, hash };
@@ -116,6 +120,8 @@ interface Waiting {
   body?: Uint8Array;
   deadline: number;
   resolve: (a: LinkAnswer) => void;
+  /** Traced: when it was sent (epoch µs). */
+  sentAt?: number;
 }
 
 /** The clients' end of the link, in the harness. It survives the net server's restarts. */
@@ -128,9 +134,16 @@ export class WireLink implements DeviceLink {
   private readonly sweeper: Sweeper;
   /** Requests whose connection went down with a net server. */
   resets = 0;
+  /** Traces the sampled requests (only when asked for). */
+  private tracer: TraceRecorder | null = null;
 
   constructor(private readonly timeoutMs: number) {
     this.sweeper = new Sweeper(timeoutMs, () => this.sweep());
+  }
+
+  /** Trace the sampled requests into `rec`: each one sent, and the wait for its response. */
+  trace(rec: TraceRecorder): void {
+    this.tracer = rec;
   }
 
   /** A link to (an incarnation of) the net server's NIC. Requests queued meanwhile go out now. */
@@ -207,7 +220,17 @@ export class WireLink implements DeviceLink {
 
   private post(w: Waiting): void {
     this.pending.set(w.id, w);
+    if (this.tracer?.sampled(w.id)) return this.tracedPost(w, this.tracer);
     this.port!.postMessage(w.body ? ({ k: 'req', id: w.id, line: w.line, body: [w.body] } satisfies LinkFrame) : ({ k: 'req', id: w.id, line: w.line } satisfies LinkFrame));
+  }
+
+  /** Post a sampled request, tagged with a flow id, and record it. */
+  private tracedPost(w: Waiting, rec: TraceRecorder): void {
+    const t = rec.flow();
+    const ts = rec.now();
+    w.sentAt = ts;
+    this.port!.postMessage(w.body ? ({ k: 'req', id: w.id, line: w.line, body: [w.body], t } satisfies LinkFrame) : ({ k: 'req', id: w.id, line: w.line, t } satisfies LinkFrame));
+    rec.send(w.id, t, 'wire', 'net', 'NET_RECV', 'call', ts, w.line);
   }
 
   private receive(f: LinkFrame): void {
@@ -216,6 +239,7 @@ export class WireLink implements DeviceLink {
     const w = this.pending.get(f.id);
     if (!w) return;
     this.pending.delete(f.id);
+    if (w.sentAt !== undefined) this.tracer?.span(w.id, `request ${w.id}: ${w.line}`, 'request', w.sentAt);
     w.resolve(f.hash === undefined ? { r: f.r } : { r: f.r, hash: f.hash });
   }
 
