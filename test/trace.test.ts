@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { run, type RunOptions, type RunReport } from '../src/run.js';
 import type { TraceEvent } from '../src/trace/types.js';
-import { HARNESS_PID, MONOLITH_PID, REQUEST_TID } from '../src/trace/chrome.js';
+import { chromeTraceFile, HARNESS_PID, MONOLITH_PID, REQUEST_TID } from '../src/trace/chrome.js';
 import { SERVER_NAMES } from '../src/protocol.js';
 
 const REQUESTS = 200;
@@ -188,5 +188,15 @@ describe('the trace option', () => {
   it('a sample larger than the run traces the requests sent', async () => {
     const r = await run({ mode: 'monolithic', requests: 3, trace: { requests: 10 } });
     expect(r.trace!.requests).toEqual([0, 1, 2]);
+  });
+});
+
+describe('chromeTraceFile', () => {
+  it('wraps a sample as the JSON object a viewer opens', async () => {
+    const r = await run({ mode: 'monolithic', requests: 20, trace: { requests: 2 } });
+    const file = JSON.parse(JSON.stringify(chromeTraceFile(r.trace!, { mode: r.mode, workload: r.workload.name }))) as Record<string, unknown>;
+    expect(file.displayTimeUnit).toBe('ms');
+    expect(file.traceEvents).toEqual(r.trace!.events);
+    expect(file.otherData).toEqual({ mode: 'monolithic', workload: 'specweb96', tracedRequests: [0, 1] });
   });
 });

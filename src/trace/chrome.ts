@@ -97,7 +97,7 @@ export function buildTraceSample(records: TraceRecord[], opts: { mode: Mode; req
     const at = where(r, r.k === 'span');
     const line = lines.get(r.req);
     const name = r.name === 'request' ? `request ${r.req}${line ? `: ${line}` : ''}` : r.name;
-    events.push({ name, cat: r.cat, ph: 'X', ts: rel(r.ts), dur: r3(r.dur), pid: at.pid, tid: at.tid, args: { reqId: r.req } });
+    events.push({ name, cat: r.cat, ph: 'X', ts: rel(r.ts), dur: r3(r.dur), pid: at.pid, tid: at.tid, args: { reqId: r.req, domain: r.d } });
   }
 
   // flows and steps: each message sent whose other end was recorded too
@@ -141,4 +141,13 @@ export function buildTraceSample(records: TraceRecord[], opts: { mode: Mode; req
     events: [...meta, ...events],
     sequences: requests.map((reqId) => ({ reqId, request: lines.get(reqId) ?? '', steps: sequences.get(reqId)! }) satisfies RequestSequence),
   };
+}
+
+/**
+ * The JSON object a trace file holds (Chrome's JSON Object Format, which
+ * Perfetto and chrome://tracing open): the sample's events, times shown in ms,
+ * and `otherData`, free-form metadata about the run.
+ */
+export function chromeTraceFile(sample: TraceSample, otherData: Record<string, unknown> = {}): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms'; otherData: Record<string, unknown> } {
+  return { traceEvents: sample.events, displayTimeUnit: 'ms', otherData: { ...otherData, tracedRequests: sample.requests } };
 }
