@@ -68,6 +68,8 @@ export {
   type CompareResult,
   type Label,
 } from './compare.js';
+export { sweep, sweepCells, shardFromEnv, parseSweepParam, cellSeed, SWEEPABLE, DEFAULT_SWEEP_SEED, type SweepOptions, type SweepResult, type SweepResultCell, type SweepCell, type SweepCellFile, type SweepProgress, type SweepKey, type SweepValue, type Shard } from './sweep.js';
+export { merge, sweepComparison, MergeError } from './merge.js';
 export {
   ConfigError,
   fieldName,

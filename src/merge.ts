@@ -1,0 +1,221 @@
+/**
+ * `merge()`: the cell files a sweep's shards wrote into one directory, read
+ * back as one SweepResult; and `sweepComparison()`: a sweep as a Comparison,
+ * so that the comparison's text, CSV, Markdown and HTML exports print it.
+ *
+ * A merge depends on the set of files alone: the same files give a
+ * deep-equal result however the directory lists them, and merging twice gives
+ * the same result. Files that cannot belong together are refused with a
+ * MergeError naming them: other schema versions, other cost profiles, other
+ * master seeds or param keys, or two files holding the same cell with
+ * different reports.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CompareResult, Comparison, CountedPerRequest } from './compare.js';
+import type { CpuPart } from './costmodel/price.js';
+import { round, stats, type Stats } from './metrics/stats.js';
+import { SCHEMA_VERSION, type RunReport } from './run.js';
+import { canonicalJson, compareIds, productOf, readCellFile, type SweepCellFile, type SweepResult, type SweepResultCell, type SweepValue } from './sweep.js';
+
+/** Cell files that cannot be merged: what is wrong, and the files (names in the directory) behind it. */
+export class MergeError extends Error {
+  /** The files at fault, by name in the directory. */
+  readonly files: string[];
+  constructor(message: string, files: string[]) {
+    super(message);
+    this.name = 'MergeError';
+    this.files = files;
+  }
+}
+
+/** A cell file's name: `<sha256 prefix>.json` as `sweep()` writes it, or any other `*.json`; not a temp file or a hidden one. */
+const isCellFileName = (name: string) => name.endsWith('.json') && !name.startsWith('.');
+
+/** `files` grouped by `key`, groups in key order: "1 (a.json, b.json); 2 (c.json)". */
+function groupsText(files: { name: string; key: string }[]): { text: string; names: string[] } {
+  const groups = new Map<string, string[]>();
+  for (const f of files) groups.set(f.key, [...(groups.get(f.key) ?? []), f.name]);
+  const keys = [...groups.keys()].sort();
+  return { text: keys.map((k) => `${k} (${groups.get(k)!.join(', ')})`).join('; '), names: files.map((f) => f.name) };
+}
+
+/** Refuse files that differ in `what`. */
+function same(files: { name: string; file: SweepCellFile }[], what: string, key: (f: SweepCellFile) => string): void {
+  const keyed = files.map((f) => ({ name: f.name, key: key(f.file) }));
+  if (new Set(keyed.map((k) => k.key)).size > 1) {
+    const g = groupsText(keyed);
+    throw new MergeError(`cannot merge cell files of different ${what}: ${g.text}`, g.names);
+  }
+}
+
+/** The params of every file: one list if they agree; if not (a sweep extended and resumed into the same directory), every value any had. */
+function unionParams(files: SweepCellFile[]): Record<string, SweepValue[]> {
+  const distinct = [...new Set(files.map((f) => canonicalJson(f.sweep.params)))].sort();
+  const lists = distinct.map((j) => JSON.parse(j) as Record<string, SweepValue[]>);
+  // the keys in the order the sweeps gave them: the first file's (all files have the same keys, checked)
+  const keys = Object.keys(files[0].sweep.params);
+  const out: Record<string, SweepValue[]> = {};
+  for (const k of keys) {
+    const seen = new Set<string>();
+    out[k] = [];
+    for (const list of lists) {
+      for (const v of list[k] ?? []) {
+        const t = `${typeof v}:${String(v)}`;
+        if (!seen.has(t)) {
+          seen.add(t);
+          out[k].push(v);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Every cell file (`*.json`) of `dir`, as one SweepResult: its cells sorted
+ * by id, `missing` the cells of the params that no file holds, `complete`
+ * when none is missing. Temp files (`*.tmp`) and hidden files are ignored; a
+ * `*.json` file that is not a cell file is refused. The same cell held by two
+ * files with equal reports counts once (the file first by name). Throws a
+ * MergeError naming the files when they differ in schema version, cost
+ * profile, master seed or param keys, or hold the same cell with different
+ * reports; and when the directory holds no cell file.
+ */
+export function merge(dir: string): SweepResult {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter(isCellFileName).sort();
+  } catch (e) {
+    throw new MergeError(`cannot read the directory ${dir}: ${e instanceof Error ? e.message : String(e)}`, []);
+  }
+  names = names.filter((n) => statSync(join(dir, n)).isFile());
+  if (names.length === 0) throw new MergeError(`${dir} holds no sweep cell file (*.json)`, []);
+  const files = names.map((name) => {
+    try {
+      return { name, file: readCellFile(join(dir, name)) };
+    } catch (e) {
+      throw new MergeError(e instanceof Error ? e.message : String(e), [name]);
+    }
+  });
+  same(files, 'schema versions', (f) => `schema version ${f.schemaVersion}${f.report.schemaVersion !== f.schemaVersion ? ` (report ${f.report.schemaVersion})` : ''}`);
+  const version = files[0].file.schemaVersion;
+  if (version !== SCHEMA_VERSION || files[0].file.report.schemaVersion !== SCHEMA_VERSION) {
+    throw new MergeError(`the cell files are of schema version ${version}; this microlith reads version ${SCHEMA_VERSION}: run the sweep again with it`, names);
+  }
+  same(files, 'cost profiles', (f) => `profile ${f.report.modelled.profile}`);
+  same(files, 'master seeds', (f) => `master seed ${JSON.stringify(f.sweep.masterSeed)}`);
+  same(files, 'param keys (another sweep)', (f) => `params ${Object.keys(f.sweep.params).join(',')}`);
+  // the same cell in two files: once if their reports are equal, refused if not
+  const byId = new Map<string, { name: string; file: SweepCellFile; report: string }[]>();
+  for (const f of files) byId.set(f.file.cell.id, [...(byId.get(f.file.cell.id) ?? []), { ...f, report: canonicalJson(f.file.report) }]);
+  const cells: SweepResultCell[] = [];
+  for (const [id, held] of byId) {
+    if (new Set(held.map((h) => h.report)).size > 1) {
+      throw new MergeError(`cell ${id} is held by ${held.length} files with different reports: ${held.map((h) => h.name).join(', ')} (keep one)`, held.map((h) => h.name));
+    }
+    const { name, file } = held[0]; // the first by name
+    cells.push({ id, params: file.cell.params, seed: file.cell.seed, file: join(dir, name), report: file.report });
+  }
+  cells.sort((a, b) => compareIds(a.id, b.id));
+  const params = unionParams(files.map((f) => f.file));
+  const have = new Set(cells.map((c) => c.id));
+  const missing = productOf(params)
+    .map((c) => c.id)
+    .filter((id) => !have.has(id))
+    .sort(compareIds);
+  return { schemaVersion: SCHEMA_VERSION, kind: 'microlith-sweep', params, masterSeed: files[0].file.sweep.masterSeed, complete: missing.length === 0, missing, cells };
+}
+
+/** The counted events per completed request of one run, as `compare()` gives them. */
+function countedOf(r: RunReport): CountedPerRequest {
+  const done = r.outcomes.ok + r.outcomes.fail + r.outcomes.info;
+  return {
+    bytesCopied: r.perRequest.bytesCopied,
+    ipcMessages: r.perRequest.ipcMessages,
+    crossings: r.perRequest.crossings,
+    bytesChecksummed: done ? round((r.counters.bytesChecksummed + r.counters.rxBytesChecksummed) / done, 4) : 0,
+    directCalls: r.perRequest.directCalls,
+  };
+}
+
+function roundStats(s: Stats): Stats {
+  return { median: round(s.median, 4), min: round(s.min, 4), max: round(s.max, 4), mean: round(s.mean, 4), stdev: round(s.stdev, 4), n: s.n };
+}
+
+/**
+ * A sweep as a Comparison: each cell one label (named by its id) with one
+ * measured round under its own seed, the first cell the baseline; ratios and
+ * factors against it, its extra modelled time and the counted events behind
+ * it, as `compare()` computes them. `seeds` are the cells' seeds in the order
+ * of `results`, and `digestsBySeed` the digests under each: cells run under
+ * different seeds, so their digests are not compared with each other.
+ * `complete` is the sweep's; `warnings` say that each cell ran once and name
+ * the missing cells. Throws when the sweep has no cell.
+ */
+export function sweepComparison(result: SweepResult): Comparison {
+  const cells = result.cells;
+  if (cells.length === 0) throw new Error('a sweep with no cells has nothing to compare');
+  const base = cells[0].report;
+  const baseRps = base.throughput.requestsPerSec;
+  const baseCounted = countedOf(base);
+  const results = cells.map((cell, i): CompareResult => {
+    const r = cell.report;
+    const m = r.modelled;
+    const rps = r.throughput.requestsPerSec;
+    const parts = Object.keys(m.perRequestUs) as (CpuPart | 'disk')[];
+    const slower = baseRps / rps;
+    const faster = rps / baseRps;
+    return {
+      label: cell.id,
+      mode: r.mode,
+      transport: r.transport,
+      signal: r.signal,
+      requestsPerSec: stats([rps]),
+      ratio: roundStats(stats([faster])),
+      relative:
+        i === 0
+          ? { factor: 1, stdev: 0, direction: 'baseline' }
+          : slower >= 1
+            ? { factor: round(slower, 4), stdev: 0, direction: 'slower' }
+            : { factor: round(faster, 4), stdev: 0, direction: 'faster' },
+      extra: {
+        modelledUsPerRequest: Object.fromEntries(parts.map((p) => [p, round(m.perRequestUs[p] - (base.modelled.perRequestUs[p] ?? 0), 5)])) as Record<CpuPart | 'disk', number>,
+        counted: countedOf(r),
+        baselineCounted: baseCounted,
+      },
+      latencyUs: r.latencyUs ? { p50: r.latencyUs.p50, p99: r.latencyUs.p99 } : null,
+      modelled: {
+        label: m.label,
+        profile: m.profile,
+        requestsPerSec: m.requestsPerSec,
+        ratio: base.modelled.requestsPerSec > 0 ? round(m.requestsPerSec / base.modelled.requestsPerSec, 4) : 0,
+        bottleneck: m.bottleneck,
+        cpuUsPerRequest: m.cpuUsPerRequest,
+      },
+      reports: [r],
+    };
+  });
+  const seeds = [...new Set(cells.map((c) => c.seed))];
+  const digestsBySeed: Record<string, string[]> = {};
+  for (const seed of seeds) {
+    digestsBySeed[String(seed)] = [...new Set(cells.filter((c) => c.seed === seed && c.report.status === 'ok').map((c) => c.report.digest))];
+  }
+  const warnings = [
+    `each cell ran once, under its own seed: its host-measured throughput and latency have no spread to tell (the counted and modelled figures are deterministic); run the sweep with a few master seeds to see the spread`,
+    ...(result.missing.length ? [`${result.missing.length} of ${result.missing.length + cells.length} cells are missing: ${result.missing.join('; ')}`] : []),
+  ];
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    baseline: cells[0].id,
+    workload: base.workload,
+    seeds,
+    rounds: 1,
+    roundsPlanned: 1,
+    complete: result.complete,
+    digestsEqual: Object.values(digestsBySeed).every((d) => d.length <= 1),
+    digestsBySeed,
+    warnings,
+    results,
+  };
+}
