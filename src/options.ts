@@ -169,6 +169,11 @@ const FaultEntry = z.unknown().transform((v, ctx): FaultSpec | RandomPlan => {
 /** The request count a random fault plan is drawn for when the options give none. */
 export const RANDOM_PLAN_REQUESTS = 1000;
 
+/** A seed: an integer or a string of 1 to 64 characters. */
+const seedOption = z.custom<number | string>((v) => Number.isSafeInteger(v) || (typeof v === 'string' && v.length >= 1 && v.length <= 64), {
+  error: 'must be an integer or a string of 1 to 64 characters',
+});
+
 /** The fields run() and compare() share: everything but the kernel's choice. */
 const commonShape = {
   workload: workloadOption.default(DEFAULT_WORKLOAD),
@@ -176,11 +181,7 @@ const commonShape = {
   clients: zRange(RANGES.clients).optional(),
   arrival: ArrivalOption.optional(),
   durationMs: zRange(RANGES.durationMs).optional(),
-  seed: z
-    .custom<number | string>((v) => Number.isSafeInteger(v) || (typeof v === 'string' && v.length >= 1 && v.length <= 64), {
-      error: 'must be an integer or a string of 1 to 64 characters',
-    })
-    .optional(),
+  seed: seedOption.optional(),
   cacheBlocks: zRange(RANGES.cacheBlocks).default(DEFAULT_KERNEL_CONFIG.cacheBlocks),
   poolBlocks: zRange(RANGES.poolBlocks).optional(),
   mtu: zRange(RANGES.mtu).default(DEFAULT_KERNEL_CONFIG.mtu),
@@ -209,21 +210,21 @@ const ServerModulesOption = z.strictObject(
   { error: `must be an object mapping server names (${SERVER_NAMES.join(', ')}) to module file paths` },
 );
 
-export const RunOptionsSchema = z
 /** `trace`: how many requests to trace, the first by request id. */
 const TraceOption = z.strictObject(
   { requests: z.custom<number>((v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000, { error: 'must be an integer from 1 to 1000' }) },
   { error: 'must be { requests: N }, N an integer from 1 to 1000' },
 );
 
+export const RunOptionsSchema = z
   .strictObject({
     ...commonShape,
     mode: oneOf(MODES).default(DEFAULT_MODE),
     transport: oneOf(TRANSPORTS).optional(),
     signal: oneOf(SIGNALS).optional(),
     serverModules: ServerModulesOption.default({}),
-  })
     trace: TraceOption.optional(),
+  })
   .superRefine((o, ctx) => {
     // an option that cannot apply is refused, not ignored
     if (o.mode === 'monolithic') {
@@ -260,23 +261,43 @@ export type ParsedRunOptions = Omit<z.output<typeof RunOptionsSchema>, 'faults' 
 export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal' | 'serverModules'> {
   /** Labels such as 'monolithic', 'microkernel:copy'; the first is the baseline. */
   labels?: string[];
+  /**
+   * Several seeds (instead of `seed`): every round runs every label under every
+   * seed, seed by seed (seed 1: A B C, seed 2: A B C, ...), and each label's
+   * figures are over all its rounds × seeds. Distinct; not with `seed`.
+   */
+  seeds?: (number | string)[];
   /** Measured rounds per label (default 3). */
   rounds?: number;
-  /** Runs of each label before measuring, not reported (default 1). */
+  /** Rounds before measuring (each label under each seed), not reported (default 1). */
   warmupRounds?: number;
   /** Called after every run, for progress display. */
-  onRun?: (info: { label: string; round: number; warmup: boolean; report: import('./run.js').RunReport }) => void;
+  onRun?: (info: { label: string; round: number; warmup: boolean; seed: number | string; report: import('./run.js').RunReport }) => void;
 }
 
 export const DEFAULT_LABELS = ['monolithic', 'microkernel:copy'] as const;
 
-export const CompareOptionsSchema = z.strictObject({
-  ...commonShape,
-  labels: z.array(z.string(), { error: 'must be an array of labels' }).min(1, { error: 'must name at least one label' }).default([...DEFAULT_LABELS]),
-  rounds: zRange(RANGES.rounds).default(3),
-  warmupRounds: zRange(RANGES.warmupRounds).default(1),
-  onRun: z.custom<NonNullable<CompareOptions['onRun']>>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
-});
+export const CompareOptionsSchema = z
+  .strictObject({
+    ...commonShape,
+    seeds: z.array(seedOption, { error: 'must be an array of seeds' }).min(1, { error: 'must name at least one seed' }).optional(),
+    labels: z.array(z.string(), { error: 'must be an array of labels' }).min(1, { error: 'must name at least one label' }).default([...DEFAULT_LABELS]),
+    rounds: zRange(RANGES.rounds).default(3),
+    warmupRounds: zRange(RANGES.warmupRounds).default(1),
+    onRun: z.custom<NonNullable<CompareOptions['onRun']>>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
+  })
+  .superRefine((o, ctx) => {
+    if (o.seeds === undefined) return;
+    if (o.seed !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['seeds'], message: 'cannot go with {seed}: use one of them ({seed} for one seed, {seeds} for several)', params: { rule: true } });
+    }
+    // a seed is a key of the digests per seed: 5 and '5' would be one
+    const seen = new Set<string>();
+    for (const [i, s] of o.seeds.entries()) {
+      if (seen.has(String(s))) ctx.addIssue({ code: 'custom', path: ['seeds', i], message: 'repeats a seed: each seed once', params: { quoted: false } });
+      seen.add(String(s));
+    }
+  });
 
 /**
  * compare()'s options checked and completed; every fault as a FaultSpec, as in

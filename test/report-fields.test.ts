@@ -229,6 +229,11 @@ describe('compare()', () => {
     expect(c.rounds).toBe(2);
     expect(c.digestsEqual).toBe(true);
     expect(new Set(c.results.flatMap((x) => x.reports.map((rep) => rep.digest))).size).toBe(1);
+    // one seed: the seeds name it, and its digests are those of every run
+    expect(c.seeds).toEqual([5]);
+    expect(c.digestsBySeed).toEqual({ 5: [c.results[0].reports[0].digest] });
+    // two rounds are too few to tell a spread: every label is warned of
+    expect(c.warnings.map((w) => /^(\S+): throughput measured only 2 times/.exec(w)?.[1]).filter(Boolean)).toEqual(['monolithic', 'microkernel:copy']);
     expect(c.workload).toEqual({
       name: 'specweb96',
       seed: 5,

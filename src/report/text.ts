@@ -8,7 +8,7 @@
  * `grid` in `layout.ts`.
  */
 import pc from 'picocolors';
-import type { Comparison } from '../compare.js';
+import { runsText, type Comparison, type CompareResult, type CountedPerRequest } from '../compare.js';
 import type { RunReport } from '../run.js';
 import type { ServeReport } from '../serve.js';
 import type { CpuPart, Modelled } from '../costmodel/price.js';
@@ -17,7 +17,7 @@ import type { CheckRow } from '../costmodel/calibrate.js';
 import { median } from '../metrics/stats.js';
 import type { IpcBenchResult } from '../microkernel/bench-ipc.js';
 import { bytes, bytesPerSec, count, exact, ms, pct, rate, ratio, sig3, signedPct, us } from './format.js';
-import { grid, note, para, WIDTH, type Column, type Group } from './layout.js';
+import { grid, note, para, visibleWidth, WIDTH, wrap, type Column, type Group } from './layout.js';
 
 export interface FormatOptions {
   /** Every detail, not only the first screen's; lines may then be wider than 100 columns. */
@@ -205,11 +205,116 @@ export function formatServe(r: ServeReport, opts: FormatOptions = {}): string {
   return lines.join('\n');
 }
 
-/** A comparison: one row per label, its columns grouped by kind (host-measured, counted, modelled), then what they mean. */
+/** `x` signed: '+' before a positive figure, '−' before a negative one (`f` formats the magnitude). */
+function signed(x: number, f: (v: number) => string): string {
+  const body = f(Math.abs(x));
+  return x > 0 ? `+${body}` : x < 0 ? `−${body}` : body;
+}
+
+/** A count per request: whole when it is ('8'), else three significant digits ('8.50'). */
+const perRequestCount = (x: number) => (Number.isInteger(x) ? count(x) : sig3(x));
+
+/** `mean ± σ` of a factor, σ to the decimals of the mean (hyperfine's '2.41 ± 0.08'). */
+function factorText(factor: number, stdev: number): string {
+  const f = sig3(factor);
+  const decimals = f.split('.')[1]?.length ?? 0;
+  return `${f} ± ${stdev.toFixed(decimals)}`;
+}
+
+/** `head` then `text` wrapped to the budget, its continuation lines indented to the width of `head`. */
+function hanging(head: string, text: string): string {
+  const indent = visibleWidth(head);
+  const lines = wrap(text, Math.max(20, WIDTH - indent));
+  return lines.map((l, i) => (i === 0 ? head : ' '.repeat(indent)) + l).join('\n');
+}
+
+/** An aligned line if it fits (or wide), else the same words wrapped. */
+const fitLine = (line: string, wide: boolean) => (wide || visibleWidth(line) <= WIDTH ? line : para(line));
+
+/** Hyperfine's lines: each label's host-measured throughput as mean ± σ, min … max and runs. */
+function throughputLines(c: Comparison, seeds: number, pad: number, wide: boolean): string[] {
+  const cells = c.results.map((r) => {
+    const s = r.requestsPerSec;
+    return { label: r.label, mean: rate(s.mean), sd: rate(s.stdev), min: rate(s.min), max: rate(s.max), n: plural(s.n, 'run') };
+  });
+  const width = (k: 'mean' | 'sd' | 'min' | 'max') => Math.max(...cells.map((x) => x[k].length));
+  return [
+    para(`throughput, ${HOST}: mean ± σ over ${runsText(c.rounds, seeds)}, and min … max:`),
+    ...cells.map((x) =>
+      fitLine(
+        `  ${x.label.padEnd(pad)}  ${x.mean.padStart(width('mean'))} ± ${x.sd.padStart(width('sd'))} req/s` +
+          `   [min ${x.min.padStart(width('min'))} … max ${x.max.padStart(width('max'))}]   ${x.n}`,
+        wide,
+      ),
+    ),
+  ];
+}
+
+/** Hyperfine's summary: each other label's factor slower or faster than the baseline, paired run by run. */
+function relativeLines(c: Comparison, seeds: number, pad: number, wide: boolean): string[] {
+  const others = c.results.filter((r) => r.relative.direction !== 'baseline');
+  if (!others.length) return [];
+  const pairing = seeds > 1 ? 'paired by round and seed' : 'paired by round';
+  return [
+    para(`relative throughput, ${HOST}: mean ± σ of the factors, ${pairing}:`),
+    ...others.map((r) => fitLine(`  ${r.label.padEnd(pad)}  ${factorText(r.relative.factor, r.relative.stdev)} × ${r.relative.direction} than ${c.baseline}`, wide)),
+  ];
+}
+
+const EXTRA_PART_NAMES: Record<CpuPart | 'disk', string> = { ...PART_NAMES, disk: 'disk (device time)' };
+
+const COUNTED_NAMES: Array<[keyof CountedPerRequest, (x: number) => string]> = [
+  ['ipcMessages', (x) => `${signed(x, perRequestCount)} IPC messages`],
+  ['bytesCopied', (x) => `${signed(x, bytes)} copied`],
+  ['crossings', (x) => `${signed(x, perRequestCount)} crossings`],
+  ['bytesChecksummed', (x) => `${signed(x, bytes)} checksummed`],
+  ['directCalls', (x) => `${signed(x, perRequestCount)} direct calls`],
+];
+
+/** Where a label's extra time per request went: its largest modelled parts against the baseline's, and the counted events behind them. */
+function extraLines(r: CompareResult, pad: number, wide: boolean): string[] {
+  const parts = (Object.entries(r.extra.modelledUsPerRequest) as [CpuPart | 'disk', number][])
+    .filter(([, x]) => x !== 0 && sig3(Math.abs(x)) !== '0')
+    .sort((a, b) => Math.abs(b[1]) - Math.abs(a[1]));
+  const shown = wide ? parts : parts.slice(0, 3);
+  const time = shown.length
+    ? shown.map(([k, x]) => `${signed(x, us)} µs ${EXTRA_PART_NAMES[k]}`).join(', ') + (parts.length > shown.length ? `, and ${plural(parts.length - shown.length, 'smaller part')}` : '')
+    : 'no modelled time apart from the baseline';
+  const events = COUNTED_NAMES.map(([k, f]) => [r.extra.counted[k] - r.extra.baselineCounted[k], f] as const)
+    .filter(([d]) => Math.abs(d) > 1e-9)
+    .map(([d, f]) => f(d));
+  const head = `  ${r.label.padEnd(pad)}  `;
+  return [
+    hanging(head, time),
+    hanging(' '.repeat(head.length), events.length ? `from ${events.join(', ')} per request (${COUNTED})` : `no counted events apart from the baseline (${COUNTED})`),
+  ];
+}
+
+/** Whether the answers agree, seed by seed. */
+function digestLine(c: Comparison): string {
+  const bySeed = (c.seeds ?? [c.workload.seed]).map((s) => [s, c.digestsBySeed?.[String(s)] ?? []] as const);
+  if (!c.digestsEqual) {
+    const differ = bySeed.filter(([, d]) => d.length > 1).map(([s, d]) => `seed ${s}: ${d.length} digests`);
+    return para(`DIFFERENT ANSWERS: the response digests differ between runs${differ.length ? ` (${differ.join('; ')})` : ''}`, pc.red);
+  }
+  if (bySeed.length === 1) return para(`same answers: every run's response digest is ${bySeed[0][1][0] ?? c.results[0].reports[0].digest}`);
+  return para(`same answers under each seed (seeds make different requests): ${bySeed.map(([s, d]) => `seed ${s}: every run's digest is ${d[0] ?? 'none (no run ok)'}`).join('; ')}`);
+}
+
+/**
+ * A comparison, as hyperfine reads: each label's host-measured throughput as
+ * mean ± σ with its min … max and runs, each other label's factor slower or
+ * faster than the baseline; then the table (one row per label, its columns
+ * grouped by kind: host-measured, counted, modelled) and what it means; where
+ * each label's extra time went (modelled, with the counted events behind it);
+ * whether the answers agree; and the warnings on figures not to trust.
+ */
 export function formatComparison(c: Comparison, opts: FormatOptions = {}): string {
   const wide = opts.wide ?? false;
   const w = c.workload;
   const m = c.results[0].modelled;
+  const seeds = c.seeds ?? [w.seed];
+  const several = seeds.length > 1;
   const columns: Column[] = [
     { head: 'label' },
     { head: 'req/s', right: true },
@@ -232,7 +337,6 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
     { title: modelledKind(m.label), span: wide ? 4 : 3 },
   ];
   const rows = c.results.map((r) => {
-    const last = r.reports[r.reports.length - 1];
     const span = (s: { min: number; max: number }, f: (x: number) => string) => `${f(s.min)}–${f(s.max)}`;
     return [
       r.label,
@@ -242,29 +346,40 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
       ...(wide ? [span(r.ratio, ratio)] : []),
       r.latencyUs ? us(r.latencyUs.p50) : 'n/a',
       r.latencyUs ? us(r.latencyUs.p99) : 'n/a',
-      bytes(last.perRequest.bytesCopied),
-      sig3(last.perRequest.ipcMessages),
+      bytes(r.extra.counted.bytesCopied),
+      sig3(r.extra.counted.ipcMessages),
       ...(wide ? [us(r.modelled.cpuUsPerRequest)] : []),
       rate(r.modelled.requestsPerSec),
       ratio(r.modelled.ratio),
       r.modelled.bottleneck,
     ];
   });
+  const pad = Math.max(...c.results.map((r) => r.label.length));
+  const others = c.results.filter((r) => r.relative.direction !== 'baseline');
+  const over = several ? 'the runs (rounds and seeds)' : 'the rounds';
   const lines = [
     para(`microlith compare: ${w.name}, baseline ${c.baseline}`, pc.bold),
-    para(`seed ${w.seed}, ${plural(w.requests, 'request')}, ${plural(w.clients, 'client')}, ${plural(c.rounds, 'interleaved round')}${c.complete ? '' : ` (incomplete: stopped after ${c.rounds} of ${c.roundsPlanned})`}`),
+    para(
+      `${several ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, ${plural(w.requests, 'request')}, ${plural(w.clients, 'client')}, ` +
+        `${plural(c.rounds, 'interleaved round')}${c.complete ? '' : ` (incomplete: stopped after ${c.rounds} of ${c.roundsPlanned})`}`,
+    ),
+    ...throughputLines(c, seeds.length, pad, wide),
+    ...relativeLines(c, seeds.length, pad, wide),
     grid({ columns, groups, rows, width: widthOf(opts) }),
     note(
-      `host-measured: medians over the rounds on this machine; ratio to ${c.baseline}, paired round by round; latency is a round trip ` +
-        `(request sent to reply). counted: the same every round. ${m.label}: the counted events priced by that cost profile` +
+      `host-measured: medians over ${over} on this machine; ratio to ${c.baseline}, paired ${several ? 'by round and seed' : 'round by round'}; latency is a round trip ` +
+        `(request sent to reply). counted: the same every round${several ? ' (means over the seeds)' : ''}. ${m.label}: the counted events priced by that cost profile` +
         `${wide ? '; CPU µs/req is processor time per request' : ''}; bound by: what limits the modelled throughput.`,
     ),
-    c.digestsEqual
-      ? para(`same answers: every run's response digest is ${c.results[0].reports[0].digest}`)
-      : pc.red('DIFFERENT ANSWERS: the response digests differ between runs'),
   ];
+  if (others.length) {
+    lines.push(para(`where the extra time went, µs per request against ${c.baseline}, ${modelledKind(m.label)}: the counted events priced by the profile, not measured:`));
+    for (const r of others) lines.push(...extraLines(r, pad, wide));
+  }
+  lines.push(digestLine(c));
   const failed = c.results.flatMap((r) => r.reports.filter((x) => x.status !== 'ok').map((x) => `${r.label}: ${x.problems.join('; ')}`));
   if (failed.length) lines.push(para(`FAILED runs: ${failed.join(' | ')}`, pc.red));
+  for (const warning of c.warnings ?? []) lines.push(para(`warning: ${warning}`, pc.yellow));
   return lines.join('\n');
 }
 
