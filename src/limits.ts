@@ -44,6 +44,8 @@ export const RANGES = {
   /** Schedules (runs with one fault each, per mode) of a fault-injection campaign. */
   campaignSchedules: int(1, 10000),
   warmupRounds: int(0, 100),
+  /** Requests a run traces (the first by request id). */
+  traceRequests: int(1, 1000),
   // serve: the socket's port and the limits it holds real clients to
   port: int(0, 65535),
   maxConnections: int(1, 100_000),

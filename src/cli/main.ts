@@ -10,7 +10,7 @@
 import yargs, { type Argv, type Options } from 'yargs';
 import pc from 'picocolors';
 import cliProgress from 'cli-progress';
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
 import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type OptionNamer } from '../config.js';
@@ -28,6 +28,13 @@ import { priceRoundTrip } from '../costmodel/price.js';
 import { calibrate, checkModel } from '../costmodel/calibrate.js';
 import { campaign, DEFAULT_CAMPAIGN_REQUESTS, DEFAULT_CAMPAIGN_SEED, DEFAULT_CAMPAIGN_WORKLOAD } from '../faults/campaign.js';
 import { formatCampaign } from '../report/campaign.js';
+import { toCsv, toMarkdown } from '../report/export.js';
+import { toHtml } from '../report/html.js';
+import { chromeTraceFile } from '../trace/chrome.js';
+import { DEFAULT_SWEEP_SEED, parseSweepParam, shardFromEnv, sweep, sweepCells, type Shard, type SweepValue } from '../sweep.js';
+import { merge, MergeError, sweepComparison } from '../merge.js';
+import { BaselineError, compareToBaseline, formatBaseline } from '../baseline.js';
+import type { RequestSequence } from '../trace/types.js';
 
 /** A usage or input problem: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -63,6 +70,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
 const flagName: OptionNamer = (field, value) => {
   // an entry of a list is named by the list's flag (faults.2 -> --fault)
   field = field.replace(/\.\d+$/, '');
+  // a sweep's parameter is named by its --param (params.clients -> --param clients)
+  if (field.startsWith('params.')) return `--param ${field.slice('params.'.length)}${value === undefined ? '' : `=${value}`}`;
   const flag = FLAG_OF_FIELD[field] ?? field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   return value === undefined ? `--${flag}` : `--${flag} ${value}`;
 };
@@ -121,8 +130,19 @@ const WORKLOAD_FLAGS = {
   quiet: { alias: 'q', type: 'boolean', describe: 'no progress or summary text' },
 } satisfies Record<string, Options>;
 
+/** Exports of a report or comparison, each to a file or (`-`) stdout. */
+const EXPORT_FLAGS = {
+  csv: { type: 'string', requiresArg: true, describe: 'write one CSV row per run (units and kind in the column names) to FILE; - for stdout' },
+  markdown: { type: 'string', requiresArg: true, describe: 'write a Markdown table, a row per label, to FILE; - for stdout' },
+  html: { type: 'string', requiresArg: true, describe: 'write one self-contained HTML report (charts; no scripts, no network) to FILE; - for stdout' },
+  'html-profiles': { type: 'string', requiresArg: true, describe: `with --html: price the counted events under these profiles too, comma-separated (a switcher picks one): ${shippedProfiles().join(', ')}` },
+} satisfies Record<string, Options>;
+
 const RUN_FLAGS = {
   ...WORKLOAD_FLAGS,
+  ...EXPORT_FLAGS,
+  trace: { type: 'string', requiresArg: true, describe: 'write a Chrome trace (Perfetto, chrome://tracing) of the first --trace-requests requests to FILE; - for stdout' },
+  'trace-requests': numeric('with --trace: how many requests to trace, the first by request id', RANGES.traceRequests, 20),
   mode: { alias: 'm', choices: MODES, requiresArg: true, describe: `which kernel (default ${DEFAULT_MODE})` },
   transport: { alias: 't', choices: TRANSPORTS, requiresArg: true, describe: 'microkernel: how payloads cross domains (default copy)' },
   signal: { choices: SIGNALS, requiresArg: true, describe: 'microkernel: how a domain learns a message waits: a port event per message, per batch, or shared-memory rings it polls (default message)' },
@@ -130,7 +150,7 @@ const RUN_FLAGS = {
 } satisfies Record<string, Options>;
 
 /** Flags of the simulated clients: serve has real ones instead. */
-const CLIENT_FLAGS = ['requests', 'clients', 'rate', 'max-in-flight', 'think-time-ms', 'duration-ms', 'accept-incomplete'] as const;
+const CLIENT_FLAGS = ['requests', 'clients', 'rate', 'max-in-flight', 'think-time-ms', 'duration-ms', 'accept-incomplete', 'trace', 'trace-requests'] as const;
 
 const SERVE_FLAGS = {
   ...(Object.fromEntries(Object.entries(RUN_FLAGS).filter(([k]) => !(CLIENT_FLAGS as readonly string[]).includes(k))) as Omit<typeof RUN_FLAGS, (typeof CLIENT_FLAGS)[number]>),
@@ -147,8 +167,13 @@ const SERVE_FLAGS = {
 
 const COMPARE_FLAGS = {
   ...WORKLOAD_FLAGS,
+  ...EXPORT_FLAGS,
   modes: { type: 'string', requiresArg: true, describe: `comma-separated labels, monolithic or microkernel[:TRANSPORT[:SIGNAL]]; the first is the baseline (default ${DEFAULT_LABELS.join(',')})` },
   rounds: { alias: 'r', ...numeric('measured rounds per label', RANGES.rounds, 3) },
+  seeds: { type: 'string', requiresArg: true, describe: 'several seeds, comma-separated: every round runs every label under each (instead of --seed)' },
+  baseline: { type: 'string', requiresArg: true, describe: 'a saved comparison (--json) to show the change against, label by label' },
+  'fail-above': numeric('with --baseline: exit 1 when a label regressed by more than this many percent (of --fail-on)', RANGES.maxErrorPercent),
+  'fail-on': { choices: ['modelled', 'host'], requiresArg: true, describe: 'with --fail-above: judge modelled throughput (deterministic; default) or the host-measured ratio (noisy)' },
   warmup: numeric('unmeasured rounds per label first', RANGES.warmupRounds, 1),
   'spin-us': numeric('labels with ring signalling: µs a domain polls after its last message before it sleeps', RANGES.spinUs, 0),
   // run's kernel flags, accepted only to say what compare takes instead
@@ -195,6 +220,26 @@ const FAULTS_FLAGS = {
   quiet: { alias: 'q', type: 'boolean', describe: 'no progress or summary text' },
 } satisfies Record<string, Options>;
 
+const SWEEP_FLAGS = {
+  ...(Object.fromEntries(Object.entries(WORKLOAD_FLAGS).filter(([k]) => !['json', 'wide'].includes(k))) as Omit<typeof WORKLOAD_FLAGS, 'json' | 'wide'>),
+  ...EXPORT_FLAGS,
+  param: { type: 'string', requiresArg: true, describe: 'a parameter and its values, KEY=V1,V2,... (repeatable): the cells are their cartesian product; KEY is a run option (clients, requests, transport, signal, mode, cache-blocks as cacheBlocks, ...) or label (e.g. microkernel:shared:ring)' },
+  seed: { alias: 's', type: 'string', requiresArg: true, describe: "the master seed: each cell's seed is derived from it and the cell's id (default 1)" },
+  list: { type: 'boolean', describe: "print the cells' ids (of --shard, if given), their seeds and file names, and run nothing" },
+  shard: { type: 'string', requiresArg: true, describe: 'run shard I of N (I/N, I from 0): the cells whose position modulo N is I; default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX with --shards' },
+  shards: numeric('with JOB_COMPLETION_INDEX (a Kubernetes indexed job): how many shards there are', RANGES.rounds),
+  dir: { type: 'string', requiresArg: true, describe: 'write each cell to DIR/<hash of its config>.json (atomically); cells already there are read back, not run again' },
+  json: { type: 'boolean', describe: 'print the sweep as JSON on stdout (text goes to stderr)' },
+  wide: { type: 'boolean', describe: 'every detail in the tables' },
+} satisfies Record<string, Options>;
+
+const MERGE_FLAGS = {
+  ...EXPORT_FLAGS,
+  json: { type: 'boolean', describe: 'print the merged sweep as JSON on stdout (text goes to stderr)' },
+  wide: { type: 'boolean', describe: 'every detail in the tables' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'no summary text' },
+} satisfies Record<string, Options>;
+
 const WORKLOADS_FLAGS = {
   long: { alias: 'l', type: 'boolean', describe: 'the whole description and its sources' },
 } satisfies Record<string, Options>;
@@ -207,6 +252,8 @@ const COMMANDS = {
   bench: BENCH_FLAGS,
   calibrate: CALIBRATE_FLAGS,
   faults: FAULTS_FLAGS,
+  sweep: SWEEP_FLAGS,
+  merge: MERGE_FLAGS,
   workloads: WORKLOADS_FLAGS,
   validate: {},
 } as const;
@@ -214,6 +261,8 @@ type CommandName = keyof typeof COMMANDS;
 const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
 
 type Args<F> = { [K in keyof F]?: unknown };
+
+const plural = (n: number, one: string) => `${n.toLocaleString('en-US')} ${n === 1 ? one : `${one}s`}`;
 
 // ---------------------------------------------------------------- from flags to options
 
@@ -328,6 +377,51 @@ function refuseKernelFlags(a: Args<typeof COMPARE_FLAGS>): void {
   throw new UsageError(`compare takes the kernels to compare as labels, not --${given[0]}: use --modes ${labels}`);
 }
 
+// ---------------------------------------------------------------- exports
+
+type ExportKind = 'json' | 'csv' | 'markdown' | 'html' | 'trace';
+
+/**
+ * Where each export asked for goes: a file, or `-` (stdout; --json always).
+ * Checked before any work: at most one on stdout, and every file writable.
+ */
+function exportTargets(a: { json?: unknown } & Args<typeof EXPORT_FLAGS> & { trace?: unknown }): Partial<Record<ExportKind, string>> {
+  const t: Partial<Record<ExportKind, string>> = {};
+  if (a.json) t.json = '-';
+  for (const k of ['csv', 'markdown', 'html', 'trace'] as const) {
+    const v = a[k as keyof typeof a];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') throw new UsageError(`--${k} needs a file (or - for stdout)`);
+    if (v !== '-') checkWritable(v, k);
+    t[k] = v;
+  }
+  const onStdout = Object.entries(t).filter(([, v]) => v === '-').map(([k]) => `--${k}`);
+  if (onStdout.length > 1) throw new UsageError(`${onStdout.join(' and ')} would all go to stdout: send all but one to a file`);
+  if (a['html-profiles'] !== undefined && t.html === undefined) throw new UsageError('--html-profiles goes with --html FILE');
+  return t;
+}
+
+/** Some export takes stdout: the text report then goes to stderr. */
+const usesStdout = (t: Partial<Record<ExportKind, string>>) => Object.values(t).includes('-');
+
+/** Write `text` to `target` (`-`: stdout), saying where on stderr. */
+function emit(target: string, text: string, what: string, quiet: unknown): void {
+  if (target === '-') return out(text);
+  writeFileSync(target, text.endsWith('\n') ? text : `${text}\n`);
+  if (!quiet) err(`wrote ${what} to ${target}`);
+}
+
+/** The exports of `x` (a run report or a comparison) to their targets. */
+function writeExports(t: Partial<Record<ExportKind, string>>, x: RunReport | Comparison, a: Args<typeof EXPORT_FLAGS> & { quiet?: unknown }, sequence: RequestSequence | null = null): void {
+  if (t.json) emit(t.json, JSON.stringify(x, null, 2), 'the JSON report', a.quiet);
+  if (t.csv) emit(t.csv, toCsv(x), 'the CSV', a.quiet);
+  if (t.markdown) emit(t.markdown, toMarkdown(x), 'the Markdown table', a.quiet);
+  if (t.html) {
+    const profiles = a['html-profiles'] === undefined ? undefined : String(a['html-profiles']).split(',').map((p) => loadProfile(p.trim()));
+    emit(t.html, toHtml(x, { ...defined({ profiles }), sequence }), 'the HTML report', a.quiet);
+  }
+}
+
 // ---------------------------------------------------------------- commands
 
 /** The exit code of a run or comparison that ended: failed runs exit 1, incomplete ones too unless accepted. */
@@ -353,18 +447,26 @@ function kernelText(k: { mode: Mode; transport?: string; signal?: string }): str
 }
 
 async function runCommand(a: Args<typeof RUN_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
-  const opts: RunOptions = { ...workloadOptions(a, argv), ...kernelOptions(a) };
+  const targets = exportTargets(a);
+  const traceRequests = numberFlag('traceRequests', a['trace-requests']);
+  if (traceRequests !== undefined && !targets.trace) throw new UsageError('--trace-requests goes with --trace FILE');
+  const opts: RunOptions = { ...workloadOptions(a, argv), ...kernelOptions(a), ...(targets.trace ? { trace: { requests: traceRequests ?? 20 } } : {}) };
   const { workload, cfg } = resolveRun(opts); // every option checked before any work
   if (!a.quiet) err(`running ${workload.name} under ${kernelText(cfg)}...`);
   const report = await run({ ...opts, abortSignal: stop.signal });
-  if (a.json) out(JSON.stringify(report, null, 2));
-  if (!a.quiet) (a.json ? err : out)(formatRun(report, { wide: a.wide === true }));
+  writeExports(targets, report, a, report.trace?.sequences[0] ?? null);
+  if (targets.trace && report.trace) {
+    const file = chromeTraceFile(report.trace, { tool: report.tool, mode: report.mode, transport: report.transport, signal: report.signal, workload: report.workload.name, seed: report.workload.seed });
+    emit(targets.trace, JSON.stringify(file), `a trace of ${plural(report.trace.requests.length, 'request')} (open it in Perfetto or chrome://tracing)`, a.quiet);
+  }
+  if (!a.quiet) (usesStdout(targets) ? err : out)(formatRun(report, { wide: a.wide === true }));
   if (report.status !== 'ok') err(`microlith: run ${report.status}: ${report.problems.join('; ')}`);
   if (stop.signal.aborted) return EXIT.interrupted;
   return exitCodeOf([report.status], a['accept-incomplete'] === true);
 }
 
 async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
+  const targets = exportTargets(a);
   const opts: ServeOptions = {
     ...workloadOptions(a, argv),
     ...kernelOptions(a),
@@ -397,8 +499,8 @@ async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: A
     }
     throw e;
   }
-  if (a.json) out(JSON.stringify(report, null, 2));
-  if (!a.quiet) (a.json ? err : out)(formatServe(report, { wide: a.wide === true }));
+  writeExports(targets, report, a);
+  if (!a.quiet) (usesStdout(targets) ? err : out)(formatServe(report, { wide: a.wide === true }));
   if (report.status === 'failed') err(`microlith: serve failed: ${report.problems.join('; ')}`);
   // a stop is how serving ends: only a failure of the system is an error
   return report.status === 'failed' ? EXIT.failed : EXIT.ok;
@@ -406,17 +508,32 @@ async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: A
 
 async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
   refuseKernelFlags(a);
+  const targets = exportTargets(a);
   const labels = a.modes === undefined ? [...DEFAULT_LABELS] : labelsOf(a.modes);
+  if (a['fail-above'] !== undefined && a.baseline === undefined) throw new UsageError('--fail-above goes with --baseline OLD.json');
+  if (a['fail-on'] !== undefined && a['fail-above'] === undefined) throw new UsageError('--fail-on goes with --fail-above PCT');
+  const failAbove = numberFlag('maxErrorPercent', a['fail-above']);
+  // the saved result is read before any work, so a bad one costs nothing
+  let old: unknown;
+  if (a.baseline !== undefined) {
+    try {
+      old = JSON.parse(readFileSync(String(a.baseline), 'utf8'));
+    } catch (e) {
+      throw new UsageError(`--baseline ${String(a.baseline)}: ${e instanceof SyntaxError ? `not JSON (${e.message})` : 'cannot be read'}`);
+    }
+  }
+  const seeds = a.seeds === undefined ? undefined : String(a.seeds).split(',').map((x) => seedOf(x.trim()) as number | string);
   const opts: CompareOptions = {
     ...workloadOptions(a, argv),
     labels,
+    ...defined({ seeds }),
     ...defined({ rounds: a.rounds as number | undefined, warmupRounds: a.warmup as number | undefined, spinUs: a['spin-us'] as number | undefined }),
   };
   const rounds = opts.rounds ?? 3;
   const shown = labels.map((l) => parseLabel(l).label);
   const width = Math.max(...shown.map((l) => l.length));
   // on a terminal a bar with an ETA; elsewhere (a log) one line per run
-  const bar = progressBar((rounds + (opts.warmupRounds ?? 1)) * labels.length, a.quiet);
+  const bar = progressBar((rounds + (opts.warmupRounds ?? 1)) * labels.length * (seeds?.length ?? 1), a.quiet);
   let runs = 0;
   const result: Comparison = await compare({
     ...opts,
@@ -431,14 +548,105 @@ async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], sto
   });
   bar?.stop();
   if (!result.complete) err(`microlith: stopped: ${result.rounds} of ${result.roundsPlanned} rounds finished; the results below are of those rounds (marked incomplete)`);
-  if (a.json) out(JSON.stringify(result, null, 2));
-  if (!a.quiet && result.results.length) (a.json ? err : out)(formatComparison(result, { wide: a.wide === true }));
+  if (result.results.length) writeExports(targets, result, a);
+  if (!a.quiet && result.results.length) (usesStdout(targets) ? err : out)(formatComparison(result, { wide: a.wide === true }));
+  let regressed = false;
+  if (old !== undefined && result.results.length) {
+    let diff;
+    try {
+      diff = compareToBaseline(result, old, { ...defined({ failAbovePct: failAbove }), on: (a['fail-on'] as 'modelled' | 'host' | undefined) ?? 'modelled' });
+    } catch (e) {
+      if (e instanceof BaselineError) throw new UsageError(`--baseline ${String(a.baseline)}: ${e.message}`);
+      throw e;
+    }
+    (usesStdout(targets) ? err : out)(formatBaseline(diff));
+    if (diff.regressed.length) err(`microlith: ${diff.regressed.join(', ')} regressed by more than ${failAbove}% against ${String(a.baseline)}`);
+    regressed = diff.regressed.length > 0;
+  }
   const statuses = result.results.flatMap((r) => r.reports.map((x) => x.status));
   const bad = result.results.flatMap((r) => r.reports.filter((x) => x.status !== 'ok').map((x) => `${r.label}: ${x.problems.join('; ')}`));
   if (bad.length) err(`microlith: ${bad.length} runs not ok: ${bad[0]}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}`);
   if (!result.digestsEqual) err('microlith: the response digests differ between runs that ended ok');
   if (stop.signal.aborted) return EXIT.interrupted;
+  if (regressed) return EXIT.failed;
   return exitCodeOf(statuses, a['accept-incomplete'] === true, result.digestsEqual);
+}
+
+/** --shard I/N, or the batch system's environment; null: every cell. */
+function shardOf(a: Args<typeof SWEEP_FLAGS>): Shard | null {
+  if (a.shard !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(String(a.shard));
+    if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) throw new UsageError(`--shard '${String(a.shard)}': expected I/N with 0 <= I < N, e.g. 0/4`);
+    return { index: Number(m[1]), count: Number(m[2]) };
+  }
+  try {
+    return shardFromEnv(process.env, a.shards as number | undefined);
+  } catch (e) {
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function sweepCommand(a: Args<typeof SWEEP_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
+  const targets = exportTargets(a);
+  const texts = repeated(argv, 'param', a.param);
+  if (texts.length === 0) throw new UsageError('sweep: give at least one --param KEY=V1,V2,... (e.g. --param clients=8,32,128)');
+  const params: Record<string, SweepValue[]> = {};
+  for (const t of texts) {
+    const [k, v] = parseSweepParam(t);
+    if (params[k]) throw new UsageError(`--param ${k} is given twice: list all its values in one --param ${k}=...`);
+    params[k] = v;
+  }
+  const { seed: _seed, ...base } = workloadOptions(a, argv);
+  const shard = shardOf(a);
+  const options = { params, base, seed: seedOf(a.seed) ?? DEFAULT_SWEEP_SEED, ...(shard ? { shard } : {}), ...defined({ dir: a.dir as string | undefined }) };
+  const cells = sweepCells(options); // every cell checked before anything runs
+  if (a.list) {
+    for (const c of cells) {
+      const done = options.dir !== undefined && existsSync(join(options.dir, `${c.hash}.json`));
+      out(`${c.id}\tseed ${c.seed}\t${c.hash}.json${options.dir === undefined ? '' : done ? '\tdone' : '\tto run'}`);
+    }
+    return EXIT.ok;
+  }
+  const bar = progressBar(cells.length, a.quiet);
+  const result = await sweep({
+    ...options,
+    abortSignal: stop.signal,
+    onCell: (p) => {
+      if (a.quiet) return;
+      const what = `${p.id}${p.skipped ? ' (read back)' : `  ${Math.round(p.report.throughput.requestsPerSec).toLocaleString('en-US')} req/s (host-measured)`}`;
+      if (bar) bar.update(p.i, what);
+      else err(`  cell ${p.i}/${p.n}  ${what}`);
+    },
+  });
+  bar?.stop();
+  if (!result.complete) err(`microlith: sweep stopped: ${result.cells.length} of ${cells.length} cells finished`);
+  if (result.cells.length === 0) return stop.signal.aborted ? EXIT.interrupted : EXIT.ok;
+  const c = sweepComparison(result);
+  if (targets.json) out(JSON.stringify(result, null, 2));
+  writeExports({ ...targets, json: undefined }, c, a);
+  if (!a.quiet) (usesStdout(targets) ? err : out)(formatComparison(c, { wide: a.wide === true }));
+  if (stop.signal.aborted) return EXIT.interrupted;
+  return result.cells.some((x) => x.report.status === 'failed') ? EXIT.failed : EXIT.ok;
+}
+
+function mergeCommand(a: Args<typeof MERGE_FLAGS> & { dir?: unknown }): number {
+  const targets = exportTargets(a);
+  let result;
+  try {
+    result = merge(String(a.dir));
+  } catch (e) {
+    if (e instanceof MergeError) throw new UsageError(e.message);
+    throw e;
+  }
+  const c = sweepComparison(result);
+  if (targets.json) out(JSON.stringify(result, null, 2));
+  writeExports({ ...targets, json: undefined }, c, a);
+  if (!a.quiet) (usesStdout(targets) ? err : out)(formatComparison(c, { wide: a.wide === true }));
+  if (result.missing.length) {
+    err(`microlith: merge: ${result.missing.length} of ${result.missing.length + result.cells.length} cells are missing (${result.missing.slice(0, 3).join('; ')}${result.missing.length > 3 ? '; ...' : ''}): run their shards again`);
+    return EXIT.failed;
+  }
+  return EXIT.ok;
 }
 
 /** A comma-separated list, each item one of `allowed`. */
@@ -481,14 +689,14 @@ async function benchCommand(a: Args<typeof BENCH_FLAGS>): Promise<number> {
 }
 
 /** Refuse, before any measuring, a file that cannot be written. */
-function checkWritable(file: string): void {
+function checkWritable(file: string, flag = 'out'): void {
   const dir = dirname(resolve(file));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out ${file}: the directory ${dir} does not exist`);
-  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--out ${file}: is a directory`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${file}: the directory ${dir} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--${flag} ${file}: is a directory`);
   try {
     accessSync(existsSync(file) ? file : dir, constants.W_OK);
   } catch {
-    throw new UsageError(`--out ${file}: not writable`);
+    throw new UsageError(`--${flag} ${file}: not writable`);
   }
 }
 
@@ -645,6 +853,7 @@ function usageMessage(msg: string, argv: string[]): string {
   const missingValue = /^Not enough arguments following: (.+)$/.exec(msg);
   if (missingValue) return `--${missingValue[1]} needs a value`;
   if (/^Not enough non-option arguments/.test(msg)) {
+    if (command === 'merge') return "merge: name the sweep's directory: microlith merge DIR";
     if (command === 'bench') return 'bench: say what to measure: microlith bench ipc';
     if (command === 'validate') return 'validate: name the workload file to check: microlith validate FILE';
   }
@@ -675,6 +884,12 @@ const COMMAND_EXAMPLES: Partial<Record<CommandName, [string, string][]>> = {
     ['$0 calibrate --check', 'the cost model against host-measured runs'],
   ],
   faults: [['$0 faults --campaign 200', '200 random faults, each under both kernels, each checked']],
+  sweep: [
+    ['$0 sweep --param clients=8,32,128 --param transport=copy,shared -n 5000', 'six cells, one run each'],
+    ['$0 sweep --param clients=8,32 --list', "the cells' ids, seeds and file names"],
+    ['$0 sweep --param clients=8,32,128 --shard 0/3 --dir out', 'one shard of three, each cell a file in out/'],
+  ],
+  merge: [['$0 merge out --csv sweep.csv --html sweep.html', 'the shards merged into one comparison']],
   workloads: [['$0 workloads --long', 'the shipped workloads, with sources']],
   validate: [['$0 validate my-workload.json', 'check a workload file']],
 };
@@ -806,6 +1021,22 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
       (y: Argv) => y.usage(usageOf('faults', 'A fault-injection campaign under both kernels.')).example(COMMAND_EXAMPLES.faults ?? []).options(FAULTS_FLAGS),
       async (a) => {
         code = await faultsCommand(a, stop);
+      },
+    )
+    .command(
+      'sweep',
+      'run the cartesian product of --param values as cells, one JSON file each (--dir), shardable over a batch cluster (--shard I/N)',
+      (y: Argv) => y.usage(usageOf('sweep', 'Sweep parameters: every combination of the --param values is a cell, run once with its own seed.')).example(COMMAND_EXAMPLES.sweep ?? []).options(SWEEP_FLAGS),
+      async (a) => {
+        code = await sweepCommand(a, argv, stop);
+      },
+    )
+    .command(
+      'merge <dir>',
+      "merge a sweep's cell files (from any number of shards) into one comparison: table, --csv, --markdown, --html",
+      (y: Argv) => y.usage(usageOf('merge', "Merge a sweep's cell files into one comparison (order-independent, idempotent).")).example(COMMAND_EXAMPLES.merge ?? []).positional('dir', { type: 'string', demandOption: true }).options(MERGE_FLAGS),
+      (a) => {
+        code = mergeCommand(a);
       },
     )
     .command('workloads', 'list the shipped workloads (--long: with descriptions and sources)', (y: Argv) => y.usage(usageOf('workloads', 'List the shipped workloads.')).example(COMMAND_EXAMPLES.workloads ?? []).options(WORKLOADS_FLAGS), (a) => {
