@@ -140,7 +140,7 @@ export async function compare(options: CompareOptions = {}): Promise<Comparison>
   // load the workload and profile once, so a bad one stops the comparison before any run
   const workload = typeof opts.workload === 'object' ? opts.workload : loadWorkload(opts.workload);
   const profile = typeof opts.profile === 'object' ? opts.profile : loadProfile(opts.profile);
-  const { labels: _labels, rounds, warmupRounds: warmup, onRun, abortSignal, spinUs, poolBlocks, ringBytes, maxRestarts, restartWindowMs, seeds: given, ...common } = opts;
+  const { labels: _labels, rounds, warmupRounds: warmup, onRun, abortSignal, spinUs, poolBlocks, ringBytes, maxRestarts, restartWindowMs, seeds: given, traceRequests, ...common } = opts;
   // options of the microkernel's alone go to its labels alone
   const microkernelOnly = defined({ poolBlocks, ringBytes, maxRestarts, restartWindowMs });
   const w = resolveRun({ ...common, workload, profile }).workload;
@@ -162,6 +162,8 @@ export async function compare(options: CompareOptions = {}): Promise<Comparison>
           ...(l.transport ? { transport: l.transport } : {}),
           ...(l.signal ? { signal: l.signal } : {}),
           ...(l.signal === 'ring' && spinUs !== undefined ? { spinUs } : {}),
+          // the last measured run of each label, under the first seed, traced if asked
+          ...(traceRequests !== undefined && r === rounds - 1 && seed === seeds[0] ? { trace: { requests: traceRequests } } : {}),
         });
         if (abortSignal?.aborted) break outer; // cut short: not a measurement
         onRun?.({ label: l.label, round: r, warmup: r < 0, seed, report });

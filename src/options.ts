@@ -258,7 +258,14 @@ export type ParsedRunOptions = Omit<z.output<typeof RunOptionsSchema>, 'faults' 
 };
 
 /** What `compare()` accepts: run()'s options without the kernel's choice, which the labels make. */
-export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal' | 'serverModules'> {
+export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal' | 'serverModules' | 'trace'> {
+  /**
+   * Trace the first N requests of each label's last measured run (under the
+   * first seed): its report's `trace` then holds the Chrome trace events and
+   * the message sequences (default: none traced). Tracing changes nothing
+   * counted.
+   */
+  traceRequests?: number;
   /** Labels such as 'monolithic', 'microkernel:copy'; the first is the baseline. */
   labels?: string[];
   /**
@@ -284,6 +291,7 @@ export const CompareOptionsSchema = z
     labels: z.array(z.string(), { error: 'must be an array of labels' }).min(1, { error: 'must name at least one label' }).default([...DEFAULT_LABELS]),
     rounds: zRange(RANGES.rounds).default(3),
     warmupRounds: zRange(RANGES.warmupRounds).default(1),
+    traceRequests: zRange(RANGES.traceRequests).optional(),
     onRun: z.custom<NonNullable<CompareOptions['onRun']>>((v) => typeof v === 'function', { error: 'must be a function' }).optional(),
   })
   .superRefine((o, ctx) => {

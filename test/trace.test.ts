@@ -175,6 +175,9 @@ describe.each(configs)('$label', ({ opts }) => {
     // one process per domain, named
     const names = events.filter((e) => e.name === 'process_name').map((e) => e.pid);
     expect(names.sort()).toEqual(mode === 'monolithic' ? [HARNESS_PID, MONOLITH_PID] : [HARNESS_PID, ...SERVER_NAMES.map(pidOf)].sort());
+    // each named for what it is: the disk's domain is not called the monolith
+    const titled = events.filter((e) => e.name === 'process_name').map((e) => String(e.args?.name)).sort();
+    expect(titled).toEqual(mode === 'monolithic' ? ['harness (clients)', 'monolith (one domain: disk, net, app)'] : ['app server', 'disk server', 'harness (supervisor and clients)', 'net server']);
   });
 });
 

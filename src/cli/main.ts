@@ -30,7 +30,7 @@ import { campaign, DEFAULT_CAMPAIGN_REQUESTS, DEFAULT_CAMPAIGN_SEED, DEFAULT_CAM
 import { formatCampaign } from '../report/campaign.js';
 import { toCsv, toMarkdown } from '../report/export.js';
 import { toHtml } from '../report/html.js';
-import { chromeTraceFile } from '../trace/chrome.js';
+import { chromeTraceFile, chromeTraceOfRuns } from '../trace/chrome.js';
 import { DEFAULT_SWEEP_SEED, parseSweepParam, shardFromEnv, sweep, sweepCells, type Shard, type SweepValue } from '../sweep.js';
 import { merge, MergeError, sweepComparison } from '../merge.js';
 import { BaselineError, compareToBaseline, formatBaseline } from '../baseline.js';
@@ -168,6 +168,8 @@ const SERVE_FLAGS = {
 const COMPARE_FLAGS = {
   ...WORKLOAD_FLAGS,
   ...EXPORT_FLAGS,
+  trace: { type: 'string', requiresArg: true, describe: "write a Chrome trace (Perfetto, chrome://tracing) of each label's last run, its first --trace-requests requests, to FILE; - for stdout" },
+  'trace-requests': numeric('with --trace: how many requests of each label to trace (with --html alone, 1 is traced for its message sequence)', RANGES.traceRequests, 20),
   modes: { type: 'string', requiresArg: true, describe: `comma-separated labels, monolithic or microkernel[:TRANSPORT[:SIGNAL]]; the first is the baseline (default ${DEFAULT_LABELS.join(',')})` },
   rounds: { alias: 'r', ...numeric('measured rounds per label', RANGES.rounds, 3) },
   seeds: { type: 'string', requiresArg: true, describe: 'several seeds, comma-separated: every round runs every label under each (instead of --seed)' },
@@ -523,10 +525,14 @@ async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], sto
     }
   }
   const seeds = a.seeds === undefined ? undefined : String(a.seeds).split(',').map((x) => seedOf(x.trim()) as number | string);
+  const traceFlag = numberFlag('traceRequests', a['trace-requests']);
+  if (traceFlag !== undefined && !targets.trace) throw new UsageError('--trace-requests goes with --trace FILE');
+  // the HTML report draws one request's message sequence: trace one if nothing more is asked
+  const traceRequests = targets.trace ? (traceFlag ?? 20) : targets.html ? 1 : undefined;
   const opts: CompareOptions = {
     ...workloadOptions(a, argv),
     labels,
-    ...defined({ seeds }),
+    ...defined({ seeds, traceRequests }),
     ...defined({ rounds: a.rounds as number | undefined, warmupRounds: a.warmup as number | undefined, spinUs: a['spin-us'] as number | undefined }),
   };
   const rounds = opts.rounds ?? 3;
@@ -548,7 +554,18 @@ async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], sto
   });
   bar?.stop();
   if (!result.complete) err(`microlith: stopped: ${result.rounds} of ${result.roundsPlanned} rounds finished; the results below are of those rounds (marked incomplete)`);
-  if (result.results.length) writeExports(targets, result, a);
+  if (result.results.length) {
+    const traced = result.results.flatMap((r) => {
+      const sample = r.reports[r.reports.length - 1]?.trace;
+      return sample ? [{ label: r.label, sample }] : [];
+    });
+    // the sequence drawn: of the first microkernel label (its messages cross domains), else the baseline's
+    const shown = traced.find((t) => t.label.startsWith('microkernel')) ?? traced[0];
+    writeExports(targets, result, a, shown?.sample.sequences[0] ?? null);
+    if (targets.trace && traced.length) {
+      emit(targets.trace, JSON.stringify(chromeTraceOfRuns(traced, { tool: result.results[0].reports[0].tool, workload: result.workload.name, seed: result.workload.seed })), `a trace of ${traced.length} labels' last runs (open it in Perfetto or chrome://tracing)`, a.quiet);
+    }
+  }
   if (!a.quiet && result.results.length) (usesStdout(targets) ? err : out)(formatComparison(result, { wide: a.wide === true }));
   let regressed = false;
   if (old !== undefined && result.results.length) {

@@ -80,7 +80,7 @@ export function buildTraceSample(records: TraceRecord[], opts: { mode: Mode; req
       track(HARNESS_PID, REQUEST_TID + r.req, `wire: request ${r.req}`);
       return { pid: HARNESS_PID, tid: REQUEST_TID + r.req };
     }
-    if (p.pid === MONOLITH_PID) {
+    if (p.server === null) {
       nameProcess(MONOLITH_PID, 'monolith (one domain: disk, net, app)');
       track(MONOLITH_PID, 1, 'kernel thread');
     } else {
@@ -150,4 +150,32 @@ export function buildTraceSample(records: TraceRecord[], opts: { mode: Mode; req
  */
 export function chromeTraceFile(sample: TraceSample, otherData: Record<string, unknown> = {}): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms'; otherData: Record<string, unknown> } {
   return { traceEvents: sample.events, displayTimeUnit: 'ms', otherData: { ...otherData, tracedRequests: sample.requests } };
+}
+
+/**
+ * Several labelled runs' samples in one trace file (a comparison's): each
+ * run's processes renumbered into a block of their own (pid + 100 × its
+ * position) and named after its label, and its flow ids made unique the same
+ * way, so Perfetto shows the labels one above the other.
+ */
+export function chromeTraceOfRuns(
+  runs: { label: string; sample: TraceSample }[],
+  otherData: Record<string, unknown> = {},
+): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms'; otherData: Record<string, unknown> } {
+  const traceEvents: TraceEvent[] = [];
+  let idBase = 0;
+  for (const [i, { label, sample }] of runs.entries()) {
+    let maxId = 0;
+    for (const e of sample.events) {
+      const moved: TraceEvent = { ...e, pid: e.pid + 100 * i };
+      if (e.id !== undefined) {
+        moved.id = e.id + idBase;
+        maxId = Math.max(maxId, e.id);
+      }
+      if (e.ph === 'M' && e.name === 'process_name') moved.args = { ...e.args, name: `${label}: ${String(e.args?.name ?? '')}` };
+      traceEvents.push(moved);
+    }
+    idBase += maxId + 1;
+  }
+  return { traceEvents, displayTimeUnit: 'ms', otherData: { ...otherData, labels: runs.map((r) => ({ label: r.label, tracedRequests: r.sample.requests })) } };
 }
