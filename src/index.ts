@@ -66,8 +66,19 @@ export {
   type CompareOptions,
   type Comparison,
   type CompareResult,
+  type CountedPerRequest,
   type Label,
+  NOISY_CV,
+  MIN_RUNS,
+  comparisonOfRun,
 } from './compare.js';
+export { compareToBaseline, formatBaseline, BaselineError, type BaselineOptions, type BaselineDiff, type BaselineLabelDiff, type BaselineFigure, type FigureChange } from './baseline.js';
+export { toCsv, parseCsv, toMarkdown, comparisonOf, CSV_COLUMNS, type CsvColumn, type Exportable } from './report/export.js';
+export { toHtml, type HtmlOptions } from './report/html.js';
+export { formatRun, formatComparison, formatServe } from './report/text.js';
+export { chromeTraceFile, chromeTraceOfRuns } from './trace/chrome.js';
+export type { TraceSample, TraceEvent, RequestSequence, MessageStep } from './trace/types.js';
+export { stats, type Stats, type Spread } from './metrics/stats.js';
 export { sweep, sweepCells, shardFromEnv, parseSweepParam, cellSeed, SWEEPABLE, DEFAULT_SWEEP_SEED, type SweepOptions, type SweepResult, type SweepResultCell, type SweepCell, type SweepCellFile, type SweepProgress, type SweepKey, type SweepValue, type Shard } from './sweep.js';
 export { merge, sweepComparison, MergeError } from './merge.js';
 export {
