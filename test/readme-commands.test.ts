@@ -33,7 +33,10 @@ export function commandsOf(md: string): string[] {
 }
 
 /** Placeholders stand for the user's own values. */
-const PLACEHOLDERS: Record<string, string> = { FILE: 'my-workload.json', '<command>': 'run' };
+const PLACEHOLDERS: Record<string, string> = { FILE: 'my-workload.json', '<command>': 'run', DIR: 'sweep-out' };
+
+/** Flags whose value is a file or folder the command writes or reads: kept in the test's own folder. */
+const PATH_FLAGS = new Set(['--csv', '--markdown', '--html', '--trace', '--dir', '--baseline']);
 const NOT_RUN = new Set(['npm install', 'npm test']);
 
 /**
@@ -68,6 +71,13 @@ function shrink(command: string): [string, string[], number, RegExp?] {
   const [, sub] = words;
   let code = 0;
   let says: RegExp | undefined;
+  for (let i = 0; i < words.length - 1; i++) if (PATH_FLAGS.has(words[i]) && words[i + 1] !== '-') words[i + 1] = join(tmp, words[i + 1]);
+  if (sub === 'merge') words[2] = join(tmp, words[2]);
+  if (words.includes('--csv') && words[words.indexOf('--csv') + 1] === '-') says = /^label,mode,transport,signal,seed,round,/;
+  if (sub === 'sweep') {
+    set('--requests', '100', ['-n']);
+    if (words.includes('--list')) says = /^clients=8,transport=copy\tseed \d+\t[0-9a-f]{16}\.json/;
+  }
   if (sub === 'run' || sub === 'compare') {
     if (words.some((w) => w.startsWith('--fault'))) {
       set('--requests', '2000', ['-n']); // the fault must be reached
@@ -81,6 +91,13 @@ function shrink(command: string): [string, string[], number, RegExp?] {
     if (sub === 'compare') {
       set('--rounds', '1', ['-r']);
       set('--warmup', '0');
+      // a saved comparison to compare against, as `compare --json > FILE` saves one
+      const b = words.indexOf('--baseline');
+      if (b >= 0) {
+        const saved = spawnSync(process.execPath, ['dist/cli.js', 'compare', '--requests', '200', '--rounds', '1', '--warmup', '0', '--json', '--quiet'], { cwd: ROOT, encoding: 'utf8' });
+        writeFileSync(words[b + 1], saved.stdout);
+        says = /microlith baseline: specweb96[\s\S]*no regression/;
+      }
     }
   }
   if (sub === 'faults') {
@@ -226,6 +243,60 @@ describe('the README: serving real HTTP', () => {
       }
     });
   }
+});
+
+/** The README's ```bash blocks (scripts for a cluster), each as its lines with continuations joined. */
+function bashBlocks(md: string): string[][] {
+  return [...md.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\\\n\s*/g, ' ').split('\n').map((l) => l.trim()).filter(Boolean));
+}
+
+/** A README command line as the CLI's argv, shrunk to 100 requests per cell and its --dir in the test's folder. */
+function sweepArgs(line: string, dir: string): string[] {
+  const words = line.replace(/^npx microlith /, '').split(/\s+/);
+  for (let i = 0; i < words.length - 1; i++) {
+    if (words[i] === '--requests' || words[i] === '-n') words[i + 1] = '100';
+    if (words[i] === '--dir') words[i + 1] = dir;
+  }
+  return words;
+}
+
+describe('the README: a sweep on a cluster', () => {
+  const blocks = bashBlocks(README);
+
+  it('the Slurm job array: every array task runs its shard, and the merge has every cell', () => {
+    const script = blocks.find((b) => b.some((l) => l.startsWith('#SBATCH')));
+    expect(script, 'a Slurm script in a bash block').toBeDefined();
+    const [lo, hi] = /#SBATCH --array=(\d+)-(\d+)/.exec(script!.join('\n'))!.slice(1).map(Number);
+    const line = script!.find((l) => l.startsWith('npx microlith sweep'))!;
+    const dir = join(tmp, 'slurm-out');
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', SLURM_ARRAY_TASK_MIN: String(lo), SLURM_ARRAY_TASK_COUNT: String(hi - lo + 1) };
+    delete env.NODE_OPTIONS;
+    for (let task = lo; task <= hi; task++) {
+      const r = spawnSync(process.execPath, ['dist/cli.js', ...sweepArgs(line, dir), '--quiet'], { cwd: ROOT, env: { ...env, SLURM_ARRAY_TASK_ID: String(task) }, encoding: 'utf8', timeout: 120_000 });
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const merged = spawnSync(process.execPath, ['dist/cli.js', 'merge', dir, '--json', '--quiet'], { cwd: ROOT, env, encoding: 'utf8' });
+    expect(merged.status, merged.stderr).toBe(0);
+    const result = JSON.parse(merged.stdout) as { cells: unknown[]; missing: string[] };
+    expect(result.missing).toEqual([]);
+    expect(result.cells).toHaveLength(9); // 3 clients × 3 labels
+  });
+
+  it('the GNU parallel line: four shards, then one merge with every cell', () => {
+    const line = blocks.flat().find((l) => l.startsWith('parallel '));
+    expect(line, 'a GNU parallel line in a bash block').toBeDefined();
+    const dir = join(tmp, 'parallel-out');
+    const [, jobs, command, inputs] = /^parallel (-j\d+) npx microlith (.*?) ::: (.*)$/.exec(line!)!;
+    const argv = sweepArgs(command, dir);
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    delete env.NODE_OPTIONS;
+    const r = spawnSync('parallel', [jobs, process.execPath, join(ROOT, 'dist/cli.js'), ...argv, '--quiet', ':::', ...inputs.split(/\s+/)], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(r.error?.message ?? '', 'GNU parallel is missing: CI installs it (apt-get install parallel)').toBe('');
+    expect(r.status, r.stderr).toBe(0);
+    const merged = spawnSync(process.execPath, ['dist/cli.js', 'merge', dir, '--json', '--quiet'], { cwd: ROOT, env, encoding: 'utf8' });
+    expect(merged.status, merged.stderr).toBe(0);
+    expect((JSON.parse(merged.stdout) as { cells: unknown[] }).cells).toHaveLength(6);
+  });
 });
 
 describe('the README', () => {
