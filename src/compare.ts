@@ -26,6 +26,7 @@ export interface CountedPerRequest {
   directCalls: number;
 }
 
+/** One label's figures in a comparison: host-measured throughput and latency, its ratio to the baseline, the modelled figures, and its runs' reports. */
 export interface CompareResult extends Label {
   /** Host-measured throughput over the runs (rounds × seeds): mean ± σ, median, min…max, runs. */
   requestsPerSec: Stats;
@@ -63,6 +64,7 @@ export const NOISY_CV = 0.05;
 /** A label measured fewer times than this gets a warning: its spread cannot be told. */
 export const MIN_RUNS = 3;
 
+/** What `compare()` returns: the workload, seeds and rounds, whether the digests agree, warnings, and one result per label (the baseline first). */
 export interface Comparison {
   schemaVersion: number;
   baseline: string;
@@ -90,11 +92,19 @@ export interface Comparison {
    * difference is within the noise). Empty when none.
    */
   warnings: string[];
+  /**
+   * Set when the comparison is a sweep's (merge.ts `sweepComparison`): each
+   * label is a cell, run once under its own seed (derived from the master
+   * seed and the cell's id), so its figures have no spread.
+   */
+  sweep?: { params: Record<string, (string | number | boolean)[]>; masterSeed: number | string; cells: number; missing: string[] };
   results: CompareResult[];
 }
 
+/** A label that does not parse (an unknown mode, transport or signalling); thrown by `parseLabel`. */
 export class LabelError extends Error {}
 
+/** A kernel configuration named by a label: the mode, and for the microkernel its transport and signalling (null in the monolith). */
 export interface Label {
   label: string;
   mode: Mode;

@@ -216,6 +216,7 @@ export function sweepComparison(result: SweepResult): Comparison {
     digestsEqual: Object.values(digestsBySeed).every((d) => d.length <= 1),
     digestsBySeed,
     warnings,
+    sweep: { params: result.params, masterSeed: result.masterSeed, cells: cells.length, missing: result.missing },
     results,
   };
 }

@@ -333,6 +333,15 @@ describe('sweep and merge', () => {
     expect(b.stdout).toBe(a.stdout);
   });
 
+  it('merge DIR as text: a sweep of cells run once each, not rounds of labels', async () => {
+    const r = await cli(['merge', d, '--no-color']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^microlith sweep: specweb96, 4 cells of clients \(2, 4\) × transport \(copy, shared\), first cell\s+clients=2,transport=copy\n/);
+    expect(r.stdout).toMatch(/each cell ran once under a seed of its own/);
+    expect(r.stdout).toMatch(/throughput, host-measured: one run per cell:\n {2}clients=2,transport=copy +[\d,.]+ req\/s\n/);
+    expect(r.stdout).not.toMatch(/interleaved round|± /);
+  });
+
   it('merge of a directory missing a cell file exits 1 saying the cells are missing', async () => {
     const part = join(dir, 'sweep-part');
     mkdirSync(part);

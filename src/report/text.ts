@@ -238,6 +238,8 @@ function throughputLines(c: Comparison, seeds: number, pad: number, wide: boolea
     return { label: r.label, mean: rate(s.mean), sd: rate(s.stdev), min: rate(s.min), max: rate(s.max), n: plural(s.n, 'run') };
   });
   const width = (k: 'mean' | 'sd' | 'min' | 'max') => Math.max(...cells.map((x) => x[k].length));
+  // a sweep's cells ran once each: a value, no spread
+  if (c.sweep) return [para(`throughput, ${HOST}: one run per cell:`), ...cells.map((x) => fitLine(`  ${x.label.padEnd(pad)}  ${x.mean.padStart(width('mean'))} req/s`, wide))];
   return [
     para(`throughput, ${HOST}: mean ± σ over ${runsText(c.rounds, seeds)}, and min … max:`),
     ...cells.map((x) =>
@@ -256,8 +258,8 @@ function relativeLines(c: Comparison, seeds: number, pad: number, wide: boolean)
   if (!others.length) return [];
   const pairing = seeds > 1 ? 'paired by round and seed' : 'paired by round';
   return [
-    para(`relative throughput, ${HOST}: mean ± σ of the factors, ${pairing}:`),
-    ...others.map((r) => fitLine(`  ${r.label.padEnd(pad)}  ${factorText(r.relative.factor, r.relative.stdev)} × ${r.relative.direction} than ${c.baseline}`, wide)),
+    para(c.sweep ? `relative throughput, ${HOST}: each cell's one run against the first cell's:` : `relative throughput, ${HOST}: mean ± σ of the factors, ${pairing}:`),
+    ...others.map((r) => fitLine(`  ${r.label.padEnd(pad)}  ${c.sweep ? sig3(r.relative.factor) : factorText(r.relative.factor, r.relative.stdev)} × ${r.relative.direction} than ${c.baseline}`, wide)),
   ];
 }
 
@@ -358,11 +360,18 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
   const others = c.results.filter((r) => r.relative.direction !== 'baseline');
   const over = several ? 'the runs (rounds and seeds)' : 'the rounds';
   const lines = [
-    para(`microlith compare: ${w.name}, baseline ${c.baseline}`, pc.bold),
-    para(
-      `${several ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, ${plural(w.requests, 'request')}, ${plural(w.clients, 'client')}, ` +
-        `${plural(c.rounds, 'interleaved round')}${c.complete ? '' : ` (incomplete: stopped after ${c.rounds} of ${c.roundsPlanned})`}`,
-    ),
+    ...(c.sweep
+      ? [
+          para(`microlith sweep: ${w.name}, ${plural(c.sweep.cells, 'cell')} of ${Object.entries(c.sweep.params).map(([k, v]) => `${k} (${v.join(', ')})`).join(' × ')}, first cell ${c.baseline}`, pc.bold),
+          para(`master seed ${c.sweep.masterSeed}: each cell ran once under a seed of its own, from the master seed and its id; ${plural(w.requests, 'request')} per cell${c.sweep.missing.length ? `; ${c.sweep.missing.length} cells missing` : ''}`),
+        ]
+      : [
+          para(`microlith compare: ${w.name}, baseline ${c.baseline}`, pc.bold),
+          para(
+            `${several ? `seeds ${seeds.join(', ')}` : `seed ${seeds[0]}`}, ${plural(w.requests, 'request')}, ${plural(w.clients, 'client')}, ` +
+              `${plural(c.rounds, 'interleaved round')}${c.complete ? '' : ` (incomplete: stopped after ${c.rounds} of ${c.roundsPlanned})`}`,
+          ),
+        ]),
     ...throughputLines(c, seeds.length, pad, wide),
     ...relativeLines(c, seeds.length, pad, wide),
     grid({ columns, groups, rows, width: widthOf(opts) }),
