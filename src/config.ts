@@ -6,9 +6,17 @@ import type { FaultSpec } from './faults/plan.js';
 import type { ServerName } from './protocol.js';
 import type { ServeSpec } from './wire/socket.js';
 
+/** Which kernel runs the servers: one domain for everything, or one domain (thread) per server. */
 export type Mode = 'monolithic' | 'microkernel';
+/**
+ * How the microkernel moves payloads between domains: a structured clone of
+ * the message, the ArrayBuffer itself moved (transferred), or a descriptor into
+ * a buffer pool in shared memory.
+ */
 export type Transport = 'copy' | 'transfer' | 'shared';
+/** Every mode, the monolith first. */
 export const MODES: readonly Mode[] = ['monolithic', 'microkernel'];
+/** Every transport, copy (the default) first. */
 export const TRANSPORTS: readonly Transport[] = ['copy', 'transfer', 'shared'];
 /**
  * How a domain learns that a message is waiting: a MessagePort event per
@@ -16,6 +24,7 @@ export const TRANSPORTS: readonly Transport[] = ['copy', 'transfer', 'shared'];
  * of its event loop, or a shared-memory ring it polls.
  */
 export type Signal = 'message' | 'batch' | 'ring';
+/** Every kind of signalling, message (the default) first. */
 export const SIGNALS: readonly Signal[] = ['message', 'batch', 'ring'];
 
 /** Names an option for a reader: the library's field name, or the CLI's flag. */
@@ -24,6 +33,7 @@ export type OptionNamer = (field: string, value?: string) => string;
 /** The library names options as fields: `mode`, or `mode: 'microkernel'` with a value. */
 export const fieldName: OptionNamer = (field, value) => (value === undefined ? field : `${field}: '${value}'`);
 
+/** What a ConfigError says of its option: the reason, the value given, and a fix where there is one. */
 export interface ConfigProblem {
   /** What is wrong, e.g. "must be an integer from 1 to 4096" or "applies to the microkernel only". */
   reason: string;
@@ -68,6 +78,7 @@ export class ConfigError extends Error {
   }
 }
 
+/** The resolved configuration of one run, every default filled in; the run report prints it as it is. */
 export interface KernelConfig {
   mode: Mode;
   /** How payloads cross domains (microkernel only; the monolith passes references). */
@@ -131,6 +142,7 @@ export interface KernelConfig {
   serve?: ServeSpec;
 }
 
+/** The kernel configuration's defaults (all but the mode), which run()'s options fill in for options not given. */
 export const DEFAULT_KERNEL_CONFIG: Omit<KernelConfig, 'mode'> = {
   transport: 'copy',
   cacheBlocks: 4096,

@@ -19,6 +19,7 @@ import { LEDGER } from './wire/registers.js';
 import { RequestStream, writeData } from './workload/generate.js';
 import type { Workload } from './workload/schema.js';
 
+/** The end-of-run durability check's findings: acknowledged writes verified on the disk image, superseded by later ones, or lost. */
 export interface Durability {
   /** WRITE requests whose acknowledgement (NFS3_OK ... FILE_SYNC) reached the client. */
   ackedWrites: number;

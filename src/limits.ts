@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { MAX_PAYLOAD_BYTES } from './protocol.js';
 
+/** The allowed values of a numeric option: from `min` to `max`, both included unless `aboveMin`. */
 export interface Range {
   min: number;
   max: number;
@@ -21,6 +22,7 @@ const num = (min: number, max: number): Range => ({ min, max, integer: false });
 /** A frame's headers take 40 bytes, so a frame must have room for one payload byte more. */
 const MIN_MTU = 41;
 
+/** The range of every numeric option, by option name: run, compare, campaign, serve, bench ipc and calibrate. */
 export const RANGES = {
   requests: int(1, 10_000_000),
   clients: int(1, 4096),
@@ -63,6 +65,7 @@ export const RANGES = {
   maxErrorPercent: num(0, 1_000_000),
 } satisfies Record<string, Range>;
 
+/** The name of an option with a range in RANGES. */
 export type RangedOption = keyof typeof RANGES;
 
 /** "an integer from 1 to 4096", "a number above 0, at most 10000000". */

@@ -25,7 +25,9 @@ import {
 import type { Workload } from './workload/schema.js';
 import { DEFAULT_PROFILE, type Profile } from './costmodel/profile.js';
 
+/** The workload `run()` and `compare()` use when none is given: the shipped specweb96. */
 export const DEFAULT_WORKLOAD = 'specweb96';
+/** The kernel `run()` boots when no mode is given: the monolith. */
 export const DEFAULT_MODE: Mode = 'monolithic';
 
 /** What `run()` accepts. Every field is optional; the defaults are the CLI's. */
@@ -216,6 +218,11 @@ const TraceOption = z.strictObject(
   { error: 'must be { requests: N }, N an integer from 1 to 1000' },
 );
 
+/**
+ * The zod schema of run()'s options: fills in the defaults, checks every range,
+ * and refuses options that cannot apply (a microkernel-only option given to the
+ * monolith, spinUs without ring signalling). `parseRunOptions` uses it.
+ */
 export const RunOptionsSchema = z
   .strictObject({
     ...commonShape,
@@ -282,8 +289,14 @@ export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 
   onRun?: (info: { label: string; round: number; warmup: boolean; seed: number | string; report: import('./run.js').RunReport }) => void;
 }
 
+/** The labels `compare()` runs when none are given: the monolith (the baseline) and the microkernel copying payloads. */
 export const DEFAULT_LABELS = ['monolithic', 'microkernel:copy'] as const;
 
+/**
+ * The zod schema of compare()'s options: run()'s shared fields, the labels
+ * (default DEFAULT_LABELS), rounds (default 3), warm-up rounds (default 1) and
+ * seeds (distinct; not with `seed`). `parseCompareOptions` uses it.
+ */
 export const CompareOptionsSchema = z
   .strictObject({
     ...commonShape,

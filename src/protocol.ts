@@ -30,6 +30,7 @@ export type Errno =
  */
 export type Payload = Uint8Array[];
 
+/** The disk server's calls: look up, stat, read and write a file of the disk image. */
 export interface DiskCalls {
   /** Find a file by path. */
   DISK_LOOKUP: { req: { path: string }; rep: { ino: number; size: number } };
@@ -50,6 +51,7 @@ export interface DiskCalls {
   };
 }
 
+/** The net server's calls: requests from the wire in (NET_RECV, NET_ACCEPT), responses out (NET_SEND), and the wire's close. */
 export interface NetCalls {
   /**
    * A request arrived from the wire, with its data if it carries any. Sent by
@@ -78,15 +80,19 @@ export interface NetCalls {
 /** The app answers no calls: it is a client of net and disk, with a main loop of its own. */
 export type AppCalls = Record<never, never>;
 
+/** Every server's calls, by server name: the one source of the wire types. */
 export interface Protocols {
   disk: DiskCalls;
   net: NetCalls;
   app: AppCalls;
 }
 
+/** The name of a server: disk, net or app. */
 export type ServerName = keyof Protocols;
+/** Every server's name: disk, net, app. */
 export const SERVER_NAMES: readonly ServerName[] = ['disk', 'net', 'app'];
 
+/** The message types server S answers. */
 export type MsgType<S extends ServerName> = keyof Protocols[S] & string;
 
 type Call<S extends ServerName, K extends MsgType<S>> = Protocols[S][K] extends {
@@ -103,6 +109,7 @@ export type Rep<S extends ServerName, K extends MsgType<S>> = Call<S, K>['rep'];
 /** Any message server S understands. */
 export type AnyMsg<S extends ServerName> = { [K in MsgType<S>]: Msg<S, K> }[MsgType<S>];
 
+/** A reply to a call: ok with its value, or an Errno (with an optional detail) as a value, never a thrown exception. */
 export type Reply<T> = { ok: true; value: T } | { ok: false; errno: Errno; detail?: string };
 
 /**
@@ -132,6 +139,7 @@ export interface FieldKinds {
   int: number;
   payload: Payload;
 }
+/** The kind of a message field: string, int or payload. */
 export type FieldKind = keyof FieldKinds;
 
 /** How a field of each kind is checked: a string carries its limit in UTF-8 bytes. */

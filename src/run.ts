@@ -37,12 +37,18 @@ import { TraceRecorder } from './trace/recorder.js';
 import { buildTraceSample } from './trace/chrome.js';
 import type { TraceSample } from './trace/types.js';
 
+/** The version of the JSON shape of run, comparison and sweep reports (`schemaVersion` in each). */
 export const SCHEMA_VERSION = 1;
 const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
 
 export type { RunOptions } from './options.js';
 export type { TraceSample, TraceEvent, RequestSequence, MessageStep } from './trace/types.js';
 
+/**
+ * What `run()` returns: the configuration and host, what the clients saw, the
+ * counted work, the host-measured times and the modelled prices, the faults
+ * and their recovery, and a status with its reasons.
+ */
 export interface RunReport {
   schemaVersion: number;
   tool: { name: string; version: string };

@@ -51,6 +51,7 @@ export interface ServeOptions extends Omit<RunOptions, 'requests' | 'clients' | 
   onListening?: (url: string) => void;
 }
 
+/** The socket options' defaults (ms for timeouts, bytes for sizes): what `serve()` uses for an option not given. */
 export const SERVE_DEFAULTS = {
   host: '127.0.0.1',
   port: 8080,

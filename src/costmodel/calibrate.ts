@@ -63,6 +63,7 @@ function filled(n: number): Uint8Array {
   return b;
 }
 
+/** What `calibrate()` accepts: how long to measure, and a callback named for each step as it starts. */
 export interface CalibrateOptions {
   /** Scales the loop counts (1 = default, ~10 s). */
   effort?: number;
@@ -243,6 +244,7 @@ function oneFile(size: number): Workload {
 const TINY = oneFile(100);
 const BLOCKS = oneFile(65536);
 
+/** One workload under one label in `checkModel()`: its host-measured and modelled throughput and processor time, and the model's error. */
 export interface CheckRow {
   workload: string;
   label: string;
@@ -260,6 +262,7 @@ export interface CheckRow {
   bottleneck: string;
 }
 
+/** What `checkModel()` accepts: the profile to check, requests per run (default 10000), the labels (default monolithic and microkernel:copy), and a callback per row. */
 export interface CheckOptions {
   profile: Profile;
   /** Requests per run (ftp-bulk gets a tenth, at least 20). */

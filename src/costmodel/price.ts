@@ -42,9 +42,12 @@ import type { ServerName } from '../protocol.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
 import type { ParamName, Profile } from './profile.js';
 
+/** The parts processor time is priced in, in the order they are printed. */
 export const CPU_PARTS = ['app', 'copies', 'checksums', 'ipc', 'contextSwitches', 'syscalls', 'frames', 'wire'] as const;
+/** One part of the priced processor time (one of CPU_PARTS). */
 export type CpuPart = (typeof CPU_PARTS)[number];
 
+/** A run's counted events priced by a cost profile: modelled µs per request by part and by domain, the bottleneck and the modelled throughput. Modelled, not measured. */
 export interface Modelled {
   /** Always "modelled (PROFILE)": these figures are priced, not measured. */
   label: string;

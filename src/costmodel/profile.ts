@@ -39,7 +39,9 @@ export const PARAMS = {
   diskOnCpu: "1 if the disk's transfers run on the disk server's processor (a RAM disk, as on the host), else 0",
 } as const;
 
+/** The name of one cost parameter (a key of PARAMS). */
 export type ParamName = keyof typeof PARAMS;
+/** Every parameter's name, in the order they are priced and printed. */
 export const PARAM_NAMES = Object.keys(PARAMS) as ParamName[];
 
 const ParamSchema = z.strictObject({
@@ -50,8 +52,10 @@ const ParamSchema = z.strictObject({
   /** How the value was computed from sourced figures, when it was. */
   derivation: z.string().min(3).max(2000).optional(),
 });
+/** One parameter of a profile: its value, its unit, its source, and how it was derived when it was. */
 export type Param = z.output<typeof ParamSchema>;
 
+/** The zod schema of a cost profile file: strict, every parameter with a value and a source unless `extends` names a profile that has it. */
 export const ProfileSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -97,6 +101,7 @@ export const ProfileSchema = z
     }
   });
 
+/** A cost profile file as validated, before `extends` is resolved: parameters it inherits are missing. */
 export type ProfileFile = z.output<typeof ProfileSchema>;
 
 /** A resolved profile: every parameter present (from the file or the profiles it extends). */

@@ -24,6 +24,7 @@ import { resolveRun, run, type RunReport } from '../run.js';
 import { round } from '../metrics/stats.js';
 import { formatFaultSpec, randomFaultPlan, RANDOM_KINDS, type FaultKind, type FaultSpec } from './plan.js';
 
+/** The version of the JSON shape of a campaign report (`schemaVersion` in it). */
 export const CAMPAIGN_SCHEMA_VERSION = 1;
 
 /**
@@ -47,15 +48,19 @@ export interface CampaignRunSettings {
   heapLimitMb: number;
 }
 
+/** The run settings a campaign uses unless overridden: hangTimeoutMs 1000, callTimeoutMs 3000, heapLimitMb 64. */
 export const DEFAULT_CAMPAIGN_SETTINGS: Readonly<CampaignRunSettings> = { hangTimeoutMs: 1000, callTimeoutMs: 3000, heapLimitMb: 64 };
 
 /** The workload a campaign runs by default: it writes (NFS), so that a lost write can show. */
 export const DEFAULT_CAMPAIGN_WORKLOAD = 'mixed';
+/** Requests per run of a campaign by default; faults' triggers are drawn within them. */
 export const DEFAULT_CAMPAIGN_REQUESTS = 300;
+/** A campaign's seed by default: schedule i's fault is drawn from `'1:<i>'`. */
 export const DEFAULT_CAMPAIGN_SEED = 1;
 /** A run not done after this long is stopped and counted as a hang. */
 export const DEFAULT_GUARD_MS = 60_000;
 
+/** What `campaign()` accepts: the number of schedules, and optionally the modes, workload, seed, requests, run settings and guard. */
 export interface CampaignOptions {
   /** Schedules to run, each one fault (an integer from 1 to 10000). */
   schedules: number;
@@ -116,6 +121,7 @@ export interface CampaignRun {
   wallMs: number;
 }
 
+/** Request outcomes: `ok` (it happened and its response reached the client), `fail` (known not to have happened) and `info` (outcome unknown). */
 export interface RequestTally {
   ok: number;
   fail: number;
@@ -143,6 +149,7 @@ export interface CampaignRow {
   requests: RequestTally;
 }
 
+/** One mode's rows of a campaign summed over its servers and kinds, and whether the mode met its expectation. */
 export interface CampaignTotals extends Omit<CampaignRow, 'server' | 'kind'> {
   /** Whether the mode met its expectation: no schedule of it is in `broken`. */
   met: boolean;
@@ -167,6 +174,7 @@ export interface BrokenSchedule {
   replay: string;
 }
 
+/** The campaign's options as run, with every default filled in. */
 export interface CampaignConfig {
   schedules: number;
   modes: Mode[];
@@ -177,6 +185,7 @@ export interface CampaignConfig {
   guardMs: number;
 }
 
+/** What `campaign()` returns: per mode, server and fault kind, what the faults did, and every run that broke its mode's expectation. */
 export interface CampaignReport {
   schemaVersion: number;
   kind: 'fault-campaign';

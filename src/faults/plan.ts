@@ -27,18 +27,24 @@ import seedrandom from 'seedrandom';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
 import { RANGES, inRange, rangeText } from '../limits.js';
 
+/** What a server does when its fault strikes: crash, exit, hang, oom, garbage (a malformed reply) or lose (disk only: an acknowledged write never reaches the media). */
 export type FaultKind = 'crash' | 'exit' | 'hang' | 'oom' | 'garbage' | 'lose';
+/** Every fault kind, in the order messages list them. */
 export const FAULT_KINDS: readonly FaultKind[] = ['crash', 'exit', 'hang', 'oom', 'garbage', 'lose'];
 
+/** What a trigger counts: the server's messages, the requests the wire has sent, or ms since the clients started. */
 export type TriggerKind = 'message' | 'request' | 'ms';
+/** Every trigger kind: message, request, ms. */
 export const TRIGGER_KINDS: readonly TriggerKind[] = ['message', 'request', 'ms'];
 
+/** When a fault strikes: at the server's first message at or after `at` on the `on` count. */
 export interface FaultTrigger {
   on: TriggerKind;
   /** message or request number (>= 1), or milliseconds (>= 0). */
   at: number;
 }
 
+/** One planned fault: which server fails, how, and when (`SERVER:KIND@TRIGGER` as text). */
 export interface FaultSpec {
   server: ServerName;
   kind: FaultKind;

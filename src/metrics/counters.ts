@@ -51,7 +51,9 @@ export const COUNTER_NAMES = [
   'connectionsReset',
 ] as const;
 
+/** The name of one counter (one of COUNTER_NAMES). */
 export type CounterName = (typeof COUNTER_NAMES)[number];
+/** Counted events, one value per counter name: deterministic for a seed and configuration. */
 export type CounterValues = Record<CounterName, number>;
 
 /** Counters that exist in one mode only; the cross-mode equivalence ignores them. */

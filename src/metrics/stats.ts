@@ -21,6 +21,7 @@ export interface Stats extends Spread {
   n: number;
 }
 
+/** The Stats of a sample: its mean, sample standard deviation, median, min, max and size (mean and median NaN when empty). */
 export function stats(xs: readonly number[]): Stats {
   const n = xs.length;
   const mean = n ? xs.reduce((a, b) => a + b, 0) / n : NaN;

@@ -20,6 +20,7 @@ import { newChannel, startDomain } from '../harness/domain.js';
 import { openChannel } from './batch.js';
 import { codecFor, type Held, release } from './transport.js';
 
+/** What `benchIpc()` measures: every transport × signalling pair (but transfer with ring) at every message size in bytes, with spinUs for ring signalling. */
 export interface IpcBenchOptions {
   transports: Transport[];
   signals: Signal[];
@@ -32,6 +33,7 @@ export interface IpcBenchOptions {
   onResult?: (r: IpcBenchResult) => void;
 }
 
+/** One transport, signalling and message size: its host-measured latency and bandwidth, and the counted bytes copied. */
 export interface IpcBenchResult {
   transport: Transport;
   signal: Signal;
@@ -53,6 +55,11 @@ function callsFor(size: number, effort: number, base: number): number {
   return Math.max(8, Math.round((base * effort) / Math.max(1, size / 4096)));
 }
 
+/**
+ * Measure the kernel's IPC between this thread and an echo domain for each
+ * transport, signalling and size (lmbench style, host-measured); the results
+ * in order, each also passed to `onResult` as it is done.
+ */
 export async function benchIpc(opts: IpcBenchOptions): Promise<IpcBenchResult[]> {
   const out: IpcBenchResult[] = [];
   for (const transport of opts.transports) {

@@ -49,6 +49,12 @@ export function ledgerOf(regs: Registers): Uint8Array {
   return new Uint8Array(regs.buffer, REG_COUNT * 4);
 }
 
+/**
+ * What became of a run's requests: `ok` (it happened and its response reached
+ * the client), `fail` (known not to have happened), `info` (outcome unknown:
+ * reset, or past the deadline), `pending` (sent but never settled) and
+ * `notIssued` (never sent).
+ */
 export interface Outcomes {
   ok: number;
   fail: number;

@@ -95,6 +95,7 @@ export const HTTP_EVENTS = [
   /** 502 because the app's response could not be framed as HTTP */
   'badResponse',
 ] as const;
+/** The name of one connection or parser event the socket counts (one of HTTP_EVENTS). */
 export type HttpEvent = (typeof HTTP_EVENTS)[number];
 
 const REASON: Record<number, string> = {

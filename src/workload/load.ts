@@ -43,6 +43,11 @@ export interface WorkloadErrorPlace {
   path: string;
 }
 
+/**
+ * A workload or cost profile file that cannot be used (unknown name, unreadable,
+ * too large, not JSON, or against its schema): a one-line message, and `place`
+ * (file, line, column, field path) when the problem is in the text.
+ */
 export class WorkloadError extends Error {
   readonly place: WorkloadErrorPlace | undefined;
   constructor(message: string, place?: WorkloadErrorPlace) {

@@ -81,6 +81,7 @@ export const ServiceSchema = z.discriminatedUnion('protocol', [
 
 const FILE_PROTOCOLS = new Set(['http', 'ftp', 'nfs']);
 
+/** The zod schema of a workload file: strict (unknown keys refused), with its defaults and the checks across fields (class names, file services, one dns zone). */
 export const WorkloadSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -142,11 +143,16 @@ export const WorkloadSchema = z
     });
   });
 
+/** A workload as written in its file: fields with defaults may be left out. */
 export type WorkloadFile = z.input<typeof WorkloadSchema>;
+/** A workload as validated, with every default filled in: what runs read. */
 export type Workload = z.output<typeof WorkloadSchema>;
 export type FileClass = z.output<typeof FileClassSchema>;
+/** How requests arrive: a closed loop with think time (ms), or an open loop of Poisson arrivals at a rate (requests/s) with at most `maxInFlight` outstanding. */
 export type Arrival = z.output<typeof ArrivalSchema>;
+/** One service of the machine, as validated: its protocol, its share of the requests, and what the protocol needs (file classes, NFS write share and I/O sizes, DNS zone). */
 export type Service = z.output<typeof ServiceSchema>;
+/** A service's protocol: http, ftp, nfs or dns. */
 export type Protocol = Service['protocol'];
 export type FileSet = NonNullable<Workload['fileSet']>;
 
