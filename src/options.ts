@@ -70,7 +70,7 @@ export interface RunOptions {
   maxRestarts?: number;
   /** Microkernel only: the window of `maxRestarts`, ms (default 5000). */
   restartWindowMs?: number;
-  /** JS heap limit of each domain, MiB (default 512). */
+  /** JS heap limit of each domain, MiB (default 256). */
   heapLimitMb?: number;
   /** The cost profile that prices the counted events: a shipped name, a file, or a loaded profile (default pentium-pro-1996). */
   profile?: string | Profile;

@@ -265,7 +265,7 @@ export interface CheckRow {
 /** What `checkModel()` accepts: the profile to check, requests per run (default 10000), the labels (default monolithic and microkernel:copy), and a callback per row. */
 export interface CheckOptions {
   profile: Profile;
-  /** Requests per run (ftp-bulk gets a tenth, at least 20). */
+  /** Requests per run (ftp-bulk gets a hundredth, at least 20). */
   requests?: number;
   labels?: string[];
   onRow?: (row: CheckRow) => void;

@@ -7,6 +7,7 @@
  * atomics needed; readers look only after the writer stopped or for progress.
  */
 
+/** Every counter's name, in report order (each a count of events, or of bytes where the name says so). */
 export const COUNTER_NAMES = [
   // inter-domain traffic (microkernel only)
   'ipcMessages',

@@ -1,5 +1,6 @@
 /** Pure statistics over samples (tinybench style: no clock, no I/O). */
 
+/** A sample's middle and range: median, min and max. */
 export interface Spread {
   median: number;
   min: number;
