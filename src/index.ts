@@ -79,6 +79,12 @@ export { formatRun, formatComparison, formatServe } from './report/text.js';
 export { chromeTraceFile, chromeTraceOfRuns } from './trace/chrome.js';
 export type { TraceSample, TraceEvent, RequestSequence, MessageStep } from './trace/types.js';
 export { stats, type Stats, type Spread } from './metrics/stats.js';
+export { ok, fail, type ServerModule, type ServerContext, type CallTable, type Handler, type Caller, type Handle } from './servers/server.js';
+export { loadServerModule } from './boot.js';
+// the shipped servers' modules, to build a user's own server module on (see examples/)
+export { disk as diskServer } from './servers/disk.js';
+export { net as netServer } from './servers/net.js';
+export { app as appServer } from './servers/app.js';
 export { sweep, sweepCells, shardFromEnv, parseSweepParam, cellSeed, SWEEPABLE, DEFAULT_SWEEP_SEED, type SweepOptions, type SweepResult, type SweepResultCell, type SweepCell, type SweepCellFile, type SweepProgress, type SweepKey, type SweepValue, type Shard } from './sweep.js';
 export { merge, sweepComparison, MergeError } from './merge.js';
 export {

@@ -35,3 +35,24 @@ describe('examples/sweep-clients.ts', () => {
     }
   });
 });
+
+describe('examples/private-dir-disk.ts', () => {
+  it('placed for the disk, it runs in both kernels with the same answers, which differ from the shipped disk’s; its private files are not found', async () => {
+    const { run } = await import('../src/index.js');
+    const { server } = await import('../examples/private-dir-disk.js');
+    const file = join(ROOT, 'examples/private-dir-disk.ts');
+    const [mono, micro, shipped] = await Promise.all([
+      run({ mode: 'monolithic', requests: 300, serverModules: { disk: file } }),
+      run({ mode: 'microkernel', requests: 300, serverModules: { disk: file } }),
+      run({ mode: 'monolithic', requests: 300 }),
+    ]);
+    expect(mono.status, mono.problems.join('; ')).toBe('ok');
+    expect(micro.status, micro.problems.join('; ')).toBe('ok');
+    expect(micro.digest).toBe(mono.digest);
+    expect(mono.digest).not.toBe(shipped.digest);
+    // a file the private directory holds is read by the shipped disk, not by this one
+    expect(mono.counters.diskBlocksRead).toBeLessThan(shipped.counters.diskBlocksRead);
+    const ctx = { counters: { add() {} } } as never;
+    expect(server.calls.DISK_LOOKUP({} as never, { type: 'DISK_LOOKUP', path: '/dir009/class0_0' }, ctx)).toEqual({ ok: false, errno: 'ENOENT', detail: '/dir009/class0_0 is private' });
+  });
+});

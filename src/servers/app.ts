@@ -311,4 +311,5 @@ export function serveRequest(state: unknown, msg: { reqId: number; request: stri
 
 const calls = {} satisfies CallTable<'app', AppState>;
 
+/** The app server: the web, ftp, nfs and dns service, a client of disk and net with a loop of its own. */
 export const app: ServerModule<'app', AppState, AppBoot> = { name: 'app', init, calls, start };

@@ -170,4 +170,5 @@ const calls = {
   DISK_WRITE: doWrite,
 } satisfies CallTable<'disk', DiskState>;
 
+/** The disk server: block device and file system (DISK_LOOKUP, DISK_STAT, DISK_READ, DISK_WRITE). */
 export const disk: ServerModule<'disk', DiskState, DiskBoot> = { name: 'disk', init, calls };

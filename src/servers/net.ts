@@ -233,6 +233,7 @@ const calls = {
   NET_SEND: doSend,
 } satisfies CallTable<'net', NetState>;
 
+/** The net server: the network stack between the wire device and the app (NET_RECV, NET_CLOSE, NET_ACCEPT, NET_SEND). */
 export const net: ServerModule<'net', NetState, NetBoot> = { name: 'net', init, calls, clientDied };
 
 export { DEVICE as DEVICE_CALLER };

@@ -61,6 +61,10 @@ export interface Caller {
   readonly gen: number;
 }
 
+/**
+ * What a server's handlers and loop are given by the kernel it runs under:
+ * the same interface in both kernels, so server code stays kernel-neutral.
+ */
 export interface ServerContext {
   readonly name: ServerName;
   readonly blocks: BlockAllocator;
@@ -89,14 +93,24 @@ export interface ServerContext {
   readonly injected?: { kind: 'lose-write'; lost(): void };
 }
 
+/** A `do<Op>` handler: the server's state, the message, its context; the reply (an errno as a value, never a throw). */
 export type Handler<S extends ServerName, K extends MsgType<S>, State> = (
   state: State,
   msg: Msg<S, K>,
   ctx: ServerContext,
 ) => Reply<Rep<S, K>> | Promise<Reply<Rep<S, K>>>;
 
+/** A server's call table: one handler per message type of its protocol (src/protocol.ts). */
 export type CallTable<S extends ServerName, State> = { [K in MsgType<S>]: Handler<S, K, State> };
 
+/**
+ * A server, as a module: its name (the server it is), `init` (its state from
+ * the kernel's boot information, at every incarnation), its call table, and
+ * optionally a loop of its own and what to do when a client dies. A user's
+ * own server module is placed for one of the servers with `serverModules` /
+ * `--server-module NAME=FILE`: the file's default or named export `server` is
+ * checked on load (see `loadServerModule` in boot.ts).
+ */
 export interface ServerModule<S extends ServerName, State, Boot> {
   readonly name: S;
   init(boot: Boot, ctx: ServerContext): State;
@@ -115,10 +129,12 @@ export interface ServerModule<S extends ServerName, State, Boot> {
   clientDied?(state: State, client: Caller, ctx: ServerContext, forGood: boolean): void;
 }
 
+/** A successful reply carrying `value`. */
 export function ok<T>(value: T): Reply<T> {
   return { ok: true, value };
 }
 
+/** A failed reply: the errno, and what went wrong. */
 export function fail(errno: Errno, detail?: string): { ok: false; errno: Errno; detail?: string } {
   return detail === undefined ? { ok: false, errno } : { ok: false, errno, detail };
 }
