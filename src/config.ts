@@ -136,6 +136,15 @@ export interface KernelConfig {
    */
   serverModules: Partial<Record<ServerName, string>>;
   /**
+   * Microkernel only: payloads cross through the transport in this module
+   * file (a path, absolute or relative to the working directory; `.ts` loads
+   * through tsx) instead of `transport`, which is then 'copy' (the
+   * default): the file's default or named export `transport` is a
+   * TransportModule (grants and safecopy; see microkernel/transport-module.ts),
+   * checked at load. Not set: the `transport` given.
+   */
+  transportModule?: string;
+  /**
    * `serve` only: net's device is a socket serving real HTTP clients, here
    * (see wire/socket.ts), instead of the simulated clients' NIC.
    */

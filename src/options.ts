@@ -83,6 +83,13 @@ export interface RunOptions {
    */
   serverModules?: Partial<Record<ServerName, string>>;
   /**
+   * Microkernel only: payloads cross through the transport in this module file
+   * (.js, or .ts through tsx) instead of a shipped one; not with `transport`
+   * other than 'copy' (the default). Its default or named export `transport`
+   * is a TransportModule: grants and safecopy (see microkernel/transport-module.ts).
+   */
+  transportModule?: string;
+  /**
    * Trace the first `requests` requests by request id (1..1000): their
    * messages, handlers and flows in every domain, in the report's `trace`
    * (Chrome Trace Events and per-request message sequences). Counted work is
@@ -230,6 +237,7 @@ export const RunOptionsSchema = z
     transport: oneOf(TRANSPORTS).optional(),
     signal: oneOf(SIGNALS).optional(),
     serverModules: ServerModulesOption.default({}),
+    transportModule: z.string({ error: 'must be a path to a module file' }).min(1, { error: 'must be a path to a module file' }).optional(),
     trace: TraceOption.optional(),
   })
   .superRefine((o, ctx) => {
@@ -240,6 +248,17 @@ export const RunOptionsSchema = z
       }
     } else if (o.spinUs !== undefined && o.signal !== 'ring') {
       ctx.addIssue({ code: 'custom', path: ['spinUs'], message: 'applies to ring signalling only', params: { rule: true, fix: { signal: 'ring' } } });
+    }
+    if (o.mode === 'monolithic' && o.transportModule !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['transportModule'], message: 'applies to the microkernel only', params: { rule: true, fix: { mode: 'microkernel' } } });
+    }
+    if (o.mode === 'microkernel' && o.transportModule !== undefined && o.transport !== undefined && o.transport !== 'copy') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['transportModule'],
+        message: "cannot go with {transport} other than 'copy': the module is the transport",
+        params: { rule: true },
+      });
     }
     if (o.mode === 'microkernel' && o.signal === 'ring' && o.transport === 'transfer') {
       ctx.addIssue({
@@ -265,7 +284,7 @@ export type ParsedRunOptions = Omit<z.output<typeof RunOptionsSchema>, 'faults' 
 };
 
 /** What `compare()` accepts: run()'s options without the kernel's choice, which the labels make. */
-export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal' | 'serverModules' | 'trace'> {
+export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal' | 'serverModules' | 'trace' | 'transportModule'> {
   /**
    * Trace the first N requests of each label's last measured run (under the
    * first seed): its report's `trace` then holds the Chrome trace events and

@@ -253,6 +253,7 @@ export function resolveRun(options: RunOptions): { workload: Workload; cfg: Kern
     ...defined({ faults: opts.faults, maxRestarts: opts.maxRestarts, restartWindowMs: opts.restartWindowMs, heapLimitMb: opts.heapLimitMb, serverModules: opts.serverModules }),
     receives: Math.min(outstanding, MAX_RECEIVES),
     ...defined({ signal: opts.signal, spinUs: opts.spinUs, transport: opts.transport }),
+    ...defined({ transportModule: opts.mode === 'microkernel' ? opts.transportModule : undefined }),
   };
   return { workload, cfg, profile, options: opts };
 }

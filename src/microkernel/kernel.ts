@@ -23,6 +23,7 @@ import { GONE, newChannel, startDomain, watchHeartbeats, withTransfer, type Doma
 import type { KernelEnv } from '../harness/env.js';
 import type { ChannelGrant, WorkerBoot, WorkerControl } from './worker.js';
 import { newPoolMemory, type PoolMemory } from './pool.js';
+import { loadTransportModule, newGrantMemory, type GrantMemory } from './transport-module.js';
 import { newDoorbell, newRingMemory, type Doorbell } from './ring.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
 import type { TraceRecord } from '../trace/types.js';
@@ -66,6 +67,8 @@ export class Microkernel implements Kernel {
   private readonly faults: FaultRecord[] = [];
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
   private readonly pools: PoolMemory[];
+  /** A module transport's grant tables and domain memories (null without one). */
+  private readonly grants: GrantMemory | null;
   private readonly policy: RestartPolicy;
   private heartbeats: ReturnType<typeof watchHeartbeats> | null = null;
   private started = false;
@@ -75,11 +78,14 @@ export class Microkernel implements Kernel {
   private constructor(private readonly env: KernelEnv) {
     const cfg = env.cfg;
     this.pools = cfg.transport === 'shared' ? [newPoolMemory(0, cfg.poolBlocks, BLOCK_SIZE)] : [];
+    this.grants = cfg.transportModule === undefined ? null : newGrantMemory(cfg);
     this.policy = { maxRestarts: cfg.maxRestarts, restartWindowMs: cfg.restartWindowMs, backoffMs: DEFAULT_BACKOFF_MS, maxBackoffMs: MAX_BACKOFF_MS };
   }
 
   /** Start one domain per server, connect the granted pairs, and boot every server. */
   static async boot(env: KernelEnv): Promise<Microkernel> {
+    // a transport module is checked here first: a bad one is one error naming the file, before any domain starts
+    if (env.cfg.transportModule !== undefined) await loadTransportModule(env.cfg.transportModule);
     const k = new Microkernel(env);
     const bells = new Map(SERVER_NAMES.map((n) => [n, newDoorbell()]));
     const channels = new Map<ServerName, ChannelGrant[]>(SERVER_NAMES.map((n) => [n, []]));
@@ -152,6 +158,7 @@ export class Microkernel implements Kernel {
       awaited,
       bell,
       pools: this.pools,
+      grants: this.grants,
       nic,
       firstServed,
       trace: this.env.trace ?? null,
@@ -162,7 +169,7 @@ export class Microkernel implements Kernel {
       boot,
       transfer: [...channels.map((c) => c.port), ...(nic ? [nic] : [])],
       heapLimitMb: this.env.cfg.heapLimitMb,
-      loadsTypeScript: Object.values(this.env.cfg.serverModules ?? {}).some((f) => f?.endsWith('.ts')),
+      loadsTypeScript: [...Object.values(this.env.cfg.serverModules ?? {}), this.env.cfg.transportModule].some((f) => f?.endsWith('.ts')),
     });
     return { gen, domain, bell, firstServed: new Float64Array(firstServed), startedAt: epochMs(), elu0: undefined, main: null, over: false };
   }

@@ -26,7 +26,8 @@ import { DescriptorError, PoolMapping, type Descriptor } from './pool.js';
 export type Held = Array<{ pool: PoolMapping; slot: number; slots?: number }>;
 
 export interface Codec {
-  readonly name: Transport;
+  /** The transport's name (a module transport's own name). */
+  readonly name: Transport | (string & {});
   /**
    * Prepare `value` (a message, or a reply's value) for posting: a shallow copy
    * whose payload arrays may hold moved copies or descriptors instead of views,
@@ -54,7 +55,7 @@ function isPayload(v: unknown): v is unknown[] {
 }
 
 /** A shallow copy of `value` with each payload array replaced by `f` of it (only plain objects carry payloads). */
-function mapPayloads(value: Record<string, unknown>, f: (arr: unknown[]) => unknown[]): Record<string, unknown> {
+export function mapPayloads(value: Record<string, unknown>, f: (arr: unknown[]) => unknown[]): Record<string, unknown> {
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};

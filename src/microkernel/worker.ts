@@ -31,7 +31,8 @@ import { Links } from './links.js';
 import { PoolBlocks, PoolMapping, type PoolMemory } from './pool.js';
 import { Pump, type Doorbell } from './ring.js';
 import { openChannel, type ChannelRings } from './batch.js';
-import { codecFor, keptBuffers, release, type Held } from './transport.js';
+import { codecFor, keptBuffers, release, type Codec, type Held } from './transport.js';
+import { GrantDomain, grantCodec, loadTransportModule, type GrantMemory, type TransportModule } from './transport-module.js';
 import { domainNo, TraceRecorder } from '../trace/recorder.js';
 import type { TraceRecord, TraceSettings } from '../trace/types.js';
 
@@ -66,6 +67,8 @@ export interface WorkerBoot {
   bell: Doorbell;
   /** Shared buffer pools every domain maps (the `shared` transport). */
   pools: PoolMemory[];
+  /** A module transport (`transportModule`): every domain's grant table and memory; null without one. */
+  grants: GrantMemory | null;
   /** The net server's domain: the NIC's end of the link to the clients. */
   nic: Port | null;
   /** Where this incarnation notes when it first served a message (epoch ms; float64). */
@@ -101,12 +104,17 @@ const injector = new FaultInjector(data.name, data.cfg.faults, faultBoardOver(da
 const firstServed = new Float64Array(data.firstServed);
 const rec = data.trace ? new TraceRecorder(data.trace, `${data.name}#${data.gen}`, domainNo(SERVER_NAMES.indexOf(data.name), data.gen)) : null;
 let server: ServerInstance | null = null;
+/** A module transport: this domain's grant table and memory, and the module (loaded at boot). */
+const grantDomain = data.grants && data.cfg.transportModule !== undefined ? new GrantDomain(data.name, data.grants, counters, data.gen > 1) : null;
+let transportModule: TransportModule | null = null;
 let pump: Pump | null = null;
 /** A garbage fault in a server that answers no calls: its next call is malformed. */
 let garbageNext = false;
 
 /** The cache's allocator for this kernel's transport: kept blocks, or pool slots for the disk. */
 function cacheBlocks(): BlockAllocator {
+  // a module transport: the disk's cache lives in its grantable memory
+  if (grantDomain) return data.name === 'disk' ? grantDomain.blocks : heapBlocks;
   switch (data.cfg.transport) {
     case 'copy':
       return heapBlocks;
@@ -125,6 +133,8 @@ function cacheBlocks(): BlockAllocator {
 }
 
 const codec = codecFor(data.cfg.transport, pools);
+/** The codec of the channel to `peer`: a module transport's grants are made for one grantee. */
+const codecTo = (peer: ServerName): Codec => (grantDomain && transportModule ? grantCodec(transportModule, grantDomain, peer) : codec);
 
 /** What a garbage fault answers with: a reply of the wrong shape, which the caller's endpoint refuses. */
 const garbageReply = (): Reply<unknown> => ({ ok: true, value: { garbage: 'not the reply that was asked for' } });
@@ -199,7 +209,7 @@ function open(grant: ChannelGrant): void {
   const caller: Caller = { server: grant.peer, gen: grant.peerGen };
   const ep = new Endpoint(port, {
     counters,
-    codec,
+    codec: codecTo(grant.peer),
     deadlineMs: data.cfg.callTimeoutMs,
     onCall: grant.peerMayCall
       ? (m, held, reqId) => {
@@ -226,6 +236,7 @@ const control: WorkerControl = {
   async boot() {
     // a module placed for this server (a test's) is loaded before anything else happens
     const placed = await placedModules(data.cfg, [data.name]);
+    if (data.cfg.transportModule !== undefined) transportModule = await loadTransportModule(data.cfg.transportModule);
     for (const a of data.awaited) links.awaiting(a.peer, a.gen, a.failed);
     const nic = data.nic ? await openDevice(data.nic, data.cfg, regs) : null;
     const device = nic ?? { transmit: () => {} };
