@@ -120,6 +120,12 @@ export interface KernelConfig {
   maxRestarts: number;
   restartWindowMs: number;
   /**
+   * Microkernel only: the module file (a path, absolute or relative to the
+   * working directory) whose export `policy` decides restarts instead of the
+   * shipped one (see microkernel/policy-module.ts). Not set: the shipped policy.
+   */
+  restartPolicy?: string;
+  /**
    * Receives the app keeps posted at net: how many requests it serves at once.
    * Requests beyond that wait in net's queue, as in a listen backlog.
    */

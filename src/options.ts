@@ -70,6 +70,12 @@ export interface RunOptions {
   maxRestarts?: number;
   /** Microkernel only: the window of `maxRestarts`, ms (default 5000). */
   restartWindowMs?: number;
+  /**
+   * Microkernel only, run() only: a module file (.js, or .ts under tsx) whose
+   * default or named export `policy` decides the supervisor's restarts instead
+   * of the shipped policy; see microkernel/policy-module.ts (RestartPolicyFunction).
+   */
+  restartPolicy?: string;
   /** JS heap limit of each domain, MiB (default 256). */
   heapLimitMb?: number;
   /** The cost profile that prices the counted events: a shipped name, a file, or a loaded profile (default pentium-pro-1996). */
@@ -239,11 +245,12 @@ export const RunOptionsSchema = z
     serverModules: ServerModulesOption.default({}),
     transportModule: z.string({ error: 'must be a path to a module file' }).min(1, { error: 'must be a path to a module file' }).optional(),
     trace: TraceOption.optional(),
+    restartPolicy: z.string({ error: 'must be a path to a module file' }).min(1, { error: 'must be a path to a module file' }).optional(),
   })
   .superRefine((o, ctx) => {
     // an option that cannot apply is refused, not ignored
     if (o.mode === 'monolithic') {
-      for (const field of ['transport', 'signal', 'spinUs', 'ringBytes', 'poolBlocks', 'maxRestarts', 'restartWindowMs'] as const) {
+      for (const field of ['transport', 'signal', 'spinUs', 'ringBytes', 'poolBlocks', 'maxRestarts', 'restartWindowMs', 'restartPolicy'] as const) {
         if (o[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'applies to the microkernel only', params: { rule: true, fix: { mode: 'microkernel' } } });
       }
     } else if (o.spinUs !== undefined && o.signal !== 'ring') {
@@ -284,7 +291,7 @@ export type ParsedRunOptions = Omit<z.output<typeof RunOptionsSchema>, 'faults' 
 };
 
 /** What `compare()` accepts: run()'s options without the kernel's choice, which the labels make. */
-export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal' | 'serverModules' | 'trace' | 'transportModule'> {
+export interface CompareOptions extends Omit<RunOptions, 'mode' | 'transport' | 'signal' | 'serverModules' | 'trace' | 'transportModule' | 'restartPolicy'> {
   /**
    * Trace the first N requests of each label's last measured run (under the
    * first seed): its report's `trace` then holds the Chrome trace events and

@@ -250,7 +250,7 @@ export function resolveRun(options: RunOptions): { workload: Workload; cfg: Kern
     checksumOffload: opts.checksumOffload,
     callTimeoutMs: opts.callTimeoutMs,
     hangTimeoutMs: opts.hangTimeoutMs,
-    ...defined({ faults: opts.faults, maxRestarts: opts.maxRestarts, restartWindowMs: opts.restartWindowMs, heapLimitMb: opts.heapLimitMb, serverModules: opts.serverModules }),
+    ...defined({ faults: opts.faults, maxRestarts: opts.maxRestarts, restartWindowMs: opts.restartWindowMs, heapLimitMb: opts.heapLimitMb, serverModules: opts.serverModules, restartPolicy: opts.restartPolicy }),
     receives: Math.min(outstanding, MAX_RECEIVES),
     ...defined({ signal: opts.signal, spinUs: opts.spinUs, transport: opts.transport }),
     ...defined({ transportModule: opts.mode === 'microkernel' ? opts.transportModule : undefined }),

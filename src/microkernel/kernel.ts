@@ -27,7 +27,7 @@ import { loadTransportModule, newGrantMemory, type GrantMemory } from './transpo
 import { newDoorbell, newRingMemory, type Doorbell } from './ring.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
 import type { TraceRecord } from '../trace/types.js';
-import { decideRestart, DEFAULT_BACKOFF_MS, MAX_BACKOFF_MS, type RestartPolicy } from './supervisor.js';
+import { decideSafely, defaultRestartPolicy, loadRestartPolicy, type RestartPolicyFunction } from './policy-module.js';
 
 interface Incarnation {
   gen: number;
@@ -69,7 +69,7 @@ export class Microkernel implements Kernel {
   private readonly pools: PoolMemory[];
   /** A module transport's grant tables and domain memories (null without one). */
   private readonly grants: GrantMemory | null;
-  private readonly policy: RestartPolicy;
+  private policy: RestartPolicyFunction = defaultRestartPolicy;
   private heartbeats: ReturnType<typeof watchHeartbeats> | null = null;
   private started = false;
   private stopping = false;
@@ -79,14 +79,16 @@ export class Microkernel implements Kernel {
     const cfg = env.cfg;
     this.pools = cfg.transport === 'shared' ? [newPoolMemory(0, cfg.poolBlocks, BLOCK_SIZE)] : [];
     this.grants = cfg.transportModule === undefined ? null : newGrantMemory(cfg);
-    this.policy = { maxRestarts: cfg.maxRestarts, restartWindowMs: cfg.restartWindowMs, backoffMs: DEFAULT_BACKOFF_MS, maxBackoffMs: MAX_BACKOFF_MS };
   }
 
   /** Start one domain per server, connect the granted pairs, and boot every server. */
   static async boot(env: KernelEnv): Promise<Microkernel> {
     // a transport module is checked here first: a bad one is one error naming the file, before any domain starts
     if (env.cfg.transportModule !== undefined) await loadTransportModule(env.cfg.transportModule);
+    // a restart policy placed in a module file is loaded (and checked) before any domain starts
+    const policy = env.cfg.restartPolicy === undefined ? defaultRestartPolicy : await loadRestartPolicy(env.cfg.restartPolicy);
     const k = new Microkernel(env);
+    k.policy = policy;
     const bells = new Map(SERVER_NAMES.map((n) => [n, newDoorbell()]));
     const channels = new Map<ServerName, ChannelGrant[]>(SERVER_NAMES.map((n) => [n, []]));
     for (let i = 0; i < SERVER_NAMES.length; i++) {
@@ -208,7 +210,9 @@ export class Microkernel implements Kernel {
     slot.state = 'down';
     slot.outages.push({ failedAt: struckAt ?? now, upAt: null, next: null });
     if (inc.domain.alive) void inc.domain.terminate();
-    const decision = decideRestart(slot.restarts, now, this.policy);
+    const { maxRestarts, restartWindowMs } = this.env.cfg;
+    const request = { server: slot.name, kind, incarnation: inc.gen, history: [...slot.restarts], now, budget: { maxRestarts, restartWindowMs } };
+    const decision = decideSafely(this.policy, request, this.env.cfg.restartPolicy === undefined ? 'the restart policy' : `the restart policy ${this.env.cfg.restartPolicy}`);
     const record: FaultRecord = {
       server: slot.name,
       kind,
