@@ -10,7 +10,7 @@
 import yargs, { type Argv, type Options } from 'yargs';
 import pc from 'picocolors';
 import cliProgress from 'cli-progress';
-import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
 import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type OptionNamer } from '../config.js';
@@ -35,6 +35,9 @@ import { DEFAULT_SWEEP_SEED, parseSweepParam, shardFromEnv, sweep, sweepCells, t
 import { merge, MergeError, sweepComparison } from '../merge.js';
 import { BaselineError, compareToBaseline, formatBaseline } from '../baseline.js';
 import type { RequestSequence } from '../trace/types.js';
+import { findLab, grade, labDir, LabError, LABS, selectedChecks, studentSeeds } from '../labs/index.js';
+import { formatCheck as formatGradeCheck, formatScore } from '../labs/format.js';
+import { normSeed } from '../labs/common.js';
 
 /** A usage or input problem: one line on stderr, exit code 2. */
 class UsageError extends Error {}
@@ -246,6 +249,20 @@ const WORKLOADS_FLAGS = {
   long: { alias: 'l', type: 'boolean', describe: 'the whole description and its sources' },
 } satisfies Record<string, Options>;
 
+const LAB_FLAGS = {
+  seed: { alias: 's', type: 'string', requiresArg: true, describe: "show: the problem's seed (default: the lab's first default seed)" },
+  compute: { alias: 'c', type: 'boolean', describe: 'show: print the answer too (worked out by running the simulator)' },
+  student: { type: 'string', requiresArg: true, describe: "show: the problems of this student's seeds; init: a placeholder answers.json keyed by them" },
+  force: { type: 'boolean', describe: 'init: write into a directory that is not empty (files of the same name are replaced)' },
+} satisfies Record<string, Options>;
+
+const GRADE_FLAGS = {
+  dir: { type: 'string', requiresArg: true, describe: "the student's directory (default .)" },
+  results: { type: 'string', requiresArg: true, describe: 'also write the results as JSON to FILE (for an autograder); - for stdout' },
+  student: { type: 'string', requiresArg: true, describe: "grade with this student's seeds (derived from the id; default: the lab's default seeds)" },
+  seeds: { type: 'string', requiresArg: true, describe: 'more seeds to grade with, comma-separated (e.g. hidden ones the student has not seen)' },
+} satisfies Record<string, Options>;
+
 /** Every command, its flags (for suggestions) and its summary. */
 const COMMANDS = {
   run: RUN_FLAGS,
@@ -258,6 +275,8 @@ const COMMANDS = {
   merge: MERGE_FLAGS,
   workloads: WORKLOADS_FLAGS,
   validate: {},
+  lab: LAB_FLAGS,
+  grade: GRADE_FLAGS,
 } as const;
 type CommandName = keyof typeof COMMANDS;
 const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
@@ -813,6 +832,114 @@ function workloadsCommand(a: Args<typeof WORKLOADS_FLAGS>): number {
   return EXIT.ok;
 }
 
+// ---------------------------------------------------------------- labs
+
+/** Seeds as given: comma-separated, each a number if it is digits, else a word. */
+function seedsOf(v: unknown, flag: string): (number | string)[] {
+  const seeds = String(v).split(',').map((x) => x.trim()).filter(Boolean).map(normSeed);
+  if (seeds.length === 0) throw new UsageError(`--${flag} names no seed: e.g. --${flag} 11,12`);
+  return seeds;
+}
+
+function labCommand(a: Args<typeof LAB_FLAGS> & { action?: unknown; name?: unknown; dir?: unknown }): Promise<number> | number {
+  const action = String(a.action);
+  if (action === 'list') {
+    if (a.name !== undefined) throw new UsageError(`lab list takes no lab name (microlith lab show ${a.name})`);
+    out(`${'lab'.padEnd(16)} ${'difficulty'.padEnd(10)} ${'kind'.padEnd(14)} title`);
+    for (const l of LABS) out(`${l.name.padEnd(16)} ${l.difficulty.padEnd(10)} ${l.kind.padEnd(14)} ${l.title}`);
+    return EXIT.ok;
+  }
+  if (a.name === undefined) throw new UsageError(`lab ${action}: name the lab: microlith lab ${action} NAME${action === 'init' ? ' DIR' : ''} (labs: ${LABS.map((l) => l.name).join(', ')})`);
+  const lab = findLab(String(a.name));
+  if (action === 'show') return labShow(lab, a);
+  return labInit(lab, a);
+}
+
+async function labShow(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?: unknown }): Promise<number> {
+  if (a.dir !== undefined) throw new UsageError(`lab show: unexpected argument '${a.dir}'`);
+  if (a.force !== undefined) throw new UsageError('--force goes with lab init');
+  if (a.seed !== undefined && a.student !== undefined) throw new UsageError('lab show: give --seed or --student, not both');
+  if (a.seed !== undefined && String(a.seed).trim() === '') throw new UsageError('--seed needs a value');
+  const seeds = a.student !== undefined ? studentSeeds(lab, String(a.student)) : [a.seed === undefined ? lab.defaultSeeds[0] : normSeed(String(a.seed))];
+  const args = a.student !== undefined ? `student ${a.student} (seeds ${seeds.join(', ')})` : `seed ${seeds[0]}`;
+  out(`ARG lab ${lab.name}, ${args}${a.compute ? ', compute' : ''}`);
+  if (!lab.problem) {
+    out('');
+    out(`${lab.name} is an implementation lab: its handout is labs/${lab.name}/README.md.`);
+    out(`Start with: microlith lab init ${lab.name} DIR, then: microlith grade ${lab.name} --dir DIR`);
+    return EXIT.ok;
+  }
+  for (const seed of seeds) {
+    const p = await lab.problem(seed);
+    out('');
+    if (seeds.length > 1) out(`Seed ${seed}:`);
+    out(p.text);
+    out('');
+    if (a.compute) out(`Answer:\n${p.answer}`);
+    else out(`(microlith lab show ${lab.name} ${a.student !== undefined ? `--student ${a.student}` : `-s ${seed}`} -c prints the answer)`);
+  }
+  return EXIT.ok;
+}
+
+function labInit(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?: unknown }): number {
+  if (a.seed !== undefined || a.compute !== undefined) throw new UsageError(`--${a.seed !== undefined ? 'seed' : 'compute'} goes with lab show`);
+  if (a.dir === undefined || String(a.dir) === '') throw new UsageError(`lab init: say where: microlith lab init ${lab.name} DIR`);
+  const dir = String(a.dir);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw new UsageError(`lab init: ${dir} is a file, not a directory`);
+    if (readdirSync(dir).length > 0 && !a.force) throw new UsageError(`lab init: ${dir} is not empty: choose a new directory, or add --force to write into it`);
+  }
+  const src = labDir(lab.name);
+  mkdirSync(dir, { recursive: true });
+  const written: string[] = [];
+  cpSync(join(src, 'README.md'), join(dir, 'README.md'));
+  written.push('README.md');
+  const starter = join(src, 'starter');
+  if (existsSync(starter)) {
+    cpSync(starter, dir, { recursive: true, force: true });
+    const walk = (d: string, prefix: string): void => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(d, e.name), `${prefix}${e.name}/`);
+        else written.push(`${prefix}${e.name}`);
+      }
+    };
+    walk(starter, '');
+  }
+  const answers = join(dir, 'answers.json');
+  if (a.student !== undefined && lab.kind === 'problem' && existsSync(answers)) {
+    // the placeholder keyed by this student's seeds, with the keys of the starter's first entry
+    const starterAnswers = JSON.parse(readFileSync(answers, 'utf8')) as Record<string, Record<string, unknown>>;
+    const keys = Object.keys(Object.values(starterAnswers)[0] ?? {});
+    const mine = Object.fromEntries(studentSeeds(lab, String(a.student)).map((s) => [String(s), Object.fromEntries(keys.map((k) => [k, null]))]));
+    writeFileSync(answers, `${JSON.stringify(mine, null, 2)}\n`);
+  }
+  out(`lab ${lab.name}: wrote ${written.join(', ')} to ${dir}`);
+  if (lab.kind === 'problem') {
+    const who = a.student !== undefined ? ` --student ${a.student}` : '';
+    out(`next: microlith lab show ${lab.name}${who || ' -s SEED'}, fill in ${join(dir, 'answers.json')}, then microlith grade ${lab.name} --dir ${dir}${who}`);
+  } else {
+    out(`next: read ${join(dir, 'README.md')}, then microlith grade ${lab.name} --dir ${dir}`);
+  }
+  return EXIT.ok;
+}
+
+async function gradeCommand(a: Args<typeof GRADE_FLAGS> & { lab?: unknown; filter?: unknown }): Promise<number> {
+  const lab = findLab(String(a.lab));
+  const dir = a.dir === undefined ? '.' : String(a.dir);
+  if (!existsSync(dir)) throw new UsageError(`grade: no directory ${dir} (--dir names the student's directory; default .)`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`grade: ${dir} is a file, not a directory`);
+  const filter = a.filter === undefined ? undefined : String(a.filter);
+  if (selectedChecks(lab, filter).length === 0) throw new UsageError(`grade: no check of lab ${lab.name} matches '${filter}' (checks: ${lab.checks.map((c) => c.name).join(', ')})`);
+  const results = a.results === undefined ? undefined : String(a.results);
+  if (results !== undefined && results !== '-') checkWritable(results, 'results');
+  const seeds = a.seeds === undefined ? undefined : seedsOf(a.seeds, 'seeds');
+  const say = results === '-' ? err : out;
+  const r = await grade(lab, { dir, ...defined({ student: a.student === undefined ? undefined : String(a.student), seeds, filter }), onCheck: (c) => say(formatGradeCheck(c)) });
+  say(formatScore(r));
+  if (results !== undefined) emit(results, JSON.stringify(r, null, 2), 'the grade results', false);
+  return r.score === r.max && r.max > 0 ? EXIT.ok : EXIT.failed;
+}
+
 // ---------------------------------------------------------------- usage errors
 
 /** Edit distance, for suggestions. */
@@ -873,6 +1000,8 @@ function usageMessage(msg: string, argv: string[]): string {
     if (command === 'merge') return "merge: name the sweep's directory: microlith merge DIR";
     if (command === 'bench') return 'bench: say what to measure: microlith bench ipc';
     if (command === 'validate') return 'validate: name the workload file to check: microlith validate FILE';
+    if (command === 'lab') return 'lab: say what to do: microlith lab list, lab show NAME, lab init NAME DIR';
+    if (command === 'grade') return `grade: name the lab: microlith grade NAME --dir DIR (labs: ${LABS.map((l) => l.name).join(', ')})`;
   }
   return msg.replace(/\s*\n\s*/g, ' ');
 }
@@ -909,11 +1038,20 @@ const COMMAND_EXAMPLES: Partial<Record<CommandName, [string, string][]>> = {
   merge: [['$0 merge out --csv sweep.csv --html sweep.html', 'the shards merged into one comparison']],
   workloads: [['$0 workloads --long', 'the shipped workloads, with sources']],
   validate: [['$0 validate my-workload.json', 'check a workload file']],
+  lab: [
+    ['$0 lab list', 'the labs, their difficulty and kind'],
+    ['$0 lab show copies -s 7', "the problem of seed 7 (-c: with its answer)"],
+    ['$0 lab init copies my-copies', "the handout and starter files in my-copies/"],
+  ],
+  grade: [
+    ['$0 grade copies --dir my-copies', 'grade a directory: a line per check, the parts, the score'],
+    ['$0 grade copies --dir sub/alice --student alice --seeds 11,12 --results alice.json', "a student's seeds plus hidden ones, results as JSON"],
+  ],
 };
 
 /** A command's usage line and summary; its examples, which yargs lists last, are moved first (`examplesFirst`). */
-function usageOf(command: CommandName, summary: string): string {
-  return `microlith ${command} [options]\n\n${summary}`;
+function usageOf(command: CommandName, summary: string, args = '[options]'): string {
+  return `microlith ${command} ${args}\n\n${summary}`;
 }
 
 /** Help text with its Examples section moved up, right after the usage and summary. */
@@ -986,7 +1124,7 @@ function reportError(e: unknown): number {
     err(`microlith: ${e.describe(flagName)}`);
     return EXIT.usage;
   }
-  if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError) {
+  if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError || e instanceof LabError) {
     err(`microlith: ${e.message}`);
     return EXIT.usage;
   }
@@ -1063,6 +1201,35 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
       const w = loadWorkload(String(a.file));
       out(`${a.file}: ok (workload '${w.name}', ${w.requests} requests, ${w.clients} clients)`);
     })
+    .command(
+      'lab <action> [name] [dir]',
+      'coursework labs: `lab list`, `lab show NAME [-s SEED] [-c]` (a problem, -c with its answer), `lab init NAME DIR` (the handout and starter files)',
+      (y: Argv) =>
+        y
+          .usage(usageOf('lab', 'Coursework labs: list them, show a problem (and its answer) for a seed, copy a handout and its starter files.', '<list | show NAME | init NAME DIR> [options]'))
+          .example(COMMAND_EXAMPLES.lab ?? [])
+          .positional('action', { choices: ['list', 'show', 'init'] as const, demandOption: true })
+          .positional('name', { type: 'string', describe: 'the lab (microlith lab list names them)' })
+          .positional('dir', { type: 'string', describe: 'init: the directory to write into' })
+          .options(LAB_FLAGS),
+      async (a) => {
+        code = await labCommand(a);
+      },
+    )
+    .command(
+      'grade <lab> [filter]',
+      "grade a student's directory against a lab, gradelib style: a line per check, the parts and the score (exit 0 only with full marks)",
+      (y: Argv) =>
+        y
+          .usage(usageOf('grade', "Grade a student's directory against a lab: exit 0 only with full marks, 1 otherwise.", 'NAME [FILTER] [options]'))
+          .example(COMMAND_EXAMPLES.grade ?? [])
+          .positional('lab', { type: 'string', demandOption: true, describe: 'the lab (microlith lab list names them)' })
+          .positional('filter', { type: 'string', describe: "run only the checks whose name or title matches (a regular expression, or a substring)" })
+          .options(GRADE_FLAGS),
+      async (a) => {
+        code = await gradeCommand(a);
+      },
+    )
     .example(EXAMPLES)
     .demandCommand(1, '')
     .strict()
