@@ -17,6 +17,7 @@ import { ConfigError } from '../src/config.js';
 import { run } from '../src/run.js';
 import { reincarnationLab, reincarnationPlans } from '../src/labs/reincarnation.js';
 import type { CheckOutcome, GradeContext, PointsFile } from '../src/labs/types.js';
+import { findLab, loadPoints } from '../src/labs/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'microlith-policy-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -127,6 +128,10 @@ describe('the reincarnation lab', () => {
     const points = JSON.parse(readFileSync('labs/reincarnation/points.json', 'utf8')) as PointsFile;
     expect(points.lab).toBe('reincarnation');
     expect(points.parts.flatMap((p) => p.checks.map((c) => c.name)).sort()).toEqual(reincarnationLab.checks.map((c) => c.name).sort());
+    // registered, and its points file passes the registry's own check
+    expect(findLab('reincarnation')).toBe(reincarnationLab);
+    expect(loadPoints('reincarnation')).toEqual(points);
+    expect(points.parts.flatMap((p) => p.checks).reduce((a, c) => a + c.points, 0)).toBe(100);
   });
 
   it('draws its plans from the seed: crashes of every server, and a crash loop of the disk past the budget', () => {

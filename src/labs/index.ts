@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { GradeResults, Lab, PointsFile } from './types.js';
 import { copiesLab } from './copies.js';
 import { inTheNoiseLab } from './in-the-noise.js';
+import { reincarnationLab } from './reincarnation.js';
 
 export type { CheckOutcome, Difficulty, GradeContext, GradeResults, Lab, LabCheck, LabProblem, PointsFile } from './types.js';
 
@@ -25,6 +26,7 @@ export type { CheckOutcome, Difficulty, GradeContext, GradeResults, Lab, LabChec
 export const LABS: Lab[] = [
   copiesLab,
   inTheNoiseLab,
+  reincarnationLab,
 ];
 
 /** The version of the JSON shape of `GradeResults` (`schemaVersion`). */

@@ -20,6 +20,7 @@ export interface RestartPolicy {
 export const DEFAULT_BACKOFF_MS = 10;
 export const MAX_BACKOFF_MS = 1000;
 
+/** What a restart policy decides: restart the server after `delayMs` ms, or give it up (calls to it then fail with ESERVERFAILED), saying why. */
 export type RestartDecision = { restart: true; delayMs: number } | { restart: false; reason: string };
 
 /**
