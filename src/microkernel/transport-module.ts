@@ -371,12 +371,23 @@ function moduleProblems(value: unknown): string[] {
  * named export `transport` that is an object with a non-empty `name` and
  * functions `grant`, `revoke`, `safecopy` and `release` (a TransportModule).
  * Rejects with an Error naming the file and everything missing or wrong.
+ * `instance` names a fresh instance of the module (one per simulated domain
+ * when several run in one thread, as a lab's checks drive them).
  */
-export async function loadTransportModule(file: string): Promise<TransportModule> {
+export async function loadTransportModule(file: string, instance?: string): Promise<TransportModule> {
   const path = resolve(file);
   let ns: Record<string, unknown>;
+  // `instance`: a fresh copy of the module (its own module-level state), as each domain's thread has
+  const url = pathToFileURL(path).href + (instance === undefined ? '' : `?instance=${encodeURIComponent(instance)}`);
   try {
-    ns = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    try {
+      ns = (await import(url)) as Record<string, unknown>;
+    } catch (e) {
+      // compiled, outside a loader that knows TypeScript (the CLI from dist): a .ts module loads through tsx
+      if ((e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+      const tsx = (await import('tsx/esm/api')) as { tsImport(specifier: string, parent: string): Promise<unknown> };
+      ns = (await tsx.tsImport(url, import.meta.url)) as Record<string, unknown>;
+    }
   } catch (e) {
     throw new Error(`transport module ${path} could not be loaded: ${why(e)}`, { cause: e });
   }
