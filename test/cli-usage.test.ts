@@ -159,7 +159,7 @@ describe('messages', () => {
   });
 
   it('an unknown command suggests the nearest one and lists them all', async () => {
-    await expectUsage(['rnu'], /unknown command 'rnu': did you mean run\? \(commands: run, serve, compare, bench, calibrate, faults, sweep, merge, workloads, validate\)/);
+    await expectUsage(['rnu'], /unknown command 'rnu': did you mean run\? \(commands: run, serve, compare, bench, calibrate, faults, sweep, merge, workloads, validate, lab, grade\)/);
   });
 
   it('a flag with no value', async () => {

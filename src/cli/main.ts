@@ -881,7 +881,7 @@ async function labShow(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & {
   return EXIT.ok;
 }
 
-function labInit(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?: unknown }): number {
+async function labInit(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?: unknown }): Promise<number> {
   if (a.seed !== undefined || a.compute !== undefined) throw new UsageError(`--${a.seed !== undefined ? 'seed' : 'compute'} goes with lab show`);
   if (a.dir === undefined || String(a.dir) === '') throw new UsageError(`lab init: say where: microlith lab init ${lab.name} DIR`);
   const dir = String(a.dir);
@@ -906,11 +906,13 @@ function labInit(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?:
     walk(starter, '');
   }
   const answers = join(dir, 'answers.json');
-  if (a.student !== undefined && lab.kind === 'problem' && existsSync(answers)) {
-    // the placeholder keyed by this student's seeds, with the keys of the starter's first entry
-    const starterAnswers = JSON.parse(readFileSync(answers, 'utf8')) as Record<string, Record<string, unknown>>;
-    const keys = Object.keys(Object.values(starterAnswers)[0] ?? {});
-    const mine = Object.fromEntries(studentSeeds(lab, String(a.student)).map((s) => [String(s), Object.fromEntries(keys.map((k) => [k, null]))]));
+  if (a.student !== undefined && lab.problem && existsSync(answers)) {
+    // the placeholder keyed by this student's seeds, each with the keys its problem asks for
+    const mine: Record<string, Record<string, null>> = {};
+    for (const seed of studentSeeds(lab, String(a.student))) {
+      const p = await lab.problem(seed);
+      mine[String(seed)] = Object.fromEntries(Object.keys(p.expected).map((k) => [k, null]));
+    }
     writeFileSync(answers, `${JSON.stringify(mine, null, 2)}\n`);
   }
   out(`lab ${lab.name}: wrote ${written.join(', ')} to ${dir}`);

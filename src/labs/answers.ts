@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { normSeed } from './common.js';
 import type { CheckOutcome, GradeContext, LabCheck, LabProblem } from './types.js';
 
 /** The file a problem lab's answers are in, in the student's directory. */
@@ -121,10 +122,11 @@ export function pick<T>(next: () => number, xs: readonly T[]): T {
 export function bySeed<T>(f: (seed: number | string) => Promise<T>): (seed: number | string) => Promise<T> {
   const cache = new Map<string, Promise<T>>();
   return (seed) => {
-    const key = `${typeof seed}:${String(seed)}`;
+    const s = normSeed(seed);
+    const key = `${typeof s}:${String(s)}`;
     let p = cache.get(key);
     if (!p) {
-      p = f(seed);
+      p = f(s);
       cache.set(key, p);
       p.catch(() => cache.delete(key));
     }

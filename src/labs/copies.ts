@@ -73,16 +73,16 @@ const HINTS: Record<CopiesLabel, Record<'bytesCopied' | 'ipcMessages' | 'crossin
   },
 };
 
-/** The run behind a seed's problem (one per seed per process). */
-const runOf = bySeed(async (seed): Promise<{ st: CopiesSetting; report: RunReport }> => {
+/** The run behind a seed's problem. */
+async function runOf(seed: number | string): Promise<{ st: CopiesSetting; report: RunReport }> {
   const st = copiesSetting(seed);
   const report = await run(copiesRunOptions(st));
   if (report.status !== 'ok') throw new Error(`the run for seed ${String(seed)} did not end ok: ${report.problems.join('; ')}`);
   return { st, report };
-});
+}
 
-/** The problem for `seed`: its text, and its answer counted by running it. */
-export const copiesProblem = bySeed(async (seed): Promise<LabProblem> => {
+/** The problem for `seed`, worked out afresh: its text, and its answer counted by running it. */
+export async function solveCopies(seed: number | string): Promise<LabProblem> {
   const { st, report: r } = await runOf(normSeed(seed));
   const header = Math.round(r.perRequest.payloadBytes - st.size);
   const text = [
@@ -114,7 +114,10 @@ export const copiesProblem = bySeed(async (seed): Promise<LabProblem> => {
     expected: { bytesCopied: r.perRequest.bytesCopied, ipcMessages: r.perRequest.ipcMessages, crossings: r.perRequest.crossings },
     tolerance: { bytesCopied: 0.01, ipcMessages: 0, crossings: 0 },
   };
-});
+}
+
+/** The problem for `seed` (worked out once per seed per process). */
+export const copiesProblem = bySeed(solveCopies);
 
 const hint = (key: 'bytesCopied' | 'ipcMessages' | 'crossings') => (seed: number | string) => HINTS[copiesSetting(seed).label][key];
 
