@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { GradeResults, Lab, PointsFile } from './types.js';
 import { copiesLab } from './copies.js';
 import { inTheNoiseLab } from './in-the-noise.js';
+import { grantTransportLab } from './grant-transport.js';
 import { reincarnationLab } from './reincarnation.js';
 
 export type { CheckOutcome, Difficulty, GradeContext, GradeResults, Lab, LabCheck, LabProblem, PointsFile } from './types.js';
@@ -27,6 +28,7 @@ export const LABS: Lab[] = [
   copiesLab,
   inTheNoiseLab,
   reincarnationLab,
+  grantTransportLab,
 ];
 
 /** The version of the JSON shape of `GradeResults` (`schemaVersion`). */
