@@ -4,13 +4,13 @@
  * servers run and how `call` reaches them.
  *
  * A server is the shipped module unless the configuration places another
- * module file for it (`serverModules`, a test-only extension point): each
+ * module file for it (`serverModules`, `--server-module`): each
  * kernel loads the placed modules first (`placedModules`, the only
  * asynchronous step, and immediate when none is placed), then boots every
  * server synchronously as before (`bootByName`).
  */
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { importModuleFile, ModuleError } from './module-file.js';
 import seedrandom from 'seedrandom';
 import { SERVER_NAMES, type ServerName } from './protocol.js';
 import { app, DEFAULT_RETRY } from './servers/app.js';
@@ -81,13 +81,13 @@ export async function loadServerModule(name: ServerName, file: string): Promise<
   const path = resolve(file);
   let ns: Record<string, unknown>;
   try {
-    ns = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    ns = await importModuleFile(path);
   } catch (e) {
-    throw new Error(`server module ${path} for ${name} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new ModuleError(`server module ${path} for ${name} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const value = 'server' in ns ? ns.server : ns.default;
   const problems = moduleProblems(name, value);
-  if (problems.length) throw new Error(`server module ${path} for ${name}: ${problems.join('; ')}`);
+  if (problems.length) throw new ModuleError(`server module ${path} for ${name}: ${problems.join('; ')}`);
   return value as AnyServerModule;
 }
 

@@ -133,12 +133,12 @@ export interface KernelConfig {
   /** JS heap limit of each domain, MiB: past it the domain dies out of memory (the harness survives). */
   heapLimitMb: number;
   /**
-   * A test-only extension point: boot a server from the module file at this
+   * An extension point (`--server-module NAME=FILE`): boot a server from the module file at this
    * path (absolute, or relative to the working directory) instead of the
    * shipped one, in either kernel. The file's default or named export `server`
    * must be a ServerModule named for the server it replaces (checked at load;
-   * see `loadServerModule` in boot.ts). A `.ts` file loads only when running
-   * from sources (through tsx). Empty by default: every server is the shipped one.
+   * see `loadServerModule` in boot.ts). A `.ts` file loads through tsx. Empty
+   * by default: every server is the shipped one.
    */
   serverModules: Partial<Record<ServerName, string>>;
   /**

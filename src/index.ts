@@ -81,7 +81,9 @@ export type { TraceSample, TraceEvent, RequestSequence, MessageStep } from './tr
 export { stats, type Stats, type Spread } from './metrics/stats.js';
 export { ok, fail, type ServerModule, type ServerContext, type CallTable, type Handler, type Caller, type Handle } from './servers/server.js';
 export { loadServerModule } from './boot.js';
+export { ModuleError } from './module-file.js';
 // a restart policy of one's own for the microkernel's supervisor (the restartPolicy option)
+export { GRANT_LAYOUT, grantId, grantIndex, grantGen, loadTransportModule, type TransportModule, type GrantContext, type GrantLayout } from './microkernel/transport-module.js';
 export { loadRestartPolicy, defaultRestartPolicy, MAX_DELAY_MS, type RestartRequest, type RestartPolicyFunction, type RestartPolicyExport, type RestartDecision } from './microkernel/policy-module.js';
 // the shipped servers' modules, to build a user's own server module on (see examples/)
 export { disk as diskServer } from './servers/disk.js';

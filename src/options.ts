@@ -83,7 +83,8 @@ export interface RunOptions {
   /** Stop sending new requests when this aborts; the requests in flight finish and the report says `endedBy: 'stop'`. */
   abortSignal?: AbortSignal;
   /**
-   * Test-only: boot a server from this module file instead of the shipped one
+   * A server module of one's own (the CLI's `--server-module NAME=FILE`): boot
+   * a server from this module file instead of the shipped one, in either kernel
    * (default {}: none). The file's default or named export `server` is a
    * ServerModule named for the server it replaces; see KernelConfig.serverModules.
    */
@@ -216,7 +217,7 @@ const commonShape = {
   abortSignal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, { error: 'must be an AbortSignal' }).optional(),
 };
 
-/** A module file path per server it replaces (run() only; a test-only extension point). */
+/** A module file path per server it replaces (run() and serve() only; an extension point). */
 const ServerModulesOption = z.strictObject(
   Object.fromEntries(SERVER_NAMES.map((n) => [n, z.string({ error: 'must be a path to a module file' }).min(1, { error: 'must be a path to a module file' }).optional()])) as Record<
     ServerName,

@@ -30,7 +30,7 @@ import { fileSet, largestFile } from './workload/generate.js';
 import { loadWorkload } from './workload/load.js';
 import { writesToDisk, type Arrival, type Workload } from './workload/schema.js';
 import { checkDurability, type Durability } from './durability.js';
-import type { Machine } from './boot.js';
+import { placedModules, type Machine } from './boot.js';
 import { loadProfile, type Profile } from './costmodel/profile.js';
 import { price, type Modelled } from './costmodel/price.js';
 import { TraceRecorder } from './trace/recorder.js';
@@ -354,6 +354,8 @@ export async function execute(resolved: ReturnType<typeof resolveRun>, h: Harnes
     },
     trace: traced,
   };
+  // a module of one's own placed for a server is checked here first: a bad one is a ModuleError naming the file, before any thread starts
+  await placedModules(cfg);
   const kernel: Kernel = cfg.mode === 'monolithic' ? await new MonolithicDomain(env).boot() : await Microkernel.boot(env);
   let result;
   let wired;

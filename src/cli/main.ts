@@ -34,6 +34,7 @@ import { chromeTraceFile, chromeTraceOfRuns } from '../trace/chrome.js';
 import { DEFAULT_SWEEP_SEED, parseSweepParam, shardFromEnv, sweep, sweepCells, type Shard, type SweepValue } from '../sweep.js';
 import { merge, MergeError, sweepComparison } from '../merge.js';
 import { BaselineError, compareToBaseline, formatBaseline } from '../baseline.js';
+import { ModuleError } from '../module-file.js';
 import type { RequestSequence } from '../trace/types.js';
 import { findLab, grade, labDir, LabError, LABS, selectedChecks, studentSeeds } from '../labs/index.js';
 import { formatCheck as formatGradeCheck, formatScore } from '../labs/format.js';
@@ -67,6 +68,7 @@ const FLAG_OF_FIELD: Record<string, string> = {
   payloadBytes: 'sizes',
   faults: 'fault',
   schedules: 'campaign',
+  serverModules: 'server-module',
 };
 
 /** The CLI names an option by its flag: `--mode`, or `--mode microkernel` with a value. */
@@ -150,6 +152,9 @@ const RUN_FLAGS = {
   transport: { alias: 't', choices: TRANSPORTS, requiresArg: true, describe: 'microkernel: how payloads cross domains (default copy)' },
   signal: { choices: SIGNALS, requiresArg: true, describe: 'microkernel: how a domain learns a message waits: a port event per message, per batch, or shared-memory rings it polls (default message)' },
   'spin-us': numeric('microkernel with --signal ring: µs a domain polls after its last message before it sleeps (see README)', RANGES.spinUs, 0),
+  'server-module': { type: 'string', requiresArg: true, describe: 'place a server module of your own for a server, NAME=FILE (repeatable; NAME disk, net or app; a .ts or .js file whose export `server` is a ServerModule), in either kernel' },
+  'transport-module': { type: 'string', requiresArg: true, describe: 'microkernel: a transport of your own, FILE (.ts or .js) whose export `transport` is a TransportModule (grants and safecopy), instead of the shipped transports' },
+  'restart-policy': { type: 'string', requiresArg: true, describe: "microkernel: a module whose export `policy` decides the supervisor's restarts instead of the shipped policy (.js; .ts through tsx)" },
 } satisfies Record<string, Options>;
 
 /** Flags of the simulated clients: serve has real ones instead. */
@@ -452,13 +457,23 @@ function exitCodeOf(statuses: RunReport['status'][], acceptIncomplete: boolean, 
   return EXIT.ok;
 }
 
-/** The kernel's choice as given: --mode, --transport, --signal, --spin-us. */
-function kernelOptions(a: Args<typeof RUN_FLAGS>): Pick<RunOptions, 'mode' | 'transport' | 'signal' | 'spinUs'> {
+/** The kernel's choice as given: --mode, --transport, --signal, --spin-us, and the modules of one's own placed in it. */
+function kernelOptions(a: Args<typeof RUN_FLAGS>, argv: string[]): Pick<RunOptions, 'mode' | 'transport' | 'signal' | 'spinUs' | 'serverModules' | 'transportModule' | 'restartPolicy'> {
+  const placed: Record<string, string> = {};
+  for (const text of repeated(argv, 'server-module', a['server-module'])) {
+    const m = /^([a-z]+)=(.+)$/.exec(text);
+    if (!m) throw new UsageError(`--server-module '${text}': expected NAME=FILE, e.g. disk=my-disk.ts`);
+    if (placed[m[1]] !== undefined) throw new UsageError(`--server-module ${m[1]} is given twice`);
+    placed[m[1]] = m[2];
+  }
   return defined({
     mode: a.mode as RunOptions['mode'],
     transport: a.transport as RunOptions['transport'],
     signal: a.signal as RunOptions['signal'],
     spinUs: a['spin-us'] as number | undefined,
+    serverModules: Object.keys(placed).length ? (placed as RunOptions['serverModules']) : undefined,
+    transportModule: a['transport-module'] as string | undefined,
+    restartPolicy: a['restart-policy'] as string | undefined,
   });
 }
 
@@ -471,7 +486,7 @@ async function runCommand(a: Args<typeof RUN_FLAGS>, argv: string[], stop: Abort
   const targets = exportTargets(a);
   const traceRequests = numberFlag('traceRequests', a['trace-requests']);
   if (traceRequests !== undefined && !targets.trace) throw new UsageError('--trace-requests goes with --trace FILE');
-  const opts: RunOptions = { ...workloadOptions(a, argv), ...kernelOptions(a), ...(targets.trace ? { trace: { requests: traceRequests ?? 20 } } : {}) };
+  const opts: RunOptions = { ...workloadOptions(a, argv), ...kernelOptions(a, argv), ...(targets.trace ? { trace: { requests: traceRequests ?? 20 } } : {}) };
   const { workload, cfg } = resolveRun(opts); // every option checked before any work
   if (!a.quiet) err(`running ${workload.name} under ${kernelText(cfg)}...`);
   const report = await run({ ...opts, abortSignal: stop.signal });
@@ -490,7 +505,7 @@ async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: A
   const targets = exportTargets(a);
   const opts: ServeOptions = {
     ...workloadOptions(a, argv),
-    ...kernelOptions(a),
+    ...kernelOptions(a, argv),
     ...defined({
       host: a.host as string | undefined,
       port: a.port as number | undefined,
@@ -1126,7 +1141,7 @@ function reportError(e: unknown): number {
     err(`microlith: ${e.describe(flagName)}`);
     return EXIT.usage;
   }
-  if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError || e instanceof LabError) {
+  if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError || e instanceof LabError || e instanceof ModuleError) {
     err(`microlith: ${e.message}`);
     return EXIT.usage;
   }

@@ -17,8 +17,8 @@
  * policy did wrong) is in the fault record's message of the report, and the
  * harness carries on.
  */
+import { importModuleFile, ModuleError } from '../module-file.js';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ServerName } from '../protocol.js';
 import type { FaultRecord } from '../kernel.js';
 import { decideRestart, DEFAULT_BACKOFF_MS, MAX_BACKOFF_MS, type RestartDecision } from './supervisor.js';
@@ -68,21 +68,6 @@ function policyProblems(value: unknown): string[] {
   return typeof decide === 'function' ? [] : [`\`policy.decide\` must be a function, got ${decide === undefined ? 'nothing' : typeof decide}`];
 }
 
-async function importModule(path: string): Promise<Record<string, unknown>> {
-  try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (e) {
-    // the built CLI runs on plain Node, which does not load .ts: try tsx's loader, if it is installed
-    if (!/\.[cm]?ts$/.test(path) || (e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
-    let tsx: { tsImport(specifier: string, parent: string): Promise<unknown> };
-    try {
-      tsx = (await import('tsx/esm/api')) as typeof tsx;
-    } catch {
-      throw new Error('a .ts policy needs tsx to load (npm install tsx), or compile it to .js and give that file', { cause: e });
-    }
-    return (await tsx.tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
-  }
-}
 
 /**
  * Import the restart-policy module `file` (a path, absolute or relative to
@@ -94,13 +79,13 @@ export async function loadRestartPolicy(file: string): Promise<RestartPolicyFunc
   const path = resolve(file);
   let ns: Record<string, unknown>;
   try {
-    ns = await importModule(path);
+    ns = await importModuleFile(path);
   } catch (e) {
-    throw new Error(`restart policy ${path} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new ModuleError(`restart policy ${path} could not be loaded: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
   const value = 'policy' in ns ? ns.policy : ns.default;
   const problems = policyProblems(value);
-  if (problems.length) throw new Error(`restart policy ${path}: ${problems.join('; ')}`);
+  if (problems.length) throw new ModuleError(`restart policy ${path}: ${problems.join('; ')}`);
   if (typeof value === 'function') return value as RestartPolicyFunction;
   const obj = value as { decide: RestartPolicyFunction };
   return (r) => obj.decide(r);

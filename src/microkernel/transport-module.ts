@@ -35,8 +35,8 @@
  *
  * Every byte the module copies it counts with `ctx.copied(n)` (bytesCopied).
  */
+import { importModuleFile, ModuleError } from '../module-file.js';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Counters } from '../metrics/counters.js';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
@@ -377,22 +377,14 @@ function moduleProblems(value: unknown): string[] {
 export async function loadTransportModule(file: string, instance?: string): Promise<TransportModule> {
   const path = resolve(file);
   let ns: Record<string, unknown>;
-  // `instance`: a fresh copy of the module (its own module-level state), as each domain's thread has
-  const url = pathToFileURL(path).href + (instance === undefined ? '' : `?instance=${encodeURIComponent(instance)}`);
   try {
-    try {
-      ns = (await import(url)) as Record<string, unknown>;
-    } catch (e) {
-      // compiled, outside a loader that knows TypeScript (the CLI from dist): a .ts module loads through tsx
-      if ((e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
-      const tsx = (await import('tsx/esm/api')) as { tsImport(specifier: string, parent: string): Promise<unknown> };
-      ns = (await tsx.tsImport(url, import.meta.url)) as Record<string, unknown>;
-    }
+    // `instance`: a fresh copy of the module (its own module-level state), as each domain's thread has
+    ns = await importModuleFile(path, instance === undefined ? '' : `?instance=${encodeURIComponent(instance)}`);
   } catch (e) {
-    throw new Error(`transport module ${path} could not be loaded: ${why(e)}`, { cause: e });
+    throw new ModuleError(`transport module ${path} could not be loaded: ${why(e)}`, { cause: e });
   }
   const value = 'transport' in ns ? ns.transport : ns.default;
   const problems = moduleProblems(value);
-  if (problems.length) throw new Error(`transport module ${path}: ${problems.join('; ')}`);
+  if (problems.length) throw new ModuleError(`transport module ${path}: ${problems.join('; ')}`);
   return value as TransportModule;
 }
