@@ -12,7 +12,7 @@
  * come from microlith (the import below is erased when the module loads), so
  * this file works from any directory.
  */
-import type { GrantContext, TransportModule } from '../../../src/microkernel/transport-module.js';
+import type { GrantContext, TransportModule } from 'microlith';
 
 let next = 0; // the next entry to use (TODO: reuse entries that are no longer live)
 
