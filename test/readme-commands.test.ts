@@ -36,7 +36,7 @@ export function commandsOf(md: string): string[] {
 const PLACEHOLDERS: Record<string, string> = { FILE: 'my-workload.json', '<command>': 'run', DIR: 'sweep-out' };
 
 /** Flags whose value is a file or folder the command writes or reads: kept in the test's own folder. */
-const PATH_FLAGS = new Set(['--csv', '--markdown', '--html', '--trace', '--dir', '--baseline']);
+const PATH_FLAGS = new Set(['--csv', '--markdown', '--html', '--trace', '--dir', '--baseline', '--results']);
 const NOT_RUN = new Set(['npm install', 'npm test']);
 
 /**
@@ -73,6 +73,18 @@ function shrink(command: string): [string, string[], number, RegExp?] {
   let says: RegExp | undefined;
   for (let i = 0; i < words.length - 1; i++) if (PATH_FLAGS.has(words[i]) && words[i + 1] !== '-') words[i + 1] = join(tmp, words[i + 1]);
   if (sub === 'merge') words[2] = join(tmp, words[2]);
+  if (sub === 'lab') {
+    if (words[2] === 'init') {
+      words[4] = join(tmp, words[4]);
+      says = /wrote README\.md/;
+    } else if (words[2] === 'show') says = words.includes('-c') ? /^ARG lab copies, seed 7[\s\S]*Answer/ : /^ARG lab copies, seed 7\n/;
+    else says = /copies[\s\S]*grant-transport/;
+  }
+  // the starter files as lab init made them get less than full marks: exit 1, every check reported
+  if (sub === 'grade') {
+    code = 1;
+    says = /^== Test [\s\S]*\nScore: \d+\/\d+\n?$/;
+  }
   if (words.includes('--csv') && words[words.indexOf('--csv') + 1] === '-') says = /^label,mode,transport,signal,seed,round,/;
   if (sub === 'sweep') {
     set('--requests', '100', ['-n']);
@@ -318,6 +330,7 @@ describe('the README', () => {
       expect(r.status, `${args.join(' ')}\n${r.stderr.slice(-2000)}`).toBe(code);
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
       if (args.includes('--json')) expect(() => JSON.parse(r.stdout)).not.toThrow();
+      if (args.includes('--results')) expect(JSON.parse(readFileSync(args[args.indexOf('--results') + 1], 'utf8'))).toMatchObject({ kind: 'microlith-grade', lab: args[args.indexOf('grade') + 1] });
       if (says) expect(r.stdout).toMatch(says);
       if (command === 'npm start') {
         // the first screen fits in 100 columns
