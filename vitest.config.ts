@@ -1,8 +1,33 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Tests grouped by distance, so the fast ones can run first:
+ *   unit     in-process: handlers, codecs, parsers, the cost model (npm run test:unit)
+ *   channel  in this thread, over MessageChannels and rings (npm run test:channel)
+ *   workers  real kernels in worker threads, the CLI as a process, sockets (npm run test:workers)
+ * `npm test` runs them all.
+ */
+const UNIT = [
+  'app-handlers',
+  'app-http',
+  'app-protocols',
+  'checksum-rfc1071',
+  'costmodel-ipc-copies',
+  'disk-handlers',
+  'disk-write',
+  'net-handlers',
+  'pool-descriptors',
+  'pool-extents',
+  'public-docs',
+  'ring-buffer',
+  'supervision-parts',
+  'workload-files',
+  'workload-texts',
+].map((f) => `test/${f}.test.ts`);
+const CHANNEL = ['batching-port', 'ipc-messagechannel', 'message-shapes', 'ring-channel', 'transport-codecs', 'transport-ipc'].map((f) => `test/${f}.test.ts`);
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // worker-thread tests boot real kernels; give them room on a busy 2-core machine
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -14,5 +39,10 @@ export default defineConfig({
     // first (pretest): a thread starts in a fraction of the time it takes through tsx
     env: { MICROLITH_DOMAINS: 'dist' },
     reporters: ['default', './test/support/summary-reporter.ts'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      { extends: true, test: { name: 'channel', include: CHANNEL } },
+      { extends: true, test: { name: 'workers', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...CHANNEL] } },
+    ],
   },
 });
