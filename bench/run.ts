@@ -13,6 +13,7 @@
  *   npm run bench -- [--rounds N] [--warmup N] [--quick] [--labels a,b,...] [--only specweb96|large-1mib]
  *   npm run bench -- --spin-sweep 0,10,50,200   ring signalling's --spin-us, interleaved, on specweb96
  *   npm run bench -- --only recovery            the supervisor: recovery time per server and throughput lost
+ *   npm run bench -- --profile-cpu [--labels a,b] [--requests N]   a V8 CPU profile of every thread of each label's run, summarised
  *   --requests N sets every scenario's request count (a smoke run); --out DIR writes
  *   the results there instead of bench/results.
  */
@@ -23,6 +24,7 @@ import Table from 'cli-table3';
 import { compare, type Comparison } from '../dist/compare.js';
 import { run, type RunReport } from '../dist/run.js';
 import { median, spread } from '../dist/metrics/stats.js';
+import { profileCpu } from './profile.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     labels: { type: 'string', default: 'monolithic,microkernel:copy,microkernel:transfer,microkernel:shared' },
     only: { type: 'string' },
     'spin-sweep': { type: 'string' },
+    'profile-cpu': { type: 'boolean', default: false },
     requests: { type: 'string' },
     out: { type: 'string' },
   },
@@ -242,7 +245,10 @@ async function recovery(): Promise<void> {
   save({ kind: 'recovery', rounds, warmupRounds, requests, crashesPerRun: crashes, rows: Object.fromEntries(rows) });
 }
 
-if (args['spin-sweep']) await spinSweep(args['spin-sweep'].split(',').map(Number));
+if (args['profile-cpu']) {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  profileCpu(fileURLToPath(new URL('..', import.meta.url)), args.out ?? `${here}results/profile-${stamp}`, args.labels.split(','), requestsOverride ?? 20_000);
+} else if (args['spin-sweep']) await spinSweep(args['spin-sweep'].split(',').map(Number));
 else if (args.only === 'recovery') await recovery();
 else {
   await throughput();
