@@ -332,7 +332,9 @@ describe('one format per kind of figure, in every table', () => {
       if (name.startsWith('profile')) continue; // a profile's sources quote their papers' own figures
       const text = plain(raw);
       for (const m of text.matchAll(/(?<![\w.,])(−?[\d,]*\d(?:\.\d+)?) (µs|ms|req\/s)\b/g)) {
-        expect(FORMATS.sig3(m[1]), `${name}: '${m[0]}'`).toBe(true);
+        // the whole line, so that a figure that only shows on a loaded machine can be traced
+        const line = text.slice(text.lastIndexOf('\n', m.index) + 1, text.indexOf('\n', m.index) >>> 0);
+        expect(FORMATS.sig3(m[1]), `${name}: '${m[0]}' in the line ${JSON.stringify(line)}`).toBe(true);
       }
       for (const m of text.matchAll(/(?<![\w.,])([\d,]*\d(?:\.\d+)?) (B|KiB|MiB|GiB)\b/g)) {
         expect(FORMATS.bytes(`${m[1]} ${m[2]}`), `${name}: '${m[0]}'`).toBe(true);
