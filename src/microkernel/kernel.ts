@@ -287,6 +287,10 @@ export class Microkernel implements Kernel {
     }
     slot.state = 'up';
     outage.upAt = epochMs();
+    // a peer given up while this incarnation booted was told to the ones up then, not to it: its calls there fail fast too
+    for (const peer of this.slots.values()) {
+      if (peer !== slot && peer.state === 'failed' && granted(slot.name, peer.name)) await inc.domain.control((c) => c.peerFailed(peer.name, peer.cur.gen));
+    }
     if (nic) this.env.link.attach(nic.port1);
     if (this.started) this.run(inc);
   }
