@@ -271,7 +271,12 @@ export function spreadWarnings(
 }
 
 /** One label's figures over its runs, paired with the baseline's; the modelled and counted ones averaged over the seeds. */
-function resultOf(l: Label, isBase: boolean, reports: RunReport[], rps: number[], baseRps: number[], baseReports: RunReport[], seeds: number): CompareResult {
+/**
+ * One label's result against the baseline's: its runs (`rps` their
+ * throughputs) paired by position with the baseline's, `seeds` runs per round.
+ * Pure; `summariseRuns` and a merged sweep's comparison both use it.
+ */
+export function resultOf(l: Label, isBase: boolean, reports: RunReport[], rps: number[], baseRps: number[], baseReports: RunReport[], seeds: number): CompareResult {
   // each seed's last run: the counted events are the same every round
   const last = reports.slice(-seeds);
   const baseLast = baseReports.slice(-seeds);

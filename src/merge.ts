@@ -12,10 +12,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CompareResult, Comparison, CountedPerRequest } from './compare.js';
-import type { CpuPart } from './costmodel/price.js';
-import { round, stats, type Stats } from './metrics/stats.js';
-import { SCHEMA_VERSION, type RunReport } from './run.js';
+import { resultOf, type Comparison } from './compare.js';
+import { SCHEMA_VERSION } from './run.js';
 import { canonicalJson, compareIds, productOf, readCellFile, type SweepCellFile, type SweepResult, type SweepResultCell, type SweepValue } from './sweep.js';
 
 /** Cell files that cannot be merged: what is wrong, and the files (names in the directory) behind it. */
@@ -127,21 +125,6 @@ export function merge(dir: string): SweepResult {
   return { schemaVersion: SCHEMA_VERSION, kind: 'microlith-sweep', params, masterSeed: files[0].file.sweep.masterSeed, complete: missing.length === 0, missing, cells };
 }
 
-/** The counted events per completed request of one run, as `compare()` gives them. */
-function countedOf(r: RunReport): CountedPerRequest {
-  const done = r.outcomes.ok + r.outcomes.fail + r.outcomes.info;
-  return {
-    bytesCopied: r.perRequest.bytesCopied,
-    ipcMessages: r.perRequest.ipcMessages,
-    crossings: r.perRequest.crossings,
-    bytesChecksummed: done ? round((r.counters.bytesChecksummed + r.counters.rxBytesChecksummed) / done, 4) : 0,
-    directCalls: r.perRequest.directCalls,
-  };
-}
-
-function roundStats(s: Stats): Stats {
-  return { median: round(s.median, 4), min: round(s.min, 4), max: round(s.max, 4), mean: round(s.mean, 4), stdev: round(s.stdev, 4), n: s.n };
-}
 
 /**
  * A sweep as a Comparison: each cell one label (named by its id) with one
@@ -157,45 +140,10 @@ export function sweepComparison(result: SweepResult): Comparison {
   const cells = result.cells;
   if (cells.length === 0) throw new Error('a sweep with no cells has nothing to compare');
   const base = cells[0].report;
-  const baseRps = base.throughput.requestsPerSec;
-  const baseCounted = countedOf(base);
-  const results = cells.map((cell, i): CompareResult => {
-    const r = cell.report;
-    const m = r.modelled;
-    const rps = r.throughput.requestsPerSec;
-    const parts = Object.keys(m.perRequestUs) as (CpuPart | 'disk')[];
-    const slower = baseRps / rps;
-    const faster = rps / baseRps;
-    return {
-      label: cell.id,
-      mode: r.mode,
-      transport: r.transport,
-      signal: r.signal,
-      requestsPerSec: stats([rps]),
-      ratio: roundStats(stats([faster])),
-      relative:
-        i === 0
-          ? { factor: 1, stdev: 0, direction: 'baseline' }
-          : slower >= 1
-            ? { factor: round(slower, 4), stdev: 0, direction: 'slower' }
-            : { factor: round(faster, 4), stdev: 0, direction: 'faster' },
-      extra: {
-        modelledUsPerRequest: Object.fromEntries(parts.map((p) => [p, round(m.perRequestUs[p] - (base.modelled.perRequestUs[p] ?? 0), 5)])) as Record<CpuPart | 'disk', number>,
-        counted: countedOf(r),
-        baselineCounted: baseCounted,
-      },
-      latencyUs: r.latencyUs ? { p50: r.latencyUs.p50, p99: r.latencyUs.p99 } : null,
-      modelled: {
-        label: m.label,
-        profile: m.profile,
-        requestsPerSec: m.requestsPerSec,
-        ratio: base.modelled.requestsPerSec > 0 ? round(m.requestsPerSec / base.modelled.requestsPerSec, 4) : 0,
-        bottleneck: m.bottleneck,
-        cpuUsPerRequest: m.cpuUsPerRequest,
-      },
-      reports: [r],
-    };
-  });
+  // each cell is a label of one run, against the first cell's run
+  const results = cells.map(({ id, report: r }, i) =>
+    resultOf({ label: id, mode: r.mode, transport: r.transport, signal: r.signal }, i === 0, [r], [r.throughput.requestsPerSec], [base.throughput.requestsPerSec], [base], 1),
+  );
   const seeds = [...new Set(cells.map((c) => c.seed))];
   const digestsBySeed: Record<string, string[]> = {};
   for (const seed of seeds) {
