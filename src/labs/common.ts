@@ -1,5 +1,6 @@
-/** What the problem labs share: seeds as the commands take them, and small workloads built for one problem. */
+/** What the labs share: seeds as the commands take them, small workloads built for one problem, and checks over seeded runs. */
 import { WorkloadSchema, type Workload } from '../workload/schema.js';
+import type { CheckOutcome, GradeContext, LabCheck } from './types.js';
 
 /** A seed as given on a command line or as a key of answers.json: digits are a number, anything else a word. */
 export function normSeed(seed: number | string): number | string {
@@ -40,4 +41,35 @@ export function wrap(text: string, width = 78): string[] {
   }
   if (line) lines.push(line);
   return lines;
+}
+
+/** An implementation lab's runs for every seed of a grading, or why they could not be made. */
+export type SeededRuns<S> = { ok: true; seeds: S[] } | { ok: false; message: string };
+
+/**
+ * The checks of an implementation lab over runs made once per grading:
+ * `runAll` makes every seed's runs, shared by all the checks of one grading
+ * (the grader passes one context to every check). A check's `each` returns the
+ * first problem of one seed, or null; `note` says what passed.
+ */
+export function seededChecks<S extends { seed: number | string }>(runAll: (ctx: GradeContext) => Promise<SeededRuns<S>>) {
+  const memo = new WeakMap<GradeContext, Promise<SeededRuns<S>>>();
+  const runsOf = (ctx: GradeContext): Promise<SeededRuns<S>> => {
+    let p = memo.get(ctx);
+    if (!p) memo.set(ctx, (p = runAll(ctx)));
+    return p;
+  };
+  return (name: string, title: string, each: (s: S) => string | null, note?: (s: S[]) => string): LabCheck => ({
+    name,
+    title,
+    async run(ctx: GradeContext): Promise<CheckOutcome> {
+      const runs = await runsOf(ctx);
+      if (!runs.ok) return { ok: false, message: runs.message };
+      for (const s of runs.seeds) {
+        const problem = each(s);
+        if (problem !== null) return { ok: false, message: `seed ${s.seed}: ${problem}` };
+      }
+      return note ? { ok: true, note: note(runs.seeds) } : { ok: true };
+    },
+  });
 }

@@ -41,6 +41,7 @@ import {
   type TransportModule,
 } from '../microkernel/transport-module.js';
 import type { CheckOutcome, GradeContext, Lab, LabCheck } from './types.js';
+import { seededChecks, type SeededRuns } from './common.js';
 
 /** Requests per run, and closed-loop clients. */
 export const REQUESTS = 300;
@@ -63,10 +64,8 @@ interface SeedRuns {
   student: RunReport;
 }
 
-type Runs = { ok: true; seeds: SeedRuns[] } | { ok: false; message: string };
+type Runs = SeededRuns<SeedRuns>;
 
-/** One grading's runs, shared by its checks (the grader passes one context to every check). */
-const memo = new WeakMap<GradeContext, Promise<Runs>>();
 
 function options(seed: number | string, extra: Partial<RunOptions>): RunOptions {
   return { workload: 'specweb96', seed, requests: REQUESTS, clients: CLIENTS, abortSignal: AbortSignal.timeout(WALL_BOUND_MS), ...extra };
@@ -88,31 +87,8 @@ async function runAll(ctx: GradeContext): Promise<Runs> {
   return { ok: true, seeds };
 }
 
-function runsOf(ctx: GradeContext): Promise<Runs> {
-  let p = memo.get(ctx);
-  if (!p) {
-    p = runAll(ctx);
-    memo.set(ctx, p);
-  }
-  return p;
-}
-
 /** A check over every seed's runs: `each` returns the first problem of one seed, or null. */
-function runCheck(name: string, title: string, each: (s: SeedRuns) => string | null, note?: (s: SeedRuns[]) => string): LabCheck {
-  return {
-    name,
-    title,
-    async run(ctx: GradeContext): Promise<CheckOutcome> {
-      const runs = await runsOf(ctx);
-      if (!runs.ok) return { ok: false, message: runs.message };
-      for (const s of runs.seeds) {
-        const problem = each(s);
-        if (problem !== null) return { ok: false, message: `seed ${s.seed}: ${problem}` };
-      }
-      return note ? { ok: true, note: note(runs.seeds) } : { ok: true };
-    },
-  };
-}
+const runCheck = seededChecks(runAll);
 
 /** (a) The same answers as the monolith. */
 function digests(s: SeedRuns): string | null {

@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { run, type RunReport, type RunOptions } from '../run.js';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
-import type { CheckOutcome, GradeContext, Lab, LabCheck } from './types.js';
+import type { GradeContext, Lab } from './types.js';
+import { seededChecks, type SeededRuns } from './common.js';
 
 /** The budget the lab's runs give the supervisor: 3 restarts within 60 s (longer than any of the runs). */
 export const LAB_BUDGET = { maxRestarts: 3, restartWindowMs: 60_000 } as const;
@@ -61,10 +62,8 @@ interface SeedRuns {
   monolith: RunReport;
 }
 
-type Runs = { ok: true; seeds: SeedRuns[] } | { ok: false; message: string };
+type Runs = SeededRuns<SeedRuns>;
 
-/** One grading's runs, shared by its checks (the grader passes one context to every check). */
-const memo = new WeakMap<GradeContext, Promise<Runs>>();
 
 function options(seed: number | string, faults: string[], policy: string | null): RunOptions {
   return {
@@ -96,31 +95,8 @@ async function runAll(ctx: GradeContext): Promise<Runs> {
   return { ok: true, seeds };
 }
 
-function runsOf(ctx: GradeContext): Promise<Runs> {
-  let p = memo.get(ctx);
-  if (!p) {
-    p = runAll(ctx);
-    memo.set(ctx, p);
-  }
-  return p;
-}
-
 /** A check over every seed's runs: `each` returns the first problem of one seed, or null. */
-function check(name: string, title: string, each: (s: SeedRuns) => string | null): LabCheck {
-  return {
-    name,
-    title,
-    async run(ctx: GradeContext): Promise<CheckOutcome> {
-      const runs = await runsOf(ctx);
-      if (!runs.ok) return { ok: false, message: runs.message };
-      for (const s of runs.seeds) {
-        const problem = each(s);
-        if (problem !== null) return { ok: false, message: `seed ${s.seed}: ${problem}` };
-      }
-      return { ok: true };
-    },
-  };
-}
+const check = seededChecks(runAll);
 
 const microkernelRuns = (s: SeedRuns): [string, RunReport][] => [
   ['recovery plan', s.recovery],
