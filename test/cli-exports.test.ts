@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import type { Comparison } from '../src/compare.js';
 import { CSV_COLUMNS, parseCsv } from '../src/report/export.js';
+import { spawnCli } from './support/cli.js';
 
 interface Result {
   code: number;
@@ -65,6 +66,33 @@ type TraceFile = {
 
 /** pid -> name of every process_name event. */
 const processNames = (t: TraceFile) => new Map(t.traceEvents.filter((e) => e.ph === 'M' && e.name === 'process_name').map((e) => [e.pid, String(e.args?.name)]));
+
+describe('color', () => {
+  /** main() as it is, without the --no-color that cli() adds. */
+  async function bare(args: string[]): Promise<string> {
+    let stdout = '';
+    const code = await main(args, { out: (t) => void (stdout += t), err: () => undefined });
+    expect(code).toBe(0);
+    return stdout;
+  }
+
+  it('--color colors the kinds of figure; a later --no-color takes every code away, the kinds included', async () => {
+    expect(await bare(['run', '-n', '20', '--color'])).toMatch(/\x1b\[36mhost-measured/);
+    const plainText = await bare(['run', '-n', '20', '--no-color']);
+    expect(plainText).toContain('host-measured');
+    expect(plainText).not.toContain('\x1b[');
+  });
+
+  it('CI=1 with output into a pipe: no color (picocolors alone would color it)', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, CI: '1' };
+    delete env.NO_COLOR;
+    delete env.FORCE_COLOR;
+    const r = spawnCli(['run', '-n', '20'], { env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('host-measured');
+    expect(r.stdout).not.toContain('\x1b[');
+  });
+});
 
 describe('run: exports', () => {
   it('--csv - prints only the CSV on stdout, a header and one row; the text report goes to stderr', async () => {

@@ -1109,8 +1109,14 @@ export async function main(argv: string[], streams: CliIo, stop: AbortController
   }
 }
 
-/** Whether the terminal shows color, as picocolors decided at start (a TTY, and no NO_COLOR). */
-const COLOR_BY_DEFAULT = pc.isColorSupported;
+/**
+ * Whether to color by default: stdout is a terminal (not TERM=dumb), or FORCE_COLOR
+ * asks for it. Not picocolors' own default, which also colors a pipe whenever `CI` is
+ * set: a report piped to a file under CI would then carry escape codes.
+ */
+const COLOR_BY_DEFAULT =
+  (!!process.env.FORCE_COLOR && process.env.FORCE_COLOR !== '0' && process.env.FORCE_COLOR !== 'false') ||
+  (process.stdout.isTTY === true && process.env.TERM !== 'dumb');
 
 /** --no-color turns color off and --color on; else the default (NO_COLOR honoured). Every report module shares picocolors' object. */
 function useColor(argv: string[]): void {

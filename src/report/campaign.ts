@@ -13,7 +13,8 @@ import type { CampaignReport, CampaignRow, CampaignTotals } from '../faults/camp
 import { count, ms, sig3 } from './format.js';
 import { grid, note, para, WIDTH, wrap, type Column, type Group } from './layout.js';
 
-const HOST = pc.cyan('host-measured');
+/** The kind labels are made per call: the CLI sets color after the modules load. */
+const host = (): string => pc.cyan('host-measured');
 
 const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 
@@ -74,7 +75,7 @@ function recoveryTable(report: CampaignReport): string | null {
   });
   const columns: Column[] = [{ head: 'server' }, { head: 'runs restarted', right: true }, { head: 'p50 ms', right: true }, { head: 'p99 ms', right: true }, { head: 'max ms', right: true }];
   return [
-    para(`microkernel recovery, ${HOST} ms: from the failure (the fault striking) to the restarted server's first served call; a hang's includes the ${ms(report.config.settings.hangTimeoutMs)} ms it takes to notice`),
+    para(`microkernel recovery, ${host()} ms: from the failure (the fault striking) to the restarted server's first served call; a hang's includes the ${ms(report.config.settings.hangTimeoutMs)} ms it takes to notice`),
     grid({ columns, rows, width: WIDTH }),
   ].join('\n');
 }
@@ -124,6 +125,6 @@ export function formatCampaign(report: CampaignReport): string {
       parts.push(wrap(`schedule ${b.schedule}, ${b.mode}, ${b.spec}: ${b.problem}`, WIDTH - 2).map((l) => `  ${l}`).join('\n'), wrapCommand(b.replay, WIDTH, '    '));
     }
   }
-  parts.push('', `${plural(report.runs.length, 'run')} in ${sig3(report.elapsedMs / 1000)} s (${HOST} wall time)`);
+  parts.push('', `${plural(report.runs.length, 'run')} in ${sig3(report.elapsedMs / 1000)} s (${host()} wall time)`);
   return parts.join('\n');
 }

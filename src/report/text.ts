@@ -24,8 +24,9 @@ export interface FormatOptions {
   wide?: boolean;
 }
 
-const HOST = pc.cyan('host-measured');
-const COUNTED = pc.green('counted');
+/** The kind labels are made per call: the CLI sets color after the modules load. */
+const host = (): string => pc.cyan('host-measured');
+const counted = (): string => pc.green('counted');
 const modelledKind = (label: string) => pc.magenta(label);
 
 /** The budget of a table: 100 columns, or none when wide. Prose is always wrapped to 100. */
@@ -63,18 +64,18 @@ function hostRows(r: RunReport, wide: boolean, latencyLabel?: string): Row[] {
   const lat = r.latencyUs;
   const open = r.workload.arrival.kind === 'open';
   const rows: Row[] = [
-    ['throughput', `${rate(r.throughput.requestsPerSec)} req/s`, HOST],
-    ['payload throughput', bytesPerSec(r.throughput.payloadBytesPerSec), HOST],
+    ['throughput', `${rate(r.throughput.requestsPerSec)} req/s`, host()],
+    ['payload throughput', bytesPerSec(r.throughput.payloadBytesPerSec), host()],
     [
       latencyLabel ?? (open ? 'latency p50/p99, from arrival' : 'latency p50/p99, round trip'),
       lat ? `${us(lat.p50)} / ${us(lat.p99)} µs` : 'lost with its domain',
-      HOST,
+      host(),
     ],
-    ['wall time', `${ms(r.elapsedMs)} ms`, HOST],
+    ['wall time', `${ms(r.elapsedMs)} ms`, host()],
   ];
-  if (wide) rows.push(['requests per CPU-second (all threads)', rate(r.throughput.requestsPerCpuSec), HOST]);
-  rows.push(['busy share per domain', r.domains.map((d) => `${d.name} ${pct(d.utilisation)}`).join(', '), HOST]);
-  if (wide) rows.push(['busy µs per request, per domain', r.domains.map((d) => `${d.name} ${us(d.busyUsPerRequest ?? NaN)}`).join(', '), HOST]);
+  if (wide) rows.push(['requests per CPU-second (all threads)', rate(r.throughput.requestsPerCpuSec), host()]);
+  rows.push(['busy share per domain', r.domains.map((d) => `${d.name} ${pct(d.utilisation)}`).join(', '), host()]);
+  if (wide) rows.push(['busy µs per request, per domain', r.domains.map((d) => `${d.name} ${us(d.busyUsPerRequest ?? NaN)}`).join(', '), host()]);
   return rows;
 }
 
@@ -83,25 +84,25 @@ function countedRows(r: RunReport, wide: boolean): Row[] {
   const p = r.perRequest;
   const c = r.counters;
   const rows: Row[] = [
-    ['bytes copied per request', bytes(p.bytesCopied), COUNTED],
-    ['IPC messages per request', sig3(p.ipcMessages), COUNTED],
+    ['bytes copied per request', bytes(p.bytesCopied), counted()],
+    ['IPC messages per request', sig3(p.ipcMessages), counted()],
   ];
-  if (wide) rows.push(['domain crossings per request', sig3(p.crossings), COUNTED]);
-  rows.push(['direct calls per request', sig3(p.directCalls), COUNTED]);
+  if (wide) rows.push(['domain crossings per request', sig3(p.crossings), counted()]);
+  rows.push(['direct calls per request', sig3(p.directCalls), counted()]);
   if (wide) {
     rows.push(
-      ['payload bytes per request', bytes(p.payloadBytes), COUNTED],
-      ['frames sent / bytes checksummed', `${count(c.framesSent)} / ${bytes(c.bytesChecksummed)}`, COUNTED],
+      ['payload bytes per request', bytes(p.payloadBytes), counted()],
+      ['frames sent / bytes checksummed', `${count(c.framesSent)} / ${bytes(c.bytesChecksummed)}`, counted()],
     );
   }
-  rows.push(['buffer cache hits / misses', `${count(c.cacheHits)} / ${count(c.cacheMisses)}`, COUNTED]);
-  if (c.diskWrites > 0) rows.push(['disk writes (write-through)', `${count(c.diskWrites)}, ${bytes(c.diskBytesWritten)}`, COUNTED]);
+  rows.push(['buffer cache hits / misses', `${count(c.cacheHits)} / ${count(c.cacheMisses)}`, counted()]);
+  if (c.diskWrites > 0) rows.push(['disk writes (write-through)', `${count(c.diskWrites)}, ${bytes(c.diskBytesWritten)}`, counted()]);
   const d = r.durability;
   if (d) {
     const compared = wide ? ` (${bytes(d.bytesChecked)} compared)` : '';
     rows.push(
-      ['acked writes, checked on image', `${count(d.ackedWrites)}: ${count(d.verified)} verified, ${count(d.superseded)} overwritten${compared}`, COUNTED],
-      ['acked writes lost', d.lost ? pc.red(`${count(d.lost)} LOST`) : '0', COUNTED],
+      ['acked writes, checked on image', `${count(d.ackedWrites)}: ${count(d.verified)} verified, ${count(d.superseded)} overwritten${compared}`, counted()],
+      ['acked writes lost', d.lost ? pc.red(`${count(d.lost)} LOST`) : '0', counted()],
     );
   }
   return rows;
@@ -149,13 +150,13 @@ function faultLines(r: RunReport): string[] {
   for (const [name, s] of Object.entries(r.servers)) {
     if (!s.restarts && !s.givenUp) continue;
     const rec = s.recoveryMs ? `, recovery p50 ${ms(s.recoveryMs.p50)} ms, max ${ms(s.recoveryMs.max)} ms` : '';
-    lines.push(para(`  ${name}: ${plural(s.incarnations, 'incarnation')}, ${plural(s.restarts, 'restart')}${s.givenUp ? ', given up' : ''}${rec}, down ${ms(s.downMs)} ms (${HOST})`));
+    lines.push(para(`  ${name}: ${plural(s.incarnations, 'incarnation')}, ${plural(s.restarts, 'restart')}${s.givenUp ? ', given up' : ''}${rec}, down ${ms(s.downMs)} ms (${host()})`));
   }
   const o = r.outcomes;
   const sent = o.ok + o.fail + o.info;
   lines.push(
     para(`availability: ${count(o.ok)} of ${count(sent)} requests ok (${(100 * r.availability).toFixed(2)}%)`),
-    para(`${plural(r.retries.calls, 'call')} repeated, ${plural(r.retries.resentReads, 'read')} sent again, ${plural(r.resets, 'connection')} reset (${COUNTED})`),
+    para(`${plural(r.retries.calls, 'call')} repeated, ${plural(r.retries.resentReads, 'read')} sent again, ${plural(r.resets, 'connection')} reset (${counted()})`),
   );
   return lines;
 }
@@ -239,9 +240,9 @@ function throughputLines(c: Comparison, seeds: number, pad: number, wide: boolea
   });
   const width = (k: 'mean' | 'sd' | 'min' | 'max') => Math.max(...cells.map((x) => x[k].length));
   // a sweep's cells ran once each: a value, no spread
-  if (c.sweep) return [para(`throughput, ${HOST}: one run per cell:`), ...cells.map((x) => fitLine(`  ${x.label.padEnd(pad)}  ${x.mean.padStart(width('mean'))} req/s`, wide))];
+  if (c.sweep) return [para(`throughput, ${host()}: one run per cell:`), ...cells.map((x) => fitLine(`  ${x.label.padEnd(pad)}  ${x.mean.padStart(width('mean'))} req/s`, wide))];
   return [
-    para(`throughput, ${HOST}: mean ± σ over ${runsText(c.rounds, seeds)}, and min … max:`),
+    para(`throughput, ${host()}: mean ± σ over ${runsText(c.rounds, seeds)}, and min … max:`),
     ...cells.map((x) =>
       fitLine(
         `  ${x.label.padEnd(pad)}  ${x.mean.padStart(width('mean'))} ± ${x.sd.padStart(width('sd'))} req/s` +
@@ -258,7 +259,7 @@ function relativeLines(c: Comparison, seeds: number, pad: number, wide: boolean)
   if (!others.length) return [];
   const pairing = seeds > 1 ? 'paired by round and seed' : 'paired by round';
   return [
-    para(c.sweep ? `relative throughput, ${HOST}: each cell's one run against the first cell's:` : `relative throughput, ${HOST}: mean ± σ of the factors, ${pairing}:`),
+    para(c.sweep ? `relative throughput, ${host()}: each cell's one run against the first cell's:` : `relative throughput, ${host()}: mean ± σ of the factors, ${pairing}:`),
     ...others.map((r) => fitLine(`  ${r.label.padEnd(pad)}  ${c.sweep ? sig3(r.relative.factor) : factorText(r.relative.factor, r.relative.stdev)} × ${r.relative.direction} than ${c.baseline}`, wide)),
   ];
 }
@@ -288,7 +289,7 @@ function extraLines(r: CompareResult, pad: number, wide: boolean): string[] {
   const head = `  ${r.label.padEnd(pad)}  `;
   return [
     hanging(head, time),
-    hanging(' '.repeat(head.length), events.length ? `from ${events.join(', ')} per request (${COUNTED})` : `no counted events apart from the baseline (${COUNTED})`),
+    hanging(' '.repeat(head.length), events.length ? `from ${events.join(', ')} per request (${counted()})` : `no counted events apart from the baseline (${counted()})`),
   ];
 }
 
@@ -334,7 +335,7 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
   ];
   const groups: Group[] = [
     { title: '', span: 1 },
-    { title: HOST, span: wide ? 6 : 4 },
+    { title: host(), span: wide ? 6 : 4 },
     { title: pc.green('counted per request'), span: 2 },
     { title: modelledKind(m.label), span: wide ? 4 : 3 },
   ];
@@ -410,8 +411,8 @@ export function formatIpcBench(
   ];
   const groups: Group[] = [
     { title: '', span: 2 },
-    { title: HOST, span: wide ? 4 : 2 },
-    { title: COUNTED, span: 1 },
+    { title: host(), span: wide ? 4 : 2 },
+    { title: counted(), span: 1 },
     ...(modelled ? [{ title: modelledKind(modelled), span: 1 }] : []),
   ];
   const rows = results.map((r) => [
@@ -467,7 +468,7 @@ export function formatCheck(profile: string, rows: CheckRow[], opts: FormatOptio
   ];
   const groups: Group[] = [
     { title: '', span: 3 },
-    { title: HOST, span: wide ? 2 : 1 },
+    { title: host(), span: wide ? 2 : 1 },
     { title: modelledKind(label), span: wide ? 3 : 2 },
     { title: '', span: 1 },
   ];
