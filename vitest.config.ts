@@ -11,6 +11,7 @@ const UNIT = [
   'app-handlers',
   'app-http',
   'app-protocols',
+  'bench-check',
   'bench-profile',
   'checksum-rfc1071',
   'costmodel-ipc-copies',

@@ -65,7 +65,19 @@ function shrink(command: string): [string, string[], number, RegExp?] {
       if (sweep >= 0) args[sweep + 1] = args[sweep + 1].split(',').slice(0, 2).join(',');
       const rounds = args.indexOf('--rounds');
       if (rounds >= 0) args.splice(rounds, 2);
-      return [process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, '--rounds', '1', '--warmup', '0', '--requests', '100', '--out', tmp, ...(sweep >= 0 || args.includes('--only') ? [] : ['--only', 'specweb96', '--labels', 'monolithic,microkernel:shared'])], 0];
+      const smoke = ['--rounds', '1', '--warmup', '0', '--requests', '100', '--out', tmp, ...(sweep >= 0 || args.includes('--only') ? [] : ['--only', 'specweb96', '--labels', 'monolithic,microkernel:shared'])];
+      const check = args.indexOf('--check');
+      if (check >= 0) {
+        // the reference: a results file of the same smoke run, made first; the kept ones are of full runs, which --check refuses
+        const made = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...smoke], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+        const file = /results written to (\S+)/.exec(made.stdout)?.[1];
+        if (!file) throw new Error(`no reference made for '${command}': ${made.stderr.slice(-500)}`);
+        if (args[check + 1] !== undefined && !args[check + 1].startsWith('--')) args[check + 1] = file;
+        else args.splice(check + 1, 0, file);
+        // one round of 100 requests is all noise: a floor of 100% makes the verdict certain (the verdicts have unit tests)
+        return [process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, ...smoke, '--min-noise', '1'], 0, /reference ratio[\s\S]*\nno regression\n/];
+      }
+      return [process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, ...smoke], 0];
     }
     throw new Error(`no rule to run '${command}'`);
   }
