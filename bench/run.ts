@@ -186,6 +186,7 @@ async function throughput(check?: Reference): Promise<void> {
     const mono = o.comparison.results.find((r) => r.mode === 'monolithic');
     const monoRps = mono?.reports.map((x) => x.throughput.requestsPerSec) ?? [];
     const limitRps = o.limits.map((l) => l.requestsPerSec);
+    const monoCpu = mono?.reports.map((x) => x.throughput.requestsPerCpuSec) ?? [];
     const monoDigests = new Set(mono?.reports.filter((x) => x.status === 'ok').map((x) => x.digest) ?? []);
     return {
       scenario: o.scenario,
@@ -193,6 +194,8 @@ async function throughput(check?: Reference): Promise<void> {
       requestsPerCpuSec: spreadOrNull(o.limits.map((l) => l.requestsPerCpuSec)),
       monolithRequestsPerSec: spreadOrNull(monoRps),
       monolithFraction: spreadOrNull(monoRps.slice(0, limitRps.length).map((x, i) => x / limitRps[i])),
+      /** The same by CPU time: the monolith's requests per CPU-second (all its threads) over the loop's. */
+      monolithCpuFraction: spreadOrNull(monoCpu.slice(0, o.limits.length).map((x, i) => x / o.limits[i].requestsPerCpuSec)),
       /** Payload bytes per request (counted): each is checksummed (unless offloaded) and hashed. */
       bytesPerRequest: o.limits[0] ? o.limits[0].bytesHashed / o.limits[0].requests : NaN,
       digest: o.limits[0]?.digest ?? null,
@@ -202,12 +205,12 @@ async function throughput(check?: Reference): Promise<void> {
   });
   const lt = newTable([
     'scenario',
-    'limit req/s\n(host, median)',
-    'limit min–max',
+    'limit req/s\n(host, median,\nmin–max)',
     'limit MiB/s\n(host, median)',
     'limit req per CPU-s\n(host, median)',
     'monolithic req/s\n(host, median)',
-    'monolithic / limit\n(paired median, min–max)',
+    'monolithic / limit\n(paired median,\nmin–max)',
+    'monolithic / limit,\nper CPU-s (host,\npaired median)',
     'payload bytes per\nrequest (counted)',
     'digest equals\nthe monolith\'s',
   ]);
@@ -215,12 +218,12 @@ async function throughput(check?: Reference): Promise<void> {
   for (const l of limitRows) {
     lt.push([
       l.scenario,
-      l.requestsPerSec ? Math.round(l.requestsPerSec.median) : '–',
-      l.requestsPerSec ? `${Math.round(l.requestsPerSec.min)}–${Math.round(l.requestsPerSec.max)}` : '–',
+      l.requestsPerSec ? `${Math.round(l.requestsPerSec.median)} (${Math.round(l.requestsPerSec.min)}–${Math.round(l.requestsPerSec.max)})` : '–',
       l.requestsPerSec ? ((l.requestsPerSec.median * l.bytesPerRequest) / 2 ** 20).toFixed(0) : '–',
       l.requestsPerCpuSec ? Math.round(l.requestsPerCpuSec.median) : '–',
       l.monolithRequestsPerSec ? Math.round(l.monolithRequestsPerSec.median) : '–',
       l.monolithFraction ? `${f3(l.monolithFraction.median)} (${f3(l.monolithFraction.min)}–${f3(l.monolithFraction.max)})` : '–',
+      l.monolithCpuFraction ? f3(l.monolithCpuFraction.median) : '–',
       Math.round(l.bytesPerRequest),
       l.digestIsMonolith === null ? '–' : l.digestIsMonolith ? 'yes' : 'NO',
     ]);
