@@ -17,6 +17,7 @@ const UNIT = [
   'costmodel-ipc-copies',
   'disk-handlers',
   'disk-write',
+  'frame-codec',
   'net-handlers',
   'pool-descriptors',
   'pool-extents',

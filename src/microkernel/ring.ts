@@ -3,19 +3,23 @@
  * SharedArrayBuffers, one per direction of a granted channel, and a doorbell per
  * domain.
  *
- * A frame is serialised into the ring (JSON for its structure, raw bytes for its
- * payload slices) and published by one atomic store of the tail, so a producer
- * that dies mid-write leaves nothing half-visible. The consumer's Pump drains all
- * its rings on each turn (many messages per wake-up), keeps polling for
- * `spinUs` after the last message (burning a core to avoid the ~50 µs thread
- * wake-up), then sleeps on its doorbell with Atomics.waitAsync, with a timeout.
- * A producer rings the doorbell only when the consumer sleeps.
+ * A frame is written into the ring in a small binary encoding (frame-codec.ts:
+ * tagged fields, payload bytes inline), and the frames of one pass are
+ * published together by one atomic store of the tail, so a producer that dies
+ * mid-write leaves nothing half-visible. The consumer's Pump drains all its
+ * rings on each turn (many messages per wake-up), keeps polling for `spinUs`
+ * after the last message (burning a core to avoid the ~50 µs thread wake-up),
+ * then sleeps on its doorbell with Atomics.waitAsync, with a timeout, and on a
+ * wake-up drains at once. A producer rings the doorbell once per publication,
+ * and notifies only a domain that sleeps: the first producer to claim its
+ * sleep flag does.
  *
  * Liveness comes from the channel's MessagePort, which the kernel keeps beside
  * the rings: its 'close' event says the peer's domain is gone.
  */
 import type { Counters } from '../metrics/counters.js';
 import type { PortLike } from './ipc.js';
+import { encodedSize, FrameReader, FrameWriter } from './frame-codec.js';
 
 /** The shared memory of one ring: Int32 header [head, tail] then `capacity` data bytes. */
 export interface RingMemory {
@@ -63,6 +67,8 @@ export class Ring {
   private readonly buf: Buffer;
   private readonly view: DataView;
   private readonly cap: number;
+  /** The producer's tail: past what it has written (published or not); -1 until it first writes. */
+  private tail = -1;
 
   constructor(mem: RingMemory) {
     this.hdr = new Int32Array(mem.header);
@@ -86,13 +92,15 @@ export class Ring {
   }
 
   /**
-   * Producer: write a record of `length` bytes through `fill(bytes, at)` and
-   * publish it; false if there is no room now (try again after the consumer drains).
+   * Producer: write a record of `length` bytes through `fill(at)`; false if
+   * there is no room now (try again after the consumer drains). With `later`
+   * the record is not visible to the consumer until `publish()`, so that the
+   * records of one pass are published together, with one atomic store of the tail.
    */
-  write(length: number, fill: (at: number) => void): boolean {
+  write(length: number, fill: (at: number) => void, later = false): boolean {
     const need = align8(4 + length);
     const head = Atomics.load(this.hdr, HEAD);
-    let tail = Atomics.load(this.hdr, TAIL);
+    let tail = this.tail < 0 ? Atomics.load(this.hdr, TAIL) : this.tail;
     const free = this.cap - this.used(head, tail);
     let at = tail & (this.cap - 1);
     const toEnd = this.cap - at;
@@ -106,8 +114,21 @@ export class Ring {
     }
     this.view.setUint32(at, length);
     fill(at + 4);
-    Atomics.store(this.hdr, TAIL, (tail + need) % (2 * this.cap));
+    this.tail = (tail + need) % (2 * this.cap);
+    if (!later) Atomics.store(this.hdr, TAIL, this.tail);
     return true;
+  }
+
+  /** Producer: make every record written so far visible; true if there were any. */
+  publish(): boolean {
+    if (this.tail < 0 || this.tail === Atomics.load(this.hdr, TAIL)) return false;
+    Atomics.store(this.hdr, TAIL, this.tail);
+    return true;
+  }
+
+  /** Producer: records written and not yet published. */
+  get unpublished(): boolean {
+    return this.tail >= 0 && this.tail !== Atomics.load(this.hdr, TAIL);
   }
 
   /** Consumer: hand each published record to `take(at, length)`, then free it. Returns records read. */
@@ -136,10 +157,14 @@ export class Ring {
   }
 }
 
-/** Ring `bell`: a record is waiting; wake the domain if it sleeps. */
+/**
+ * Ring `bell`: a record is waiting; wake the domain if it sleeps. The sleep
+ * flag is claimed with a compare-and-exchange, so of all the producers ringing
+ * a sleeping domain only one pays for the notify (a futex wake).
+ */
 export function ring(bell: Int32Array): void {
   Atomics.add(bell, BELL, 1);
-  if (Atomics.load(bell, ASLEEP) === 1) Atomics.notify(bell, BELL);
+  if (Atomics.load(bell, ASLEEP) === 1 && Atomics.compareExchange(bell, ASLEEP, 1, 0) === 1) Atomics.notify(bell, BELL);
 }
 
 /**
@@ -234,26 +259,41 @@ export class Pump {
     this.sleeping = false;
     if (this.stopped || this.scheduled) return;
     this.lastWork = performance.now();
+    // woken: drain now, not a turn of the event loop later (a microtask: what
+    // the turn throws is an uncaught exception, as from setImmediate, not a rejection)
     this.scheduled = true;
-    setImmediate(this.turn);
+    queueMicrotask(this.turn);
   };
 }
 
-type Frame = Record<string, unknown>;
+/** A frame that waits for room in the ring, already encoded (its bytes as they were when it was posted). */
+interface Queued {
+  bytes: Uint8Array;
+  payloadBytes: number;
+}
+
+/** Frames written before the channel publishes them and rings the peer: a pass's worth, at most. */
+const PUBLISH_EVERY = 16;
 
 /**
  * A channel end over two rings, shaped like a MessagePort for the Endpoint.
- * Frames are serialised as [u32 json bytes][json][per slice: u32 length, bytes]:
- * slices are replaced by {$b: index} in the JSON. Both the copy into the ring
- * and the copy out of it are real copies, and are counted.
+ * Frames are written into the ring in the binary encoding of frame-codec.ts.
+ * What one pass of the event loop writes is published together (at the end of
+ * the pass, in a microtask, or every PUBLISH_EVERY frames) with one store of
+ * the tail and at most one doorbell. Both the copy of a payload's bytes into
+ * the ring and the copy out of it are real copies, and are counted.
  */
 export class RingChannel implements PortLike {
   private readonly tx: Ring;
   private readonly rx: Ring;
   private readonly peerBell: Int32Array;
-  private readonly queue: Record_[] = [];
+  private readonly writer: FrameWriter;
+  private readonly reader: FrameReader;
+  private readonly queue: Queued[] = [];
   private onMessage: ((f: unknown) => void) | null = null;
   private closed = false;
+  private written = 0;
+  private flushing = false;
   /** This channel counts its own copies (into and out of the rings). */
   readonly countsCopies = true;
 
@@ -268,23 +308,54 @@ export class RingChannel implements PortLike {
     this.tx = new Ring(tx);
     this.rx = new Ring(rx);
     this.peerBell = new Int32Array(peerBell);
+    const t = this.tx.data;
+    this.writer = new FrameWriter(t.bytes, t.view, t.buf);
+    const r = this.rx.data;
+    this.reader = new FrameReader(r.bytes, r.view, r.buf);
     // listening keeps the port, and so the domain, alive while the channel is open
     liveness.on('message', () => {});
     loop.add(this);
   }
 
-  /** Serialise and send `frame`, or queue it while the ring is full; throws (sending nothing) if it can never fit. */
+  /** Encode and send `frame`, or queue it while the ring is full; throws (sending nothing) if it cannot be encoded or can never fit. */
   postMessage(frame: unknown, transfer?: readonly ArrayBuffer[]): void {
     if (transfer && transfer.length) throw new TypeError('ring signalling cannot transfer buffers; use --signal message');
     if (this.closed) return;
-    const rec = serialise(frame as Frame);
-    if (rec.length > this.tx.maxRecord) {
-      throw new RangeError(`message of ${rec.length} bytes does not fit a ring of ${this.tx.maxRecord * 2 + 16} bytes`);
+    const length = encodedSize(frame);
+    if (length > this.tx.maxRecord) {
+      throw new RangeError(`message of ${length} bytes does not fit a ring of ${this.tx.maxRecord * 2 + 16} bytes`);
     }
-    if (this.queue.length > 0 || !this.write(rec)) {
-      this.queue.push(rec);
-      this.loop.kick();
+    if (this.queue.length === 0 && this.tx.write(length, (at) => this.writer.write(frame, at), true)) {
+      this.counters.add('bytesCopied', this.writer.payloadBytes);
+      this.wrote();
+      return;
     }
+    // no room: keep the frame's bytes as they are now, for the ring once the peer drains it
+    const bytes = new Uint8Array(length);
+    const w = new FrameWriter(bytes, new DataView(bytes.buffer), Buffer.from(bytes.buffer));
+    w.write(frame, 0);
+    this.queue.push({ bytes, payloadBytes: w.payloadBytes });
+    this.loop.kick();
+  }
+
+  /** A frame is in the ring: publish at the end of this pass, or now if the pass has written many. */
+  private wrote(): void {
+    if (++this.written >= PUBLISH_EVERY) return this.publish();
+    if (!this.flushing) {
+      this.flushing = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.flushing = false;
+    this.publish();
+  };
+
+  /** Make what was written visible to the peer, and ring its doorbell once. */
+  private publish(): void {
+    this.written = 0;
+    if (this.tx.publish()) ring(this.peerBell);
   }
 
   on(event: 'message', listener: (value: unknown) => void): unknown;
@@ -302,6 +373,7 @@ export class RingChannel implements PortLike {
   }
 
   close(): void {
+    this.publish(); // what was posted before the close still goes
     this.closed = true;
     this.loop.remove(this);
     this.liveness.close();
@@ -309,22 +381,17 @@ export class RingChannel implements PortLike {
 
   /** One pump turn for this channel: flush queued output, deliver input. Returns frames delivered. */
   service(): number {
-    while (this.queue.length > 0 && this.write(this.queue[0])) this.queue.shift();
+    if (this.queue.length > 0) {
+      while (this.queue.length > 0 && this.writeQueued(this.queue[0])) this.queue.shift();
+      this.publish();
+    }
     if (this.closed || !this.onMessage) return 0;
     const deliver = this.onMessage;
-    const { buf, bytes, view } = this.rx.data;
-    return this.rx.drain((at, length) => {
-      const jsonLen = view.getUint32(at);
-      const frame = JSON.parse(buf.toString('utf8', at + 4, at + 4 + jsonLen)) as Frame;
-      let pos = at + 4 + jsonLen;
-      const slices: Uint8Array[] = [];
-      while (pos < at + length) {
-        const n = view.getUint32(pos);
-        slices.push(bytes.slice(pos + 4, pos + 4 + n)); // copy out: the ring space is reused
-        this.counters.add('bytesCopied', n);
-        pos += 4 + n;
-      }
-      deliver(slices.length ? restoreSlices(frame, slices) : frame);
+    const reader = this.reader;
+    return this.rx.drain((at) => {
+      const frame = reader.read(at);
+      this.counters.add('bytesCopied', reader.payloadBytes);
+      deliver(frame);
     });
   }
 
@@ -336,78 +403,11 @@ export class RingChannel implements PortLike {
     return this.queue.length === 0 && (this.closed || this.rx.isEmpty());
   }
 
-  /** Write a serialised record into the tx ring; false if there is no room now. */
-  private write(rec: Record_): boolean {
-    const { buf, bytes, view } = this.tx.data;
-    const ok = this.tx.write(rec.length, (at) => {
-      view.setUint32(at, rec.jsonLen);
-      buf.write(rec.json, at + 4, rec.jsonLen, 'utf8');
-      let pos = at + 4 + rec.jsonLen;
-      for (const s of rec.slices) {
-        view.setUint32(pos, s.length);
-        bytes.set(s, pos + 4);
-        this.counters.add('bytesCopied', s.length);
-        pos += 4 + s.length;
-      }
-    });
-    if (ok) ring(this.peerBell);
-    return ok;
+  /** Write a queued frame's bytes into the tx ring; false if there is no room yet. */
+  private writeQueued(q: Queued): boolean {
+    const { bytes } = this.tx.data;
+    if (!this.tx.write(q.bytes.length, (at) => bytes.set(q.bytes, at), true)) return false;
+    this.counters.add('bytesCopied', q.payloadBytes);
+    return true;
   }
-}
-
-/** A frame ready for a ring: its JSON and its payload slices, and the record's length. */
-interface Record_ {
-  json: string;
-  jsonLen: number;
-  slices: Uint8Array[];
-  length: number;
-}
-
-function serialise(frame: Frame): Record_ {
-  const slices: Uint8Array[] = [];
-  const json = JSON.stringify(extractSlices(frame, slices));
-  const jsonLen = Buffer.byteLength(json);
-  return { json, jsonLen, slices, length: 4 + jsonLen + slices.reduce((n, s) => n + 4 + s.length, 0) };
-}
-
-/** The part of a frame that carries payload fields: a message, or a reply's value. */
-function body(frame: Frame): Record<string, unknown> | null {
-  const m = frame.m ?? (frame.r as { value?: unknown } | undefined)?.value;
-  return typeof m === 'object' && m !== null && !(m instanceof Uint8Array) ? (m as Record<string, unknown>) : null;
-}
-
-/**
- * `frame` with each payload field's slices moved to `slices` and replaced by
- * their indexes; the names of those fields go in `$s`. Only the body's top-level
- * arrays of byte views are payload (as everywhere in the IPC).
- */
-function extractSlices(frame: Frame, slices: Uint8Array[]): Frame {
-  const m = body(frame);
-  if (!m) return frame;
-  let out: Record<string, unknown> | null = null;
-  const fields: string[] = [];
-  for (const k in m) {
-    const v = m[k];
-    if (!Array.isArray(v) || !v.some((x) => x instanceof Uint8Array)) continue;
-    out ??= { ...m };
-    fields.push(k);
-    out[k] = v.map((x) => (x instanceof Uint8Array ? slices.push(x) - 1 : x));
-  }
-  if (!out) return frame;
-  const f: Frame = frame.m ? { ...frame, m: out } : { ...frame, r: { ...(frame.r as object), value: out } };
-  f.$s = fields;
-  return f;
-}
-
-/** Undo extractSlices on a parsed frame: indexes in the `$s` fields become the slices. */
-function restoreSlices(frame: Frame, slices: Uint8Array[]): Frame {
-  const m = body(frame);
-  const fields = frame.$s;
-  if (!m || !Array.isArray(fields)) return frame;
-  for (const k of fields) {
-    const v = m[k];
-    if (Array.isArray(v)) m[k] = v.map((x) => (typeof x === 'number' ? slices[x] : x));
-  }
-  delete frame.$s;
-  return frame;
 }
