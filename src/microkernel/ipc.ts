@@ -242,23 +242,25 @@ export class Endpoint {
   private postFrame(frame: Frame, transfer: ArrayBuffer[], payload?: unknown): void {
     // counted before it goes: the peer may act on it (and the run end) before this
     // thread runs again, and transferred buffers are empty once posted
-    const c = this.opts.counters;
     const carried = payload === undefined ? 0 : payloadBytes(payload);
     const copied = payload === undefined || this.port.countsCopies ? 0 : clonedBytes(payload, transfer);
-    const count = (k: 1 | -1) => {
-      c.add('ipcMessages', k);
-      c.add('crossings', k);
-      c.add('syscalls', k);
-      if (carried) c.add('ipcPayloadBytes', k * carried);
-      if (copied) c.add('bytesCopied', k * copied);
-    };
-    count(1);
+    this.count(1, carried, copied);
     try {
       this.port.postMessage(frame, transfer);
     } catch (e) {
-      count(-1); // nothing went
+      this.count(-1, carried, copied); // nothing went
       throw e;
     }
+  }
+
+  /** Count a message sent (k = 1) or take it back (k = −1). */
+  private count(k: 1 | -1, carried: number, copied: number): void {
+    const c = this.opts.counters;
+    c.add('ipcMessages', k);
+    c.add('crossings', k);
+    c.add('syscalls', k);
+    if (carried) c.add('ipcPayloadBytes', k * carried);
+    if (copied) c.add('bytesCopied', k * copied);
   }
 
   private receive(f: Frame): void {
@@ -444,16 +446,30 @@ function eachPayloadItem(value: unknown, f: (v: unknown) => void): void {
   }
 }
 
-/** Payload bytes a message carries: the lengths of its byte views and of the pool slices its descriptors name. */
+/** Payload bytes of one field or array element: a byte view's length, or the length of the pool slice a descriptor names. */
+function itemBytes(v: unknown): number {
+  if (typeof v !== 'object' || v === null) return 0;
+  if (ArrayBuffer.isView(v)) return v.byteLength;
+  if (!('pool' in v)) return 0;
+  const n = (v as { length?: unknown }).length;
+  return typeof n === 'number' ? n : 0;
+}
+
+/**
+ * Payload bytes a message carries: the lengths of its byte views and of the
+ * pool slices its descriptors name (the fields eachPayloadItem visits; written
+ * out here without its closure, as it runs for every message).
+ */
 export function payloadBytes(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
   let total = 0;
-  eachPayloadItem(value, (v) => {
-    if (ArrayBuffer.isView(v)) total += v.byteLength;
-    else if (typeof v === 'object' && v !== null && 'pool' in v) {
-      const n = (v as { length?: unknown }).length;
-      if (typeof n === 'number') total += n;
-    }
-  });
+  const o = value as Record<string, unknown>;
+  for (const k in o) {
+    if (!Object.hasOwn(o, k)) continue;
+    const v = o[k];
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) total += itemBytes(v[i]);
+    else total += itemBytes(v);
+  }
   return total;
 }
 

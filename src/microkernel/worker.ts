@@ -200,7 +200,18 @@ function invocation(held: Held, caller?: Caller, reqId?: number): ServerContext 
       ? (to: ServerName | Handle, msg: { type: string }) => call(to, msg, held)
       : (to: ServerName | Handle, msg: { type: string }) => call(to, msg, held, reqId)
   ) as ServerContext['call'];
-  return caller ? { ...base, caller, call: bound } : { ...base, call: bound };
+  // a literal of one shape, not a spread of `base`: one of these is made per message handled
+  return {
+    name: base.name,
+    blocks: base.blocks,
+    counters: base.counters,
+    rng: base.rng,
+    call: bound,
+    handle: base.handle,
+    sleep: base.sleep,
+    task: base.task,
+    caller,
+  };
 }
 
 /** Open the channel of `grant`, replacing any channel to an earlier incarnation of that peer. */
