@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { summariseProfile } from '../bench/profile.js';
+import { breakdown, stageOf, STAGES, summariseProfile } from '../bench/profile.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'microlith-profile-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -39,5 +39,42 @@ describe('summariseProfile', () => {
       ['invocation', 'dist/microkernel/worker.js:133', 0.1],
     ]);
     expect(s.top[0].share).toBe(0.75);
+  });
+});
+
+describe('stages of a message', () => {
+  it('each function goes to the stage of where it is', () => {
+    const d = (p: string) => `file:///x/dist/${p}`;
+    expect(stageOf('(garbage collector)', '', 0)).toBe('GC');
+    expect(stageOf('compileSourceTextModule', 'node:internal/modules/esm/utils', 0)).toBe('start-up');
+    expect(stageOf('fillSeeded', d('servers/fs.js'), 60)).toBe('start-up');
+    expect(stageOf('postMessage', '', 0)).toBe('post');
+    expect(stageOf('postFrame', d('microkernel/ipc.js'), 0)).toBe('post');
+    expect(stageOf('ring', d('microkernel/ring.js'), 0)).toBe('wake-up');
+    expect(stageOf('drain', d('microkernel/ring.js'), 0)).toBe('decode');
+    expect(stageOf('decode', d('microkernel/transport.js'), 0)).toBe('decode');
+    expect(stageOf('encode', d('microkernel/transport.js'), 0)).toBe('encode');
+    expect(stageOf('release', d('microkernel/transport.js'), 0)).toBe('reply');
+    expect(stageOf('checkCall', d('microkernel/shapes.js'), 0)).toBe('dispatch');
+    expect(stageOf('checkReply', d('microkernel/shapes.js'), 0)).toBe('continuation');
+    expect(stageOf('receiveReply', d('microkernel/ipc.js'), 0)).toBe('continuation');
+    expect(stageOf('answer', d('microkernel/ipc.js'), 0)).toBe('reply');
+    expect(stageOf('handleCall', d('microkernel/ipc.js'), 0)).toBe('dispatch');
+    expect(stageOf('checksumFrames', d('servers/net.js'), 136)).toBe('server work');
+    expect(stageOf('crc32', 'node:zlib', 852)).toBe('server work');
+    expect(stageOf('somethingElse', 'node:internal/url', 1)).toBe('other');
+  });
+
+  it('a run\'s breakdown sums the kernel threads\' stages per request and per message, leaving the harness and start-up out', () => {
+    const zero = Object.fromEntries(STAGES.map((x) => [x, 0])) as Record<(typeof STAGES)[number], number>;
+    const t = (thread: string, stages: Partial<typeof zero>) => ({ file: '', thread, sampledMs: 0, busyShare: 0, top: [], stages: { ...zero, ...stages } });
+    const rows = breakdown({
+      threads: [t('the harness (clients, supervisor)', { post: 1000 }), t("the net server's domain", { post: 400, 'start-up': 9000 }), t("the app server's domain", { post: 400, GC: 80 })],
+      requests: 10,
+      messages: 80,
+    });
+    expect(rows.map((r) => r.stage)).not.toContain('start-up');
+    expect(rows.find((r) => r.stage === 'post')).toEqual({ stage: 'post', usPerRequest: 80, usPerMessage: 10 });
+    expect(rows.find((r) => r.stage === 'GC')).toEqual({ stage: 'GC', usPerRequest: 8, usPerMessage: 1 });
   });
 });
