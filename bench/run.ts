@@ -34,7 +34,7 @@ import { median, spread } from '../dist/metrics/stats.js';
 import { profileCpu } from './profile.js';
 import { buildLimitInput, limitLoop, type LimitResult } from './limit.js';
 import { defaultReference, MIN_NOISE, mismatch, ratiosOf, readReference, ReferenceError, verdictRows, verdicts, type ScenarioRatios } from './check.js';
-import { costGrowth, RSS_FLAG_MB, runCell, SCALE_KERNELS, scaleCells, type ScaleRow } from './scale.js';
+import { CELL_HANG_TIMEOUT_MS, costGrowth, RSS_FLAG_MB, runCell, SCALE_KERNELS, scaleCells, type ScaleRow } from './scale.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -413,7 +413,7 @@ async function scaleTable(): Promise<void> {
     const flags = [r.peakRssMb > RSS_FLAG_MB ? `over ${RSS_FLAG_MB} MB` : '', r.status === 'ok' ? '' : `${r.status}: ${r.problems[0] ?? ''}`].filter(Boolean);
     t.push([r.kernel, r.shown === 'requests' ? 'requests grow' : 'clients grow', r.requests, r.clients, Math.round(r.requestsPerSec), r.busyUsPerRequest.toFixed(1), r.peakRssMb.toFixed(0), r.rssBeforeMb.toFixed(0), flags.join('; ')]);
   }
-  console.log('scale: specweb96; requests grow with 64 clients, clients grow at a fixed request count; each cell in a fresh process');
+  console.log(`scale: specweb96; requests grow with 64 clients, clients grow at a fixed request count; each cell in a fresh process, hung after ${CELL_HANG_TIMEOUT_MS / 1000} s without a heartbeat`);
   console.log(t.toString());
   const growth = costGrowth(rows);
   for (const g of growth) {
