@@ -1,14 +1,15 @@
 /**
  * The rings' binary frames (src/microkernel/frame-codec.ts), in-process: what
  * is written is read back equal (property-tested over plain data with byte
- * views anywhere), encodedSize is exactly the bytes written, the payload bytes
+ * views anywhere), encodedSize is exactly the bytes written and
+ * encodedSizeBound at least that, the payload bytes
  * counted are those of the byte views in a body's array fields (a call's
  * message, or an ok reply's value) and no others, and what cannot be sent is
  * refused before anything is written.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodedSize, FrameReader, FrameWriter } from '../src/microkernel/frame-codec.js';
+import { encodedSize, encodedSizeBound, FrameReader, FrameWriter } from '../src/microkernel/frame-codec.js';
 
 function over(bytes: Uint8Array) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -19,9 +20,11 @@ function over(bytes: Uint8Array) {
 /** Encode `frame` at `at` of a buffer with guard bytes around it; returns what was read back and the counts. */
 function roundTrip(frame: unknown, at = 3) {
   const size = encodedSize(frame);
+  // a ring reserves the bound, and keeps what the writer says it wrote
+  expect(encodedSizeBound(frame)).toBeGreaterThanOrEqual(size);
   const bytes = new Uint8Array(at + size + 8).fill(0xee);
   const { w, r } = over(bytes);
-  w.write(frame, at);
+  expect(w.write(frame, at)).toBe(size);
   // exactly `size` bytes were written: the guards either side are untouched
   expect([...bytes.subarray(0, at)].every((b) => b === 0xee)).toBe(true);
   expect([...bytes.subarray(at + size)].every((b) => b === 0xee)).toBe(true);

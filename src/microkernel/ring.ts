@@ -19,7 +19,7 @@
  */
 import type { Counters } from '../metrics/counters.js';
 import type { PortLike } from './ipc.js';
-import { encodedSize, FrameReader, FrameWriter } from './frame-codec.js';
+import { encodedSize, encodedSizeBound, FrameReader, FrameWriter } from './frame-codec.js';
 
 /** The shared memory of one ring: Int32 header [head, tail] then `capacity` data bytes. */
 export interface RingMemory {
@@ -92,13 +92,14 @@ export class Ring {
   }
 
   /**
-   * Producer: write a record of `length` bytes through `fill(at)`; false if
+   * Producer: write a record of at most `length` bytes through `fill(at)`,
+   * which may return how many it wrote (else `length` is taken); false if
    * there is no room now (try again after the consumer drains). With `later`
    * the record is not visible to the consumer until `publish()`, so that the
    * records of one pass are published together, with one atomic store of the tail.
    */
-  write(length: number, fill: (at: number) => void, later = false): boolean {
-    const need = align8(4 + length);
+  write(length: number, fill: (at: number) => unknown, later = false): boolean {
+    let need = align8(4 + length);
     const head = Atomics.load(this.hdr, HEAD);
     let tail = this.tail < 0 ? Atomics.load(this.hdr, TAIL) : this.tail;
     const free = this.cap - this.used(head, tail);
@@ -112,8 +113,11 @@ export class Ring {
     } else if (free < need) {
       return false;
     }
-    this.view.setUint32(at, length);
-    fill(at + 4);
+    // `length` may be a bound: fill says how many bytes it wrote, and only those are kept
+    const wrote = fill(at + 4);
+    const actual = typeof wrote === 'number' ? wrote : length;
+    this.view.setUint32(at, actual);
+    need = align8(4 + actual);
     this.tail = (tail + need) % (2 * this.cap);
     if (!later) Atomics.store(this.hdr, TAIL, this.tail);
     return true;
@@ -321,9 +325,11 @@ export class RingChannel implements PortLike {
   postMessage(frame: unknown, transfer?: readonly ArrayBuffer[]): void {
     if (transfer && transfer.length) throw new TypeError('ring signalling cannot transfer buffers; use --signal message');
     if (this.closed) return;
-    const length = encodedSize(frame);
+    // room is reserved for a bound on the frame's size (found without reading its strings)
+    let length = encodedSizeBound(frame);
     if (length > this.tx.maxRecord) {
-      throw new RangeError(`message of ${length} bytes does not fit a ring of ${this.tx.maxRecord * 2 + 16} bytes`);
+      length = encodedSize(frame);
+      if (length > this.tx.maxRecord) throw new RangeError(`message of ${length} bytes does not fit a ring of ${this.tx.maxRecord * 2 + 16} bytes`);
     }
     if (this.queue.length === 0 && this.tx.write(length, (at) => this.writer.write(frame, at), true)) {
       this.counters.add('bytesCopied', this.writer.payloadBytes);
@@ -331,10 +337,10 @@ export class RingChannel implements PortLike {
       return;
     }
     // no room: keep the frame's bytes as they are now, for the ring once the peer drains it
-    const bytes = new Uint8Array(length);
-    const w = new FrameWriter(bytes, new DataView(bytes.buffer), Buffer.from(bytes.buffer));
-    w.write(frame, 0);
-    this.queue.push({ bytes, payloadBytes: w.payloadBytes });
+    const scratch = new Uint8Array(length);
+    const w = new FrameWriter(scratch, new DataView(scratch.buffer), Buffer.from(scratch.buffer));
+    const n = w.write(frame, 0);
+    this.queue.push({ bytes: scratch.subarray(0, n), payloadBytes: w.payloadBytes });
     this.loop.kick();
   }
 
