@@ -174,6 +174,17 @@ describe("a domain's capability table", () => {
     links.awaiting('net', 1, true);
     expect(await links.call('net', { type: 'NET_ACCEPT' }, [])).toMatchObject({ errno: 'ESERVERFAILED' });
   });
+
+  it("given up stays given up when the dead incarnation's channel closes after the supervisor's word", async () => {
+    const links = new Links('app', new Counters());
+    const token = links.up('disk', 3, fakeEndpoint(), true);
+    // the control message that the disk was given up can come before the close of its channel
+    expect(links.failed('disk', 3)).toBe(true);
+    expect(links.down(token)).toBe(true);
+    expect(links.handle('disk').state).toBe('failed');
+    // so a call fails for good (the app answers 503) instead of EDEADDST, which it would retry until its deadline
+    expect(await links.call('disk', { type: 'DISK_STAT' }, [])).toMatchObject({ errno: 'ESERVERFAILED' });
+  });
 });
 
 /** A context whose `disk` dies and comes back as the test says, with sleeps on a counter, not a clock. */

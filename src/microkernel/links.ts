@@ -62,7 +62,8 @@ export class Links {
   down(token: object): boolean {
     for (const [, link] of this.table) {
       if (link !== token) continue;
-      link.state = 'down';
+      // given up stays given up: the supervisor's word can come before the channel's close
+      if (link.state !== 'failed') link.state = 'down';
       link.ep = null;
       return true;
     }
