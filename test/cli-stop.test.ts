@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Comparison } from '../src/compare.js';
 import type { RunReport } from '../src/run.js';
-import { ROOT, spawnCli } from './support/cli.js';
+import { CLI, ROOT, spawnCli } from './support/cli.js';
 
 interface Ended {
   code: number | null;
@@ -19,7 +19,7 @@ interface Ended {
 function interruptWhen(args: string[], when: RegExp): Promise<Ended> {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: ROOT, env });
+  const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env });
   let stdout = '';
   let stderr = '';
   let sent = false;

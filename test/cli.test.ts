@@ -1,6 +1,6 @@
 /**
  * The command line as a user meets it: a child process started from the repo
- * root with `node --import tsx src/cli.ts ...`. Exit codes (0 done, 1 the run
+ * root with `node dist/cli.js ...`. Exit codes (0 done, 1 the run
  * failed, 2 bad usage or bad input), stdout carrying only the JSON report with
  * --json, and bad input answered with one line naming the problem, never a
  * stack trace.

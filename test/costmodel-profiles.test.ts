@@ -7,17 +7,16 @@
  * and the command line prices runs and IPC round trips with a named profile.
  * Every expected line and column was counted by hand from the text next to it.
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { messageUs } from '../src/costmodel/price.js';
 import { loadProfile, PARAM_NAMES, PROFILE_DIR, profileJsonSchema, shippedProfiles, type ParamName, type Profile } from '../src/costmodel/profile.js';
 import type { RunReport } from '../src/run.js';
 import { WorkloadError } from '../src/workload/load.js';
-import { ROOT, spawnCli } from './support/cli.js';
+import { ROOT, runCli, spawnCli, type Answered } from './support/cli.js';
 
 let dir: string;
 beforeAll(() => {
@@ -35,11 +34,8 @@ function childEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function cli(args: string[]): SpawnSyncReturns<string> {
-  const r = spawnCli(args, { env: childEnv(), timeout: 60_000, maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw r.error;
-  return r;
-}
+/** The command line in this process (what it says and its exit code; the CLI as a process is test/cli.test.ts's). */
+const cli = (args: string[]): Promise<Answered> => runCli(args);
 
 // ---------------------------------------------------------------------------
 // The shipped profiles
@@ -187,10 +183,9 @@ function loadError(file: string): string {
 }
 
 /** `run --profile FILE -n 10`: exit 2, nothing on stdout, exactly `microlith: LINE` on stderr, no stack. */
-function expectCliRefuses(file: string, line: string): void {
-  const r = cli(['run', '--profile', file, '-n', '10']);
-  expect(r.signal).toBeNull();
-  expect(r.status, r.stderr).toBe(2);
+async function expectCliRefuses(file: string, line: string): Promise<void> {
+  const r = await cli(['run', '--profile', file, '-n', '10']);
+  expect(r.code, r.stderr).toBe(2);
   expect(r.stdout).toBe('');
   expect(r.stderr).not.toContain('    at ');
   expect(r.stderr).toBe(`microlith: ${line}\n`);
@@ -291,18 +286,18 @@ describe('a bad profile file: one line naming the file (line:col and parameter w
   ];
 
   for (const [what, make, want] of cases) {
-    it(`${what}: loadProfile and the CLI say the same one line`, () => {
+    it(`${what}: loadProfile and the CLI say the same one line`, async () => {
       const [name, text] = make();
       const f = write(name, text);
       expect(loadError(f)).toBe(want(f));
-      expectCliRefuses(f, want(f));
+      await expectCliRefuses(f, want(f));
     });
   }
 
-  it('a file that is not there names itself', () => {
+  it('a file that is not there names itself', async () => {
     const f = join(dir, 'nowhere.json');
     expect(loadError(f)).toBe(`${f}: cannot read: no such file (ENOENT)`);
-    expectCliRefuses(f, `${f}: cannot read: no such file (ENOENT)`);
+    await expectCliRefuses(f, `${f}: cannot read: no such file (ENOENT)`);
   });
 
   it('cores 1.5 is a valid profile: fractional processors are allowed (the host\'s cores is fitted)', () => {
@@ -310,21 +305,21 @@ describe('a bad profile file: one line naming the file (line:col and parameter w
     expect(loadProfile(f).params.cores.value).toBe(1.5);
   });
 
-  it('an unknown shipped name given to --profile: one line listing what is shipped', () => {
+  it('an unknown shipped name given to --profile: one line listing what is shipped', async () => {
     const line = `unknown cost profile 'no-such-profile' (shipped: ${shippedProfiles().join(', ')}; or give a path to a .json file)`;
     expect(loadError('no-such-profile')).toBe(line);
-    expectCliRefuses('no-such-profile', line);
+    await expectCliRefuses('no-such-profile', line);
   });
 
   describe('extends naming an unknown profile', () => {
     const text = ['{', '  "name": "bad",', '  "extends": "no-such-profile",', '  "description": "d",', '  "params": {}', '}'];
 
-    it('is refused with one line naming the unknown profile, exit 2, no stack trace', () => {
+    it('is refused with one line naming the unknown profile, exit 2, no stack trace', async () => {
       const f = write('extends-unknown.json', text);
       const m = loadError(f);
       expect(m).toContain("'no-such-profile'");
-      const r = cli(['run', '--profile', f, '-n', '10']);
-      expect(r.status, r.stderr).toBe(2);
+      const r = await cli(['run', '--profile', f, '-n', '10']);
+      expect(r.code, r.stderr).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).not.toContain('    at ');
       expect(r.stderr).toBe(`microlith: ${m}\n`);
@@ -374,14 +369,8 @@ describe('a bad profile file: one line naming the file (line:col and parameter w
 
     it('through the CLI: exit 2, one line, no stack trace', () => {
       write('self.json', cycle('self.json', 'self.json'));
-      // the CLI started in the temp dir (so "self.json" is found there), with tsx by its path
-      const loader = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-      const r = spawnSync(process.execPath, ['--import', loader, join(ROOT, 'src', 'cli.ts'), 'run', '--profile', 'self.json', '-n', '10'], {
-        cwd: dir,
-        encoding: 'utf8',
-        env: childEnv(),
-        timeout: 60_000,
-      });
+      // the CLI started in the temp dir (so "self.json" is found there), by its path
+      const r = spawnCli(['run', '--profile', 'self.json', '-n', '10'], { cwd: dir, env: childEnv(), timeout: 60_000 });
       if (r.error) throw r.error;
       expect(r.status, r.stderr).toBe(2);
       expect(r.stdout).toBe('');
@@ -418,16 +407,16 @@ describe('schema/profile.schema.json', () => {
 // The command line
 
 describe('the CLI prices with --profile', () => {
-  it('run -n 200 --profile skylake: the text labels the modelled figures "modelled (skylake)"', () => {
-    const r = cli(['run', '-n', '200', '--profile', 'skylake']);
-    expect(r.status, r.stderr).toBe(0);
+  it('run -n 200 --profile skylake: the text labels the modelled figures "modelled (skylake)"', async () => {
+    const r = await cli(['run', '-n', '200', '--profile', 'skylake']);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('modelled (skylake)');
     expect(r.stdout).not.toContain('modelled (pentium-pro-1996)');
   });
 
-  it('run -n 200 --profile skylake --json: modelled.profile is skylake, its figures consistent', () => {
-    const r = cli(['run', '-n', '200', '--profile', 'skylake', '--json', '--quiet']);
-    expect(r.status, r.stderr).toBe(0);
+  it('run -n 200 --profile skylake --json: modelled.profile is skylake, its figures consistent', async () => {
+    const r = await cli(['run', '-n', '200', '--profile', 'skylake', '--json', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as RunReport;
     expect(report.modelled.profile).toBe('skylake');
     expect(report.modelled.label).toBe('modelled (skylake)');
@@ -436,9 +425,9 @@ describe('the CLI prices with --profile', () => {
     expect(report.modelled.perRequestUs.app).toBeCloseTo(loadProfile('skylake').params.appRequestUs.value * (report.counters.appRequests / 200), 4);
   });
 
-  it('bench ipc --profile i486-50-l3: the modelled round trip is 2 × 5 µs plus the counted copies at 41 µs/KiB', () => {
-    const r = cli(['bench', 'ipc', '--transports', 'copy', '--signals', 'message', '--sizes', '8', '--effort', '0.05', '--profile', 'i486-50-l3', '--json']);
-    expect(r.status, r.stderr).toBe(0);
+  it('bench ipc --profile i486-50-l3: the modelled round trip is 2 × 5 µs plus the counted copies at 41 µs/KiB', async () => {
+    const r = await cli(['bench', 'ipc', '--transports', 'copy', '--signals', 'message', '--sizes', '8', '--effort', '0.05', '--profile', 'i486-50-l3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as {
       options: { profile: string };
       results: { transport: string; signal: string; sizeBytes: number; bytesCopiedPerRoundTrip: number; modelled: { label: string; roundTripUs: number } }[];
@@ -455,18 +444,18 @@ describe('the CLI prices with --profile', () => {
     if (res.bytesCopiedPerRoundTrip === 16) expect(res.modelled.roundTripUs).toBe(10.641); // 10 + 16/1024 × 41 = 10.640625
   });
 
-  it('a bad --profile stops bench ipc before it measures: exit 2, one line', () => {
-    const r = cli(['bench', 'ipc', '--transports', 'copy', '--signals', 'message', '--sizes', '8', '--effort', '0.05', '--profile', 'no-such-profile']);
-    expect(r.status, r.stderr).toBe(2);
+  it('a bad --profile stops bench ipc before it measures: exit 2, one line', async () => {
+    const r = await cli(['bench', 'ipc', '--transports', 'copy', '--signals', 'message', '--sizes', '8', '--effort', '0.05', '--profile', 'no-such-profile']);
+    expect(r.code, r.stderr).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain("microlith: unknown cost profile 'no-such-profile'");
     expect(r.stderr).not.toContain('round trip');
   });
 
-  it('calibrate --out FILE --effort 0.02 writes a profile that loads, every parameter measured by microlith calibrate', () => {
+  it('calibrate --out FILE --effort 0.02 writes a profile that loads, every parameter measured by microlith calibrate', async () => {
     const f = join(dir, 'calibrated.json');
-    const r = cli(['calibrate', '--out', f, '--effort', '0.02', '--json']);
-    expect(r.status, r.stderr).toBe(0);
+    const r = await cli(['calibrate', '--out', f, '--effort', '0.02', '--json']);
+    expect(r.code, r.stderr).toBe(0);
     expect(existsSync(f)).toBe(true);
     const p: Profile = loadProfile(f);
     expect(p.name).toBe('host');

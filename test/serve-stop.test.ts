@@ -9,7 +9,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { ServeReport } from '../src/serve.js';
-import { ROOT, spawnCli } from './support/cli.js';
+import { CLI, ROOT, spawnCli } from './support/cli.js';
 import { Conn, get, within, type Parsed } from './support/http-clients.js';
 import { rawExchange, startServe } from './support/serving.js';
 
@@ -123,11 +123,11 @@ interface Cli {
   stderrMatches(re: RegExp, ms: number): Promise<void>;
 }
 
-/** `node --import tsx src/cli.ts serve ARGS` from the repo root, started as test/cli-stop.test.ts starts the CLI. */
+/** `node dist/cli.js serve ARGS` from the repo root, started as test/cli-stop.test.ts starts the CLI. */
 function startCli(args: string[], guardMs = 40_000): Cli {
   const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.NODE_OPTIONS;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'serve', ...args], { cwd: ROOT, env });
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { cwd: ROOT, env });
   let out = '';
   let err = '';
   let signalledAt = performance.now();
