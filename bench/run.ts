@@ -417,7 +417,8 @@ async function scaleTable(): Promise<void> {
   console.log(t.toString());
   const growth = costGrowth(rows);
   for (const g of growth) {
-    console.log(`${g.kernel}: busy µs per request at ${g.to} requests / at ${g.from}: ${g.ratio.toFixed(2)} (${g.flat ? 'flat, within ±15%' : g.ratio > 1 ? 'grows' : 'falls'})`);
+    const step = g.previous === g.from ? '' : `; at ${g.to} / at ${g.previous}: ${g.ratioToPrevious.toFixed(2)}`;
+    console.log(`${g.kernel}: busy µs per request at ${g.to} requests / at ${g.from}: ${g.ratio.toFixed(2)} (${g.flat ? 'flat, within ±15%' : g.ratio > 1 ? 'grows' : 'falls'})${step}`);
   }
   const over = rows.filter((r) => r.peakRssMb > RSS_FLAG_MB);
   console.log(over.length ? `over ${RSS_FLAG_MB} MB peak RSS: ${over.map((r) => `${r.kernel} ${r.requests}/${r.clients}`).join(', ')}` : `no cell over ${RSS_FLAG_MB} MB peak RSS`);

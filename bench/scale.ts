@@ -126,17 +126,22 @@ export function runCell(c: ScaleCell): Promise<ScaleRow> {
 
 /**
  * Per kernel, busy µs per request at the largest request count over the
- * smallest (64 clients), of the cells that ended ok: about 1 when the cost per
- * request stays flat as a run grows. `flat`: within ±`tolerance`
- * (host-measured, so on a noisy machine a wider spread says little).
+ * smallest (64 clients), and over the one before the largest, of the cells that
+ * ended ok: about 1 when the cost per request stays flat as a run grows (the
+ * smallest run also pays for warming up). `flat`: the first ratio within
+ * ±`tolerance` (host-measured, so on a noisy machine a wider spread says little).
  */
-export function costGrowth(rows: ScaleRow[], tolerance = 0.15): { kernel: ScaleKernel; from: number; to: number; ratio: number; flat: boolean }[] {
+export function costGrowth(
+  rows: ScaleRow[],
+  tolerance = 0.15,
+): { kernel: ScaleKernel; from: number; to: number; ratio: number; flat: boolean; previous: number; ratioToPrevious: number }[] {
   return SCALE_KERNELS.flatMap((kernel) => {
     const series = rows.filter((r) => r.kernel === kernel && r.series.includes('requests') && r.status === 'ok').sort((a, b) => a.requests - b.requests);
     if (series.length < 2) return [];
     const lo = series[0];
+    const prev = series[series.length - 2];
     const hi = series[series.length - 1];
     const ratio = hi.busyUsPerRequest / lo.busyUsPerRequest;
-    return [{ kernel, from: lo.requests, to: hi.requests, ratio, flat: Math.abs(ratio - 1) <= tolerance }];
+    return [{ kernel, from: lo.requests, to: hi.requests, ratio, flat: Math.abs(ratio - 1) <= tolerance, previous: prev.requests, ratioToPrevious: hi.busyUsPerRequest / prev.busyUsPerRequest }];
   });
 }
