@@ -13,11 +13,21 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from './support/cli.js';
+import { limit, ROOT, spawnAsync, type Exited } from './support/cli.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const tmp = mkdtempSync(join(tmpdir(), 'microlith-readme-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The environment of every child: no colours, nothing inherited that changes Node. */
+function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+/** The commands' processes run two at a time: most of a short run is waiting (boots, heartbeats, deadlines). */
+const slots = limit(2);
 
 /** The README's commands: shell block lines (comments and redirections dropped) and quoted `microlith ...` / `npm ...` spans. */
 export function commandsOf(md: string): string[] {
@@ -40,10 +50,20 @@ const PATH_FLAGS = new Set(['--csv', '--markdown', '--html', '--trace', '--dir',
 const NOT_RUN = new Set(['npm install', 'npm test']);
 
 /**
- * A command shrunk to a quick run: [executable, args, the exit code the README
- * promises, and what its text on stdout must say, if anything].
+ * A command shrunk to a quick run: the executable and its args, the exit code
+ * the README promises, what its text on stdout must say, if anything, and what
+ * must be made before it runs (a file it reads), if anything.
  */
-function shrink(command: string): [string, string[], number, RegExp?] {
+interface Shrunk {
+  exe: string;
+  args: string[];
+  code: number;
+  says?: RegExp;
+  before?: () => Promise<void>;
+}
+
+function shrink(command: string): Shrunk {
+  const shrunk = (exe: string, args: string[], code: number, says?: RegExp, before?: () => Promise<void>): Shrunk => ({ exe, args, code, ...(says ? { says } : {}), ...(before ? { before } : {}) });
   const words = command.split(/\s+/).map((w) => PLACEHOLDERS[w] ?? w);
   const set = (flag: string, value: string, aliases: string[] = []) => {
     const i = words.findIndex((w) => w === flag || aliases.includes(w));
@@ -51,12 +71,12 @@ function shrink(command: string): [string, string[], number, RegExp?] {
     else words.push(flag, value);
   };
   if (words[0] === 'npm') {
-    if (words[1] === 'start') return ['npm', ['start', '--silent', '--', '-n', '200', '--rounds', '1', '--warmup', '0'], 0];
-    if (words[2] === 'schema') return ['npm', ['run', '--silent', 'schema', '--', '--check'], 0];
-    if (words[2] === 'test:unit') return ['npm', ['run', '--silent', 'test:unit'], 0, /\d+ passed, 0 failed/];
+    if (words[1] === 'start') return shrunk('npm', ['start', '--silent', '--', '-n', '200', '--rounds', '1', '--warmup', '0'], 0);
+    if (words[2] === 'schema') return shrunk('npm', ['run', '--silent', 'schema', '--', '--check'], 0);
+    if (words[2] === 'test:unit') return shrunk('npm', ['run', '--silent', 'test:unit'], 0, /\d+ passed, 0 failed/);
     if (words[2] === 'bench:http') {
       // what `npm run bench:http` runs once it has built: one short round of each label
-      return [process.execPath, ['--import', 'tsx', 'bench/http.ts', '--rounds', '1', '--warmup', '0', '--duration-s', '1', '--connections', '8', '--paths', '100', '--out', tmp], 0, /ratio[\s\S]*microkernel:shared/];
+      return shrunk(process.execPath, ['--import', 'tsx', 'bench/http.ts', '--rounds', '1', '--warmup', '0', '--duration-s', '1', '--connections', '8', '--paths', '100', '--out', tmp], 0, /ratio[\s\S]*microkernel:shared/);
     }
     if (words[2] === 'bench') {
       // what `npm run bench` runs once it has built, with a smoke run's counts and a results folder of its own
@@ -69,21 +89,26 @@ function shrink(command: string): [string, string[], number, RegExp?] {
       const check = args.indexOf('--check');
       if (check >= 0) {
         // the reference: a results file of the same smoke run, made first; the kept ones are of full runs, which --check refuses
-        const made = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...smoke], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-        const file = /results written to (\S+)/.exec(made.stdout)?.[1];
-        if (!file) throw new Error(`no reference made for '${command}': ${made.stderr.slice(-500)}`);
-        if (args[check + 1] !== undefined && !args[check + 1].startsWith('--')) args[check + 1] = file;
-        else args.splice(check + 1, 0, file);
+        const REFERENCE = '<reference>';
+        if (args[check + 1] !== undefined && !args[check + 1].startsWith('--')) args[check + 1] = REFERENCE;
+        else args.splice(check + 1, 0, REFERENCE);
         // one round of 100 requests is all noise: a floor of 100% makes the verdict certain (the verdicts have unit tests)
-        return [process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, ...smoke, '--min-noise', '1'], 0, /reference ratio[\s\S]*\nno regression\n/];
+        const argv = ['--import', 'tsx', 'bench/run.ts', ...args, ...smoke, '--min-noise', '1'];
+        return shrunk(process.execPath, argv, 0, /reference ratio[\s\S]*\nno regression\n/, async () => {
+          const made = await spawnAsync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...smoke], { env: childEnv(), timeout: 120_000 });
+          const file = /results written to (\S+)/.exec(made.stdout)?.[1];
+          if (!file) throw new Error(`no reference made for '${command}': ${made.stderr.slice(-500)}`);
+          argv[argv.indexOf(REFERENCE)] = file;
+        });
       }
-      return [process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, ...smoke], 0];
+      return shrunk(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, ...smoke], 0);
     }
     throw new Error(`no rule to run '${command}'`);
   }
   const [, sub] = words;
   let code = 0;
   let says: RegExp | undefined;
+  let before: (() => Promise<void>) | undefined;
   for (let i = 0; i < words.length - 1; i++) if (PATH_FLAGS.has(words[i]) && words[i + 1] !== '-') words[i + 1] = join(tmp, words[i + 1]);
   if (sub === 'merge') words[2] = join(tmp, words[2]);
   if (sub === 'lab') {
@@ -119,8 +144,11 @@ function shrink(command: string): [string, string[], number, RegExp?] {
       // a saved comparison to compare against, as `compare --json > FILE` saves one
       const b = words.indexOf('--baseline');
       if (b >= 0) {
-        const saved = spawnSync(process.execPath, ['dist/cli.js', 'compare', '--requests', '200', '--rounds', '1', '--warmup', '0', '--json', '--quiet'], { cwd: ROOT, encoding: 'utf8' });
-        writeFileSync(words[b + 1], saved.stdout);
+        const file = words[b + 1];
+        before = async () => {
+          const saved = await spawnAsync(process.execPath, ['dist/cli.js', 'compare', '--requests', '200', '--rounds', '1', '--warmup', '0', '--json', '--quiet'], { env: childEnv(), timeout: 120_000 });
+          writeFileSync(file, saved.stdout);
+        };
         says = /microlith baseline: specweb96[\s\S]*no regression/;
       }
     }
@@ -145,7 +173,39 @@ function shrink(command: string): [string, string[], number, RegExp?] {
     writeFileSync(file, readFileSync(join(ROOT, 'workloads/dns.json')));
     words[2] = file;
   }
-  return [process.execPath, ['dist/cli.js', ...words.slice(1)], code, says];
+  return shrunk(process.execPath, ['dist/cli.js', ...words.slice(1)], code, says, before);
+}
+
+/** The runs started, by what they run: README commands that shrink to the same run share it. */
+const runs = new Map<string, Promise<Exited>>();
+/** For each file or folder in the test's folder, the last run started that names it. */
+const lastNaming = new Map<string, Promise<unknown>>();
+
+/**
+ * Start `s` (or find it started) in the next free slot, once every run started
+ * before it that names one of its files or folders has ended: a grade after
+ * its lab init, a merge after the sweeps that write its folder.
+ */
+function start(s: Shrunk): Promise<Exited> {
+  const key = JSON.stringify([s.exe, s.args]);
+  const started = runs.get(key);
+  if (started) return started;
+  const paths = s.args.filter((a) => a.startsWith(tmp));
+  const after = paths.map((p) => lastNaming.get(p));
+  const ran = (async () => {
+    await Promise.all(after);
+    return slots(async (): Promise<Exited> => {
+      try {
+        await s.before?.();
+      } catch (e) {
+        return { status: null, signal: null, stdout: '', stderr: '', error: e as Error };
+      }
+      return spawnAsync(s.exe, s.args, { env: childEnv(), timeout: 120_000 });
+    });
+  })();
+  runs.set(key, ran);
+  for (const p of paths) lastNaming.set(p, ran);
+  return ran;
 }
 
 /** A `microlith serve` process on a free port: the README's 8080 is replaced, so a busy port cannot fail the test. */
@@ -288,18 +348,18 @@ function sweepArgs(line: string, dir: string): string[] {
 describe('the README: a sweep on a cluster', () => {
   const blocks = bashBlocks(README);
 
-  it('the Slurm job array: every array task runs its shard, and the merge has every cell', () => {
+  it('the Slurm job array: every array task runs its shard, and the merge has every cell', async () => {
     const script = blocks.find((b) => b.some((l) => l.startsWith('#SBATCH')));
     expect(script, 'a Slurm script in a bash block').toBeDefined();
     const [lo, hi] = /#SBATCH --array=(\d+)-(\d+)/.exec(script!.join('\n'))!.slice(1).map(Number);
     const line = script!.find((l) => l.startsWith('npx microlith sweep'))!;
     const dir = join(tmp, 'slurm-out');
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', SLURM_ARRAY_TASK_MIN: String(lo), SLURM_ARRAY_TASK_COUNT: String(hi - lo + 1) };
-    delete env.NODE_OPTIONS;
-    for (let task = lo; task <= hi; task++) {
-      const r = spawnSync(process.execPath, ['dist/cli.js', ...sweepArgs(line, dir), '--quiet'], { cwd: ROOT, env: { ...env, SLURM_ARRAY_TASK_ID: String(task) }, encoding: 'utf8', timeout: 120_000 });
-      expect(r.status, r.stderr).toBe(0);
-    }
+    const env = childEnv({ SLURM_ARRAY_TASK_MIN: String(lo), SLURM_ARRAY_TASK_COUNT: String(hi - lo + 1) });
+    // the array's tasks run side by side, as Slurm runs them
+    const tasks = Array.from({ length: hi - lo + 1 }, (_, i) =>
+      slots(() => spawnAsync(process.execPath, ['dist/cli.js', ...sweepArgs(line, dir), '--quiet'], { env: { ...env, SLURM_ARRAY_TASK_ID: String(lo + i) }, timeout: 120_000 })),
+    );
+    for (const r of await Promise.all(tasks)) expect(r.status, r.stderr).toBe(0);
     const merged = spawnSync(process.execPath, ['dist/cli.js', 'merge', dir, '--json', '--quiet'], { cwd: ROOT, env, encoding: 'utf8' });
     expect(merged.status, merged.stderr).toBe(0);
     const result = JSON.parse(merged.stdout) as { cells: unknown[]; missing: string[] };
@@ -313,8 +373,7 @@ describe('the README: a sweep on a cluster', () => {
     const dir = join(tmp, 'parallel-out');
     const [, jobs, command, inputs] = /^parallel (-j\d+) npx microlith (.*?) ::: (.*)$/.exec(line!)!;
     const argv = sweepArgs(command, dir);
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-    delete env.NODE_OPTIONS;
+    const env = childEnv();
     const r = spawnSync('parallel', [jobs, process.execPath, join(ROOT, 'dist/cli.js'), ...argv, '--quiet', ':::', ...inputs.split(/\s+/)], { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'pipe'] });
     expect(r.error?.message ?? '', 'GNU parallel is missing: CI installs it (apt-get install parallel)').toBe('');
     expect(r.status, r.stderr).toBe(0);
@@ -333,12 +392,27 @@ describe('the README', () => {
     expect(commands).toContain('microlith calibrate --check');
   });
 
-  for (const command of commands.filter((c) => !NOT_RUN.has(c) && !isLoadTool(c) && !isServe(c))) {
-    it(command, () => {
-      const [exe, args, code, says] = shrink(command);
-      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-      delete env.NODE_OPTIONS;
-      const r = spawnSync(exe, args, { cwd: ROOT, env, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+  const run = commands.filter((c) => !NOT_RUN.has(c) && !isLoadTool(c) && !isServe(c));
+  /** Each command shrunk and its run started, in the README's order (or why it could not be). */
+  const planned = new Map<string, { shrunk: Shrunk; ran: Promise<Exited> } | { error: unknown }>();
+  beforeAll(() => {
+    for (const command of run) {
+      try {
+        const shrunk = shrink(command);
+        planned.set(command, { shrunk, ran: start(shrunk) });
+      } catch (error) {
+        planned.set(command, { error });
+      }
+    }
+  });
+
+  // a command may wait for a slot and for the runs it follows, then run for up to 120 s
+  for (const command of run) {
+    it(command, { timeout: 180_000 }, async () => {
+      const plan = planned.get(command)!;
+      if ('error' in plan) throw plan.error;
+      const { args, code, says } = plan.shrunk;
+      const r = await plan.ran;
       expect(r.error).toBeUndefined();
       expect(r.status, `${args.join(' ')}\n${r.stderr.slice(-2000)}`).toBe(code);
       expect(r.stderr).not.toMatch(/internal error|\n\s+at /);

@@ -31,8 +31,8 @@ export interface Exited {
 /**
  * `exe args` as spawnSync runs it, but without blocking this thread, so that
  * independent children can run side by side: resolves (never rejects) once it
- * has exited and its output is read. `timeout` kills it with SIGTERM, as
- * spawnSync's does.
+ * has exited and its output is read. `timeout` kills it with SIGTERM and sets
+ * `error`, as spawnSync's does.
  */
 export function spawnAsync(exe: string, args: readonly string[], options: SpawnOptions & { timeout?: number; input?: string } = {}): Promise<Exited> {
   const { timeout, input, ...rest } = options;
@@ -44,7 +44,12 @@ export function spawnAsync(exe: string, args: readonly string[], options: SpawnO
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (e) => (error = e));
-    const guard = timeout ? setTimeout(() => child.kill('SIGTERM'), timeout) : undefined;
+    const guard = timeout
+      ? setTimeout(() => {
+          error = Object.assign(new Error(`spawn ${exe} ETIMEDOUT`), { code: 'ETIMEDOUT' });
+          child.kill('SIGTERM');
+        }, timeout)
+      : undefined;
     child.on('close', (status, signal) => {
       clearTimeout(guard);
       resolve({ status, signal, stdout, stderr, ...(error ? { error } : {}) });
