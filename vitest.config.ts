@@ -43,8 +43,10 @@ export default defineConfig({
     env: { MICROLITH_DOMAINS: 'dist' },
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT } },
-      { extends: true, test: { name: 'channel', include: CHANNEL } },
+      // in-process tests that leave no global state behind: the files of a fork share their
+      // imports instead of each loading the sources afresh (a third of the unit tests' time)
+      { extends: true, test: { name: 'unit', include: UNIT, isolate: false } },
+      { extends: true, test: { name: 'channel', include: CHANNEL, isolate: false } },
       { extends: true, test: { name: 'workers', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...CHANNEL] } },
     ],
   },
