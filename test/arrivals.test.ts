@@ -8,7 +8,7 @@ import { MODE_SPECIFIC_COUNTERS } from '../src/metrics/counters.js';
 import type { Mode } from '../src/config.js';
 import { run, type RunReport } from '../src/run.js';
 import { loadWorkload, parseWorkload, WorkloadError } from '../src/workload/load.js';
-import { spawnCli } from './support/cli.js';
+import { runCli } from './support/cli.js';
 
 const shared = (r: RunReport) =>
   Object.fromEntries(Object.entries(r.counters).filter(([k]) => !MODE_SPECIFIC_COUNTERS.includes(k as never)));
@@ -100,21 +100,22 @@ describe('workload files and flags', () => {
     expect(() => parseWorkload(JSON.stringify({ ...base, arrival: { kind: 'open', ratePerSec: -1 } }), 'w.json')).toThrow(/ratePerSec/);
   });
 
-  it('--rate with --think-time-ms, or --max-in-flight without --rate, is a usage error', () => {
+  // the command line in this process: what it answers, not the process (test/cli.test.ts)
+  it('--rate with --think-time-ms, or --max-in-flight without --rate, is a usage error', async () => {
     for (const args of [
       ['run', '--rate', '100', '--think-time-ms', '5'],
       ['run', '--max-in-flight', '8'],
       ['run', '--rate', '0'],
     ]) {
-      const p = spawnCli(args, { timeout: 30_000 });
-      expect(p.status, args.join(' ')).toBe(2);
+      const p = await runCli(args);
+      expect(p.code, args.join(' ')).toBe(2);
       expect(p.stderr).not.toContain('    at ');
     }
   });
 
-  it('run --rate N -n M --json reports the open loop', () => {
-    const p = spawnCli(['run', '--rate', '4000', '-n', '300', '--json', '--quiet'], { timeout: 60_000 });
-    expect(p.status).toBe(0);
+  it('run --rate N -n M --json reports the open loop', async () => {
+    const p = await runCli(['run', '--rate', '4000', '-n', '300', '--json', '--quiet']);
+    expect(p.code).toBe(0);
     const r = JSON.parse(p.stdout) as RunReport;
     expect(r.workload.arrival).toEqual({ kind: 'open', ratePerSec: 4000, maxInFlight: 4096 });
     expect(r.outcomes.ok).toBe(300);
