@@ -18,6 +18,7 @@ const UNIT = [
   'disk-handlers',
   'disk-write',
   'frame-codec',
+  'fs-image',
   'net-handlers',
   'pool-descriptors',
   'pool-extents',

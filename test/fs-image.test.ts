@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import seedrandom from 'seedrandom';
+import { fillSeeded, mkfs, mount, BLOCK_SIZE } from '../src/servers/fs.js';
+
+/** What a file's bytes are by definition: seedrandom's alea, an int32 per 4 bytes (little-endian), then one per byte. */
+function reference(length: number, seed: string): Uint8Array {
+  const rng = seedrandom.alea(seed);
+  const out = new Uint8Array(length);
+  const dv = new DataView(out.buffer);
+  const words = length >>> 2;
+  for (let i = 0; i < words; i++) dv.setInt32(i * 4, rng.int32(), true);
+  for (let i = words * 4; i < length; i++) out[i] = rng.int32() & 0xff;
+  return out;
+}
+
+describe('fillSeeded', () => {
+  it('gives exactly the bytes of seedrandom alea, for every length and alignment', () => {
+    for (const seed of ['42:/file_set/dir00000/class0_0', 'x', '']) {
+      for (let length = 0; length <= 41; length++) {
+        for (let offset = 0; offset < 4; offset++) {
+          const backing = new Uint8Array(length + offset + 3).fill(0xa5);
+          const view = backing.subarray(offset, offset + length);
+          fillSeeded(view, seed);
+          expect(view, `length ${length}, offset ${offset}, seed '${seed}'`).toEqual(reference(length, seed));
+          // nothing outside the view is touched
+          expect(backing.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
+          expect(backing.subarray(offset + length).every((b) => b === 0xa5)).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('a megabyte, in shared memory as mkfs fills it, equals the reference', () => {
+    const n = (1 << 20) + 3;
+    const bytes = new Uint8Array(new SharedArrayBuffer(n + BLOCK_SIZE), BLOCK_SIZE, n);
+    fillSeeded(bytes, '7:/big');
+    expect(Buffer.from(bytes).equals(Buffer.from(reference(n, '7:/big')))).toBe(true);
+  });
+
+  it("mkfs lays each file's seeded bytes at its inode's extent", () => {
+    const files = [{ path: '/a', size: 10 }, { path: '/b', size: 5000 }, { path: '/c', size: 0 }];
+    const image = mkfs(files, 9);
+    const { inodes } = mount(image);
+    for (const ino of inodes) {
+      const at = ino.startBlock * BLOCK_SIZE;
+      expect(new Uint8Array(image, at, ino.size)).toEqual(reference(ino.size, `9:${ino.path}`));
+    }
+  });
+});
