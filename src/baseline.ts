@@ -3,9 +3,11 @@
  * or of `run --json` as a comparison of one label): per label, the old and new
  * host-measured throughput (noisy: this machine, that moment) and the old and
  * new modelled throughput (deterministic: the counted events priced by the
- * profile, the same on any machine for the same code), each with its change;
- * and which labels regressed, by the figure chosen (modelled by default), by
- * more than a threshold. A baseline of another workload, seed, request count,
+ * profile, the same on any machine for the same code), each with its change,
+ * and the change of each label's host-measured ratio to the comparison's
+ * baseline label (paired round by round, so less of the machine's drift);
+ * and which labels regressed, by the figure chosen (modelled by default, or
+ * that host ratio), by more than a threshold. A baseline of another workload, seed, request count,
  * profile or schema version is refused, naming what differs.
  *
  * Entry points: `compareToBaseline`, `formatBaseline`.
@@ -30,7 +32,11 @@ export class BaselineError extends Error {
   }
 }
 
-/** Which figure decides a regression: 'modelled' (deterministic; the default) or 'host' (host-measured, noisy). */
+/**
+ * Which figure decides a regression: 'modelled' (modelled throughput;
+ * deterministic; the default) or 'host' (the host-measured ratio to the
+ * comparison's baseline label, mean over the paired runs; noisy).
+ */
 export type BaselineFigure = 'modelled' | 'host';
 
 /** How `compareToBaseline` judges. */
@@ -60,6 +66,14 @@ export interface BaselineLabelDiff {
   label: string;
   /** Host-measured throughput (req/s, mean over the runs), with σ and runs of each side: noisy. */
   host: FigureChange & { oldStdev: number; newStdev: number; oldRuns: number; newRuns: number };
+  /**
+   * The host-measured ratio of this label's throughput to the baseline
+   * label's (mean over the runs, paired round by round), old and new: noisy,
+   * though less than `host`, as both labels ran side by side. The baseline
+   * label's own is 1. Null when the baseline has no such ratio: a single run,
+   * or a comparison against another baseline label.
+   */
+  hostRatio: FigureChange | null;
   /** Modelled throughput (req/s) under the profile: deterministic. */
   modelled: FigureChange;
   /** The chosen figure dropped by more than `failAbovePct` (always false without a threshold). */
@@ -80,6 +94,8 @@ export interface BaselineDiff {
   workload: { name: string; seeds: (number | string)[]; requests: number };
   /** The cost profile both are modelled under. */
   profile: string;
+  /** This comparison's baseline label, the one `hostRatio` is to. */
+  baseline: string;
   /** The labels in both, in this comparison's order. */
   labels: BaselineLabelDiff[];
   /** Labels only the baseline has. */
@@ -107,6 +123,7 @@ const Tool = z.object({ version: z.string() }).optional();
 /** The parts of a comparison's JSON read here (an older one may give a median where the mean is now). */
 const ComparisonShape = z.object({
   schemaVersion: z.number(),
+  baseline: z.string().optional(),
   workload: WorkloadShape,
   seeds: z.array(Seed).min(1).optional(),
   results: z
@@ -114,6 +131,7 @@ const ComparisonShape = z.object({
       z.object({
         label: z.string(),
         requestsPerSec: z.object({ mean: z.number().optional(), median: z.number(), stdev: z.number().optional(), n: z.number().optional() }),
+        ratio: z.object({ mean: z.number().optional(), median: z.number() }).optional(),
         modelled: Modelled,
         reports: z.array(z.object({ tool: Tool })).optional(),
       }),
@@ -140,7 +158,9 @@ interface Side {
   workload: z.output<typeof WorkloadShape>;
   seeds: (number | string)[];
   profile: string;
-  labels: Array<{ label: string; host: number; stdev: number; runs: number; modelled: number }>;
+  /** The label the ratios are to; null for a single run (it has no ratio). */
+  baseline: string | null;
+  labels: Array<{ label: string; host: number; stdev: number; runs: number; ratio: number | null; modelled: number }>;
 }
 
 function readBaseline(old: unknown): Side {
@@ -173,7 +193,8 @@ function readBaseline(old: unknown): Side {
       workload: run.workload,
       seeds: [run.workload.seed],
       profile: run.modelled.profile,
-      labels: [{ label, host: run.throughput.requestsPerSec, stdev: 0, runs: 1, modelled: run.modelled.requestsPerSec }],
+      baseline: null,
+      labels: [{ label, host: run.throughput.requestsPerSec, stdev: 0, runs: 1, ratio: null, modelled: run.modelled.requestsPerSec }],
     };
   }
   const c = r.data as z.output<typeof ComparisonShape>;
@@ -183,11 +204,13 @@ function readBaseline(old: unknown): Side {
     workload: c.workload,
     seeds: c.seeds ?? [c.workload.seed],
     profile: c.results[0].modelled.profile,
+    baseline: c.baseline ?? c.results[0].label,
     labels: c.results.map((x) => ({
       label: x.label,
       host: x.requestsPerSec.mean ?? x.requestsPerSec.median,
       stdev: x.requestsPerSec.stdev ?? 0,
       runs: x.requestsPerSec.n ?? 1,
+      ratio: x.ratio ? (x.ratio.mean ?? x.ratio.median) : null,
       modelled: x.modelled.requestsPerSec,
     })),
   };
@@ -201,7 +224,8 @@ function readCurrent(c: Comparison): Side {
     workload: c.workload,
     seeds: c.seeds ?? [c.workload.seed],
     profile: c.results[0].modelled.profile,
-    labels: c.results.map((x) => ({ label: x.label, host: x.requestsPerSec.mean, stdev: x.requestsPerSec.stdev, runs: x.requestsPerSec.n, modelled: x.modelled.requestsPerSec })),
+    baseline: c.baseline,
+    labels: c.results.map((x) => ({ label: x.label, host: x.requestsPerSec.mean, stdev: x.requestsPerSec.stdev, runs: x.requestsPerSec.n, ratio: x.ratio.mean, modelled: x.modelled.requestsPerSec })),
   };
 }
 
@@ -234,7 +258,9 @@ const changePct = (old: number, now: number): number | null => (old > 0 ? round(
  * neither, has another schemaVersion, or is of another workload (name, seeds,
  * requests, clients, arrival, duration) or profile: the message names each
  * difference. With `failAbovePct`, a label regressed when its `on` figure
- * (default 'modelled') dropped by more than that many percent.
+ * (default 'modelled') dropped by more than that many percent. `on: 'host'`
+ * judges the host-measured ratio to the baseline label, so it is refused when
+ * the baseline has none of that label (a single run, or another baseline label).
  */
 export function compareToBaseline(current: Comparison, old: unknown, opts: BaselineOptions = {}): BaselineDiff {
   const on = opts.on ?? 'modelled';
@@ -247,15 +273,23 @@ export function compareToBaseline(current: Comparison, old: unknown, opts: Basel
   if (diff.length) {
     throw new BaselineError(`the baseline is not of the same comparison: ${diff.join('; ')}; record the baseline again, or run with the baseline's settings`, diff);
   }
+  const ratios = base.baseline !== null && base.baseline === cur.baseline;
+  if (on === 'host' && threshold !== null && !ratios) {
+    throw new BaselineError(
+      `judging on the host-measured ratio to ${cur.baseline} needs a baseline with that ratio; the baseline is ${base.baseline === null ? 'a single run' : `against ${base.baseline}`}: judge on the modelled figure, or record the baseline as a comparison against ${cur.baseline}`,
+      ['baseline'],
+    );
+  }
   const baseByLabel = new Map(base.labels.map((l) => [l.label, l]));
   const curLabels = new Set(cur.labels.map((l) => l.label));
   const labels: BaselineLabelDiff[] = cur.labels.flatMap((n) => {
     const o = baseByLabel.get(n.label);
     if (!o) return [];
     const host = { old: o.host, new: n.host, changePct: changePct(o.host, n.host), oldStdev: o.stdev, newStdev: n.stdev, oldRuns: o.runs, newRuns: n.runs };
+    const hostRatio = ratios && o.ratio !== null && n.ratio !== null ? { old: o.ratio, new: n.ratio, changePct: changePct(o.ratio, n.ratio) } : null;
     const modelled = { old: o.modelled, new: n.modelled, changePct: changePct(o.modelled, n.modelled) };
-    const decisive = (on === 'host' ? host : modelled).changePct;
-    return [{ label: n.label, host, modelled, regressed: threshold !== null && decisive !== null && decisive < -threshold }];
+    const decisive = on === 'host' ? (hostRatio?.changePct ?? null) : modelled.changePct;
+    return [{ label: n.label, host, hostRatio, modelled, regressed: threshold !== null && decisive !== null && decisive < -threshold }];
   });
   return {
     on,
@@ -264,6 +298,7 @@ export function compareToBaseline(current: Comparison, old: unknown, opts: Basel
     baselineVersion: base.version,
     workload: { name: cur.workload.name, seeds: cur.seeds, requests: cur.workload.requests },
     profile: cur.profile,
+    baseline: current.baseline,
     labels,
     onlyInBaseline: base.labels.map((l) => l.label).filter((l) => !curLabels.has(l)),
     onlyInCurrent: cur.labels.map((l) => l.label).filter((l) => !baseByLabel.has(l)),
@@ -280,7 +315,8 @@ export function changeText(p: number | null): string {
 
 /**
  * A baseline diff as text within 100 columns: one row per label (host-measured
- * and modelled req/s, old, new and change), the labels only one side has, what
+ * req/s, old, new and change, and the change of its ratio to the baseline
+ * label; modelled req/s, old, new and change), the labels only one side has, what
  * the two kinds of change mean (host noisy, modelled deterministic), and the
  * verdict of the regression check.
  */
@@ -290,6 +326,7 @@ export function formatBaseline(d: BaselineDiff): string {
     { head: 'old req/s', right: true },
     { head: 'new req/s', right: true },
     { head: 'change', right: true },
+    { head: 'ratio Δ', right: true },
     { head: 'old req/s', right: true },
     { head: 'new req/s', right: true },
     { head: 'change', right: true },
@@ -297,7 +334,7 @@ export function formatBaseline(d: BaselineDiff): string {
   ];
   const groups: Group[] = [
     { title: '', span: 1 },
-    { title: pc.cyan('host-measured, mean'), span: 3 },
+    { title: pc.cyan('host-measured, mean'), span: 4 },
     { title: pc.magenta(`modelled (${d.profile})`), span: 3 },
     { title: '', span: 1 },
   ];
@@ -306,7 +343,8 @@ export function formatBaseline(d: BaselineDiff): string {
     l.label,
     rate(l.host.old),
     rate(l.host.new),
-    colour('host', l.host.changePct),
+    changeText(l.host.changePct),
+    colour('host', l.hostRatio?.changePct ?? null),
     rate(l.modelled.old),
     rate(l.modelled.new),
     colour('modelled', l.modelled.changePct),
@@ -323,15 +361,16 @@ export function formatBaseline(d: BaselineDiff): string {
   lines.push(
     note(
       'host-measured changes are noisy: they depend on this machine and what else ran on it, then and now, and a few percent either way is usual; ' +
+        `ratio Δ: the change of the label's host-measured ratio to ${d.baseline ?? 'the baseline label'} (paired round by round, steadier than req/s alone; n/a against a single run); ` +
         `modelled changes are deterministic: the counted events priced by ${d.profile}, the same on any machine for the same code, workload and seed, ` +
         'so any change there is a change in what the kernels do.',
     ),
   );
-  const figure = d.on === 'host' ? 'host-measured req/s (noisy)' : 'modelled req/s';
+  const figure = d.on === 'host' ? `host-measured ratio to ${d.baseline} (noisy)` : 'modelled req/s';
   if (d.failAbovePct === null) {
     lines.push(para('no threshold given (failAbovePct, --fail-above): the changes are reported, none fails the check'));
   } else if (d.regressed.length) {
-    const which = d.labels.filter((l) => l.regressed).map((l) => `${l.label} ${changeText((d.on === 'host' ? l.host : l.modelled).changePct)}`);
+    const which = d.labels.filter((l) => l.regressed).map((l) => `${l.label} ${changeText(d.on === 'host' ? (l.hostRatio?.changePct ?? null) : l.modelled.changePct)}`);
     lines.push(para(`REGRESSED: ${which.join(', ')}: ${figure} dropped by more than ${d.failAbovePct}% against the baseline`, pc.red));
   } else {
     lines.push(para(`no regression: no label's ${figure} dropped by more than ${d.failAbovePct}% against the baseline`, pc.green));

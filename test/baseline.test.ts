@@ -1,7 +1,7 @@
 /**
  * compareToBaseline: a comparison against an earlier one's JSON (or a run's),
- * per label old and new host-measured and modelled throughput with their
- * changes; a regression flagged by the chosen figure past the threshold; a
+ * per label old and new host-measured and modelled throughput and host ratio
+ * to the baseline label, with their changes; a regression flagged by the chosen figure past the threshold; a
  * baseline of another workload, seed, request count, profile or schema refused
  * with the difference named. The old comparisons are a real one's JSON, edited.
  */
@@ -66,13 +66,31 @@ describe('against a baseline of the same comparison', () => {
     expect(compareToBaseline(c, better, { failAbovePct: 0 }).regressed).toEqual([]);
   });
 
-  it("on: 'host' decides by the host-measured mean instead", () => {
+  it("on: 'host' decides by the host-measured ratio to the baseline label instead", () => {
     const old = json();
-    old.results[0].requestsPerSec.mean *= 2;
+    old.results[1].ratio.mean *= 2; // microkernel:copy was twice as close to monolithic
     expect(compareToBaseline(c, old, { failAbovePct: 10 }).regressed).toEqual([]);
     const d = compareToBaseline(c, old, { failAbovePct: 10, on: 'host' });
-    expect(d.labels[0].host.changePct).toBeCloseTo(-50, 3);
-    expect(d.regressed).toEqual(['monolithic']);
+    expect(d.baseline).toBe('monolithic');
+    expect(d.labels[1].hostRatio?.changePct).toBeCloseTo(-50, 3);
+    expect(d.labels[0].hostRatio).toEqual({ old: 1, new: 1, changePct: 0 });
+    expect(d.regressed).toEqual(['microkernel:copy']);
+    expect(stripVTControlCharacters(formatBaseline(d)).replace(/\s+/g, ' ')).toContain('microkernel:copy −50.0%: host-measured ratio to monolithic (noisy) dropped by more than 10%');
+    // a machine that got slower as a whole moves the req/s, not the ratios: no regression on host
+    const faster = json();
+    for (const r of faster.results) r.requestsPerSec.mean *= 2;
+    const f = compareToBaseline(c, faster, { failAbovePct: 10, on: 'host' });
+    expect(f.labels[0].host.changePct).toBeCloseTo(-50, 3);
+    expect(f.regressed).toEqual([]);
+  });
+
+  it("on: 'host' is refused against a baseline without the ratio: a single run, or another baseline label", () => {
+    const run = JSON.parse(JSON.stringify(c.results[1].reports[0]));
+    expect(compareToBaseline(c, run).labels[0].hostRatio).toBeNull();
+    expect(refusal(run, { failAbovePct: 5, on: 'host' }).message).toMatch(/host-measured ratio to monolithic .* a single run/);
+    const other = json();
+    other.baseline = 'microkernel:copy';
+    expect(refusal(other, { failAbovePct: 5, on: 'host' }).message).toMatch(/against microkernel:copy/);
   });
 
   it('lists the labels only one side has', () => {
@@ -103,9 +121,11 @@ describe('against a baseline of the same comparison', () => {
     expect(text).toContain('modelled (pentium-pro-1996)');
     expect(text).toMatch(/^microkernel:copy .* −20\.0% +REGRESSED$/m);
     expect(text).toMatch(/^monolithic .* 0% +ok$/m);
-    expect(text).toContain('host-measured changes are noisy');
-    expect(text).toContain('modelled changes are deterministic');
-    expect(text).toContain('REGRESSED: microkernel:copy −20.0%: modelled req/s dropped by more than 5% against the baseline');
+    const flat = text.replace(/\s+/g, ' ');
+    expect(flat).toContain('host-measured changes are noisy');
+    expect(flat).toContain("ratio Δ: the change of the label's host-measured ratio to monolithic");
+    expect(flat).toContain('modelled changes are deterministic');
+    expect(flat).toContain('REGRESSED: microkernel:copy −20.0%: modelled req/s dropped by more than 5% against the baseline');
     for (const l of text.split('\n')) expect([...l].length, l).toBeLessThanOrEqual(100);
     expect(stripVTControlCharacters(formatBaseline(compareToBaseline(c, json())))).toContain('no threshold given');
     expect(changeText(1.234)).toBe('+1.2%');
