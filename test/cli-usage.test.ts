@@ -155,6 +155,8 @@ describe('messages', () => {
   it('an unknown flag suggests the nearest one', async () => {
     await expectUsage(['run', '--mdoe', 'microkernel'], /unknown flag --mdoe: did you mean --mode\?/);
     await expectUsage(['compare', '--round', '2'], /did you mean --rounds\?/);
+    // a swap of two letters is one edit: compare has --modes, not --mode
+    await expectUsage(['compare', '--mdoe', 'monolithic'], /unknown flag --mdoe: did you mean --modes\?/);
     await expectUsage(['run', '--zzzzzzzz'], /unknown flag --zzzzzzzz \(microlith run --help lists the flags\)/);
   });
 
