@@ -32,10 +32,10 @@ const result = await sweep({
 const field = (v: string | number) => (/[",\n]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v));
 
 // one row per cell, in the order of its id (numbers by value: 8, 32, 128)
-const rows: (string | number)[][] = [['label', 'clients', 'requests_per_sec', 'p99_us', 'bytes_copied_per_request']];
+const rows: (string | number)[][] = [['label', 'clients', 'requests_per_sec_host', 'p99_us_host', 'bytes_copied_per_request_counted']];
 for (const cell of result.cells) {
   const r = cell.report;
-  // throughput and latency are host-measured; bytes copied are counted (deterministic)
+  // throughput and latency are host-measured (_host); bytes copied are counted (_counted, deterministic)
   rows.push([cell.id, Number(cell.params.clients), r.throughput.requestsPerSec, r.latencyUs?.p99 ?? '', r.perRequest.bytesCopied]);
 }
 writeFileSync(out, rows.map((row) => row.map(field).join(',')).join('\n') + '\n');

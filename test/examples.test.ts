@@ -21,7 +21,8 @@ describe('examples/sweep-clients.ts', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/cell 3\/3 clients=128: ok\n/);
     const [header, ...rows] = readFileSync(out, 'utf8').trimEnd().split('\n');
-    expect(header).toBe('label,clients,requests_per_sec,p99_us,bytes_copied_per_request');
+    // every column names its unit and its kind, as the CLI's CSV does (_host: measured here, _counted: deterministic)
+    expect(header).toBe('label,clients,requests_per_sec_host,p99_us_host,bytes_copied_per_request_counted');
     expect(rows).toHaveLength(3);
     const parsed = rows.map((row) => row.split(','));
     expect(parsed.map((c) => c[0])).toEqual(['clients=8', 'clients=32', 'clients=128']);
