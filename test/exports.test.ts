@@ -10,7 +10,7 @@ import { CDF_PERCENTILES, LatencyRecorder } from '../src/metrics/latency.js';
 import type { RunReport } from '../src/run.js';
 import { comparisonOf, CSV_COLUMNS, csvField, parseCsv, toCsv, toMarkdown } from '../src/report/export.js';
 import { escapeHtml, toHtml } from '../src/report/html.js';
-import { rate } from '../src/report/format.js';
+import { rate, ratio } from '../src/report/format.js';
 import { loadProfile, shippedProfiles } from '../src/costmodel/profile.js';
 
 const LABELS = ['monolithic', 'microkernel:copy', 'microkernel:shared'];
@@ -163,6 +163,8 @@ describe('exports of a real comparison', () => {
         expect(row[head.indexOf('req/s (mean ± σ)')]).toBe(`${rate(mean)} ± ${rate(sd)}`);
         expect(row[head.indexOf('min…max req/s')]).toBe(`${rate(Math.min(...rps))}…${rate(Math.max(...rps))}`);
         expect(row[head.indexOf('runs')]).toBe(String(ROUNDS));
+        // the paired ratio's mean, and the header says so (the text table shows its median)
+        expect(row[head.indexOf('ratio (mean)')]).toBe(ratio(cmp.results[i].ratio.mean));
         expect(row[head.indexOf('modelled req/s')]).toBe(rate(reports[reports.length - 1].modelled.requestsPerSec));
         expect(row[head.indexOf('bound by')]).toBe(cmp.results[i].modelled.bottleneck);
       }

@@ -169,7 +169,7 @@ const MD_COLUMNS: readonly { head: string; right: boolean; cell: (r: CompareResu
   { head: 'req/s (mean ± σ)', right: true, cell: (r) => `${rate(r.requestsPerSec.mean)} ± ${rate(r.requestsPerSec.stdev)}` },
   { head: 'min…max req/s', right: true, cell: (r) => `${rate(r.requestsPerSec.min)}…${rate(r.requestsPerSec.max)}` },
   { head: 'runs', right: true, cell: (r) => count(r.requestsPerSec.n) },
-  { head: 'ratio', right: true, cell: (r) => ratio(r.ratio.mean) },
+  { head: 'ratio (mean)', right: true, cell: (r) => ratio(r.ratio.mean) },
   { head: 'p50 µs', right: true, cell: (r) => (r.latencyUs ? us(r.latencyUs.p50) : 'n/a') },
   { head: 'p99 µs', right: true, cell: (r) => (r.latencyUs ? us(r.latencyUs.p99) : 'n/a') },
   { head: 'copied /req', right: true, cell: (r) => bytes(r.reports[r.reports.length - 1].perRequest.bytesCopied) },
