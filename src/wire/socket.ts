@@ -149,6 +149,33 @@ export function frameResponse(bytes: Buffer): { status: number; reason: string; 
   return { status: Number(m[1]), reason: m[2], headers, length: Number(length[1]), body };
 }
 
+/** What node:http says of a request it could not parse: the read it was parsing, and where in it the parser stopped. */
+type ParseError = NodeJS.ErrnoException & { rawPacket?: Buffer; bytesParsed?: number };
+
+const REQUEST_LINE_START = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+ /;
+
+/**
+ * The status for a request head over maxHeaderBytes: 414 if the line llhttp
+ * was reading when it went over is the request line (its target alone is too
+ * long), 431 if it is a header's. `raw` is the read being parsed and `at`
+ * where in it the limit was crossed (the end of the target, a header's name or
+ * value, or of the read); the head may have begun in earlier reads, which are
+ * gone: `fromStart` says `raw` is all the connection sent. A line that began
+ * in an earlier read is the request line only if its target ends here (a space
+ * and the version follow).
+ */
+function overflowStatus(raw: Buffer | undefined, at: number | undefined, fromStart: boolean): 414 | 431 {
+  if (!raw) return 431;
+  const p = Math.min(Math.max(at ?? raw.length, 0), raw.length);
+  const nl = p > 0 ? raw.lastIndexOf(0x0a, p - 1) : -1;
+  if (nl >= 0 || fromStart) {
+    // the line's start is in this read: a request line is a method and a space, a header line a name and a colon
+    const start = nl + 1;
+    return REQUEST_LINE_START.test(raw.toString('latin1', start, Math.min(p, start + 64))) ? 414 : 431;
+  }
+  return raw.toString('latin1', p, p + 6) === ' HTTP/' ? 414 : 431;
+}
+
 export class SocketDevice implements NetDevice {
   private readonly port: PortLike;
   private deliver: DeviceDeliver | null = null;
@@ -210,7 +237,7 @@ export class SocketDevice implements NetDevice {
     server.on('connection', () => this.event('connections'));
     server.on('drop', () => this.event('dropped'));
     server.on('request', (req, res) => this.request(req, res));
-    server.on('clientError', (e: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket) => this.clientError(e, socket));
+    server.on('clientError', (e: ParseError, socket: Socket) => this.clientError(e, socket));
     server.once('error', (e: NodeJS.ErrnoException) => {
       // a restarted net binds the port its last incarnation held: the old socket may take a moment to go
       if (e.code === 'EADDRINUSE' && retries > 0) {
@@ -346,12 +373,11 @@ export class SocketDevice implements NetDevice {
   }
 
   /** What llhttp refused, or a connection that timed out, before any request reached the kernel. */
-  private clientError(e: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Socket): void {
+  private clientError(e: ParseError, socket: Socket): void {
     let status: number;
     if (e.code === 'HPE_HEADER_OVERFLOW' || e.code === 'HPE_URI_OVERFLOW') {
-      // the request line alone did not fit (no line end within the limit): the URI is too long
-      const nl = e.rawPacket?.indexOf(0x0a) ?? -1;
-      status = e.rawPacket && (nl < 0 || nl >= this.spec.maxHeaderBytes) ? 414 : 431;
+      // 414 if the request line alone did not fit, else 431; the packet is the last read's, from the stream's start if all was read at once
+      status = overflowStatus(e.rawPacket, e.bytesParsed, e.rawPacket !== undefined && socket.bytesRead === e.rawPacket.length);
     } else if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
     else if (e.code?.startsWith('HPE_')) status = 400;
     else return void socket.destroy(); // the client went (ECONNRESET and the like)
