@@ -280,13 +280,19 @@ export class Microkernel implements Kernel {
     if (booted === 'late') return this.failed(slot, inc, 'hang', `${slot.name} did not boot within ${bootMs} ms`);
     if (booted === GONE || this.stopping) return; // it died booting: its exit is handled like any other
     if (this.heartbeats) this.beat(slot, inc);
+    const joined = new Set<Slot>();
     for (const [peer, grant, peerGen] of connects) {
       if (peer.state !== 'up') continue;
       if (peer.cur.gen === peerGen) await peer.cur.domain.control((c) => c.connect(withTransfer(grant, [grant.port])));
       else await this.reconnect(slot, peer); // the peer restarted meanwhile: a channel between the two that are up now
+      joined.add(peer);
     }
     slot.state = 'up';
     outage.upAt = epochMs();
+    // a peer that came up while this one booted, after it had found this one down (both were restarting): no channel joins
+    // the two yet, and this is the one to make it. Taken in the same turn as the state above, so only one of two does.
+    const unjoined = [...this.slots.values()].filter((p) => p !== slot && p.state === 'up' && granted(slot.name, p.name) && !joined.has(p));
+    for (const peer of unjoined) if (peer.state === 'up' && slot.cur === inc) await this.reconnect(slot, peer);
     // a peer given up while this incarnation booted was told to the ones up then, not to it: its calls there fail fast too
     for (const peer of this.slots.values()) {
       if (peer !== slot && peer.state === 'failed' && granted(slot.name, peer.name)) await inc.domain.control((c) => c.peerFailed(peer.name, peer.cur.gen));
