@@ -13,6 +13,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ServeOptions, ServeReport } from '../src/serve.js';
 import { SERVE_DEFAULTS } from '../src/serve.js';
+import { fileContents } from './support/served.js';
 import { rawExchange, startServe, statusesOf, type Serving } from './support/serving.js';
 
 /** A request with Host, asking the server to close after its response. */
@@ -35,6 +36,35 @@ const TRAVERSALS = [
   '/dir000/class0_0/..',
   '/%2E%2E/etc/passwd',
 ];
+
+/** A keep-alive request with Host. */
+const keep = (target: string, method = 'GET') => `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+
+/**
+ * The responses in the bytes read off one connection, in order (`heads[i]`: the
+ * i-th answers a HEAD, so has no body); throws if the bytes are not whole
+ * responses back to back.
+ */
+function responses(text: string, heads: boolean[] = []): { status: number; headers: Record<string, string>; body: Buffer }[] {
+  const raw = Buffer.from(text, 'latin1');
+  const out: { status: number; headers: Record<string, string>; body: Buffer }[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const end = raw.indexOf('\r\n\r\n', at);
+    if (end < 0) throw new Error(`an incomplete head at byte ${at}`);
+    const lines = raw.toString('latin1', at, end).split('\r\n');
+    const m = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
+    if (!m) throw new Error(`not a status line at byte ${at}: ${JSON.stringify(lines[0].slice(0, 80))}`);
+    const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = heads[out.length] ? 0 : Number(headers['content-length']);
+    if (!Number.isInteger(length)) throw new Error(`no Content-Length in response ${out.length}`);
+    const body = raw.subarray(end + 4, end + 4 + length);
+    if (body.length !== length) throw new Error(`response ${out.length}: ${body.length} of ${length} body bytes`);
+    out.push({ status: Number(m[1]), headers, body });
+    at = end + 4 + length;
+  }
+  return out;
+}
 
 /** Report checks for any serve here: no server crashed, no fault, nothing failed or left pending. */
 function expectNoCrash(r: ServeReport): void {
@@ -274,6 +304,54 @@ describe.each(MODES)('hostile clients, $name', ({ opts }) => {
     });
   });
 
+  describe('a refusal pipelined behind good requests comes after their responses, whole and in order', () => {
+    /** The refusal at the end of `rs`: its status, one line of body, and the connection closed after it. */
+    const expectRefusal = (r: { status: number; headers: Record<string, string>; body: Buffer }, status: number) => {
+      expect(r.status).toBe(status);
+      expect(r.headers.connection).toBe('close');
+      expect(r.body.toString('latin1')).toMatch(new RegExp(`^${status} `));
+    };
+
+    test.each([
+      ['a malformed request line', 400, 'FOO BAR\r\n\r\n'],
+      ['a request line over maxHeaderBytes', 414, keep('/' + 'a'.repeat(SERVE_DEFAULTS.maxHeaderBytes + 4000))],
+      ['Content-Length with Transfer-Encoding', 400, 'POST /dir000/class0_1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ])('a GET then %s, in one write: the 200 with the file bytes, then %i, then the close', async (_what, status, bad) => {
+      const path = '/dir000/class0_0';
+      const a = await rawExchange(s.port, [keep(path) + bad], { waitMs: 5000 });
+      expect(a.closedByServer).toBe(true);
+      const rs = responses(a.text);
+      expect(rs.map((r) => r.status)).toEqual([200, status]);
+      expect(rs[0].headers.connection).not.toBe('close');
+      expect(rs[0].body.equals(fileContents(path))).toBe(true);
+      expectRefusal(rs[1], status);
+      for (const r of rs.slice(0, -1)) served[r.status] = (served[r.status] ?? 0) + 1;
+    });
+
+    test('two GETs then a malformed line, in one write: both 200s whole and in order, then 400, then the close', async () => {
+      const paths = ['/dir001/class1_3', '/dir009/class3_8'];
+      const a = await rawExchange(s.port, [keep(paths[0]) + keep(paths[1]) + 'hello there\r\n\r\n'], { waitMs: 5000 });
+      expect(a.closedByServer).toBe(true);
+      const rs = responses(a.text);
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 400]);
+      for (const [i, path] of paths.entries()) expect(rs[i].body.equals(fileContents(path)), path).toBe(true);
+      expectRefusal(rs[2], 400);
+      for (const r of rs.slice(0, -1)) served[r.status] = (served[r.status] ?? 0) + 1;
+    });
+
+    test('a HEAD then a header over maxHeaderBytes, in one write: the HEAD\'s 200 with no body, then 431, then the close', async () => {
+      const big = `GET /dir000/class0_0 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(SERVE_DEFAULTS.maxHeaderBytes + 4000)}\r\n\r\n`;
+      const a = await rawExchange(s.port, [keep('/dir009/class3_8', 'HEAD') + big], { waitMs: 5000 });
+      expect(a.closedByServer).toBe(true);
+      const rs = responses(a.text, [true]);
+      expect(rs.map((r) => r.status)).toEqual([200, 431]);
+      expect(rs[0].headers['content-length']).toBe('921600');
+      expect(rs[0].body.length).toBe(0);
+      expectRefusal(rs[1], 431);
+      for (const r of rs.slice(0, -1)) served[r.status] = (served[r.status] ?? 0) + 1;
+    });
+  });
+
   test('after all that, a normal GET is served, and no server crashed', async () => {
     const a = await rawExchange(s.port, [req('/dir009/class3_8')], { waitMs: 5000 });
     expect(statusesOf(a.text)).toEqual([200]);
@@ -288,10 +366,10 @@ describe.each(MODES)('hostile clients, $name', ({ opts }) => {
     expect(r.http.statuses).toEqual(served);
     expect(r.outcomes.ok).toBe(Object.values(served).reduce((n, x) => n + x, 0));
     const ev = r.http.events;
-    // 400: CL with TE, two CLs, a bad method, binary, a garbage line, no Host
-    expect(ev.rejected400).toBe(6);
-    expect(ev.rejected414).toBe(4);
-    expect(ev.rejected431).toBe(3);
+    // 400: CL with TE, two CLs, a bad method, binary, a garbage line, no Host, and three behind good requests
+    expect(ev.rejected400).toBe(9);
+    expect(ev.rejected414).toBe(5);
+    expect(ev.rejected431).toBe(4);
     expect(ev.dropped).toBe(0);
     expect(ev.timedOut).toBe(0);
   });

@@ -14,7 +14,9 @@
  * line, exactly as the simulated clients send one; the app decides what it
  * means (which file, 404, 405). node:http also keeps keep-alive and
  * pipelining in order, adds Date and Connection, and leaves out the body of a
- * response to HEAD.
+ * response to HEAD. A request llhttp refuses (400, 414, 431, 408) is answered
+ * here, after the responses to the requests ahead of it on its connection have
+ * been written in full, and the connection is then closed.
  *
  * A response leaves as net hands its frames to `transmit`: the app's own
  * status line and headers become the response head, and the bytes after them
@@ -121,6 +123,19 @@ interface InFlight {
   socket: Socket;
 }
 
+/**
+ * One connection's responses not yet written in full, in the order node sends
+ * them, and the refusal of a request llhttp could not parse behind them: it
+ * waits for them (an HTTP/1.1 client takes the next response on the wire for
+ * its oldest request's), at most `requestTimeoutMs`.
+ */
+interface Connection {
+  ahead: Set<http.ServerResponse>;
+  /** The refusal's bytes (status line to body), once there is one: nothing else is sent after it. */
+  refusal: string | null;
+  timer: ReturnType<typeof setTimeout> | null;
+}
+
 /** A restarted net's tries at the port its last incarnation held (2 s in all). */
 const LISTEN_RETRIES = 40;
 
@@ -181,8 +196,8 @@ export class SocketDevice implements NetDevice {
   private deliver: DeviceDeliver | null = null;
   private server: http.Server | null = null;
   private readonly inFlight = new Map<number, InFlight>();
-  /** Connections whose close settles their requests in flight. */
-  private readonly watched = new WeakSet<Socket>();
+  /** Connections that have had a request or a refusal; their close settles their requests in flight. */
+  private readonly connections = new WeakMap<Socket, Connection>();
   private nextId = 0;
   private stopping = false;
   private drainTimer: ReturnType<typeof setTimeout> | null = null;
@@ -260,6 +275,7 @@ export class SocketDevice implements NetDevice {
   private request(req: http.IncomingMessage, res: http.ServerResponse): void {
     // a body is never read: GET and HEAD carry none, and other methods are refused
     req.resume();
+    this.queue(req.socket, res);
     res.setHeader('Server', this.spec.serverName);
     const target = req.url ?? '';
     if (req.httpVersion === '1.1' && req.headers.host === undefined) {
@@ -281,11 +297,6 @@ export class SocketDevice implements NetDevice {
       this.event('aborted');
       this.settle(id, REG.info);
     });
-    // a pipelined request's response waits its turn unassigned, and gets no 'close' of its own if the connection goes first
-    if (!this.watched.has(req.socket)) {
-      this.watched.add(req.socket);
-      req.socket.once('close', () => this.connectionGone(req.socket));
-    }
     const msg: Msg<'net', 'NET_RECV'> = { type: 'NET_RECV', reqId: id, request: `${req.method} ${target} HTTP/${req.httpVersion}` };
     void Promise.resolve(this.deliver!(msg)).then((r) => this.replied(id, r));
   }
@@ -296,8 +307,34 @@ export class SocketDevice implements NetDevice {
     return false;
   }
 
+  /** The state of `socket`, made on first use; its close is watched from then on. */
+  private connection(socket: Socket): Connection {
+    let c = this.connections.get(socket);
+    if (!c) {
+      c = { ahead: new Set(), refusal: null, timer: null };
+      this.connections.set(socket, c);
+      // a pipelined request's response waits its turn unassigned, and gets no 'close' of its own if the connection goes first
+      socket.once('close', () => this.connectionGone(socket));
+    }
+    return c;
+  }
+
+  /** `res` is the connection's next response: a refusal parsed after it waits until it is written in full (or goes). */
+  private queue(socket: Socket, res: http.ServerResponse): void {
+    const c = this.connection(socket);
+    c.ahead.add(res);
+    // after node's own 'finish' listener, which hands the connection to the next response or closes it
+    const done = () => {
+      if (c.ahead.delete(res) && c.ahead.size === 0 && c.refusal !== null) this.refuse(socket, c);
+    };
+    res.once('finish', done);
+    res.once('close', done);
+  }
+
   /** A connection closed: the requests on it not settled yet went with it. */
   private connectionGone(socket: Socket): void {
+    const c = this.connections.get(socket);
+    if (c?.timer) clearTimeout(c.timer);
     for (const [id, f] of this.inFlight) {
       if (f.socket !== socket || f.settled) continue;
       this.event('aborted');
@@ -372,7 +409,10 @@ export class SocketDevice implements NetDevice {
     res.end(body);
   }
 
-  /** What llhttp refused, or a connection that timed out, before any request reached the kernel. */
+  /**
+   * What llhttp refused, or a connection that timed out, before the request reached the kernel:
+   * refused with a status of the device's own, once the responses ahead of it are written, and closed.
+   */
   private clientError(e: ParseError, socket: Socket): void {
     let status: number;
     if (e.code === 'HPE_HEADER_OVERFLOW' || e.code === 'HPE_URI_OVERFLOW') {
@@ -381,12 +421,24 @@ export class SocketDevice implements NetDevice {
     } else if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
     else if (e.code?.startsWith('HPE_')) status = 400;
     else return void socket.destroy(); // the client went (ECONNRESET and the like)
+    const c = this.connection(socket);
+    // one refusal a connection: what llhttp says after it (its headers' time-out, say) is of requests never answered
+    if (c.refusal !== null) return;
     this.event(status === 408 ? 'timedOut' : (`rejected${status}` as HttpEvent));
+    const body = `${status} ${REASON[status]}\n`;
+    c.refusal = `HTTP/1.1 ${status} ${REASON[status]}\r\nServer: ${this.spec.serverName}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    if (c.ahead.size === 0) return this.refuse(socket, c);
+    // responses to requests ahead of it are still to be written: it goes after them, or the connection goes when they take too long
+    c.timer = setTimeout(() => socket.destroy(), this.spec.requestTimeoutMs);
+    c.timer.unref?.();
+  }
+
+  /** Write the connection's refusal, if it is still open for writing, and close it. */
+  private refuse(socket: Socket, c: Connection): void {
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = null;
     const busy = (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage;
-    if (socket.writable && !busy?.headersSent) {
-      const body = `${status} ${REASON[status]}\n`;
-      socket.end(`HTTP/1.1 ${status} ${REASON[status]}\r\nServer: ${this.spec.serverName}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    }
+    if (c.refusal !== null && socket.writable && !busy?.headersSent) socket.end(c.refusal);
     socket.destroySoon();
   }
 

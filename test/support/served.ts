@@ -1,9 +1,9 @@
 /**
  * What the first requests of specweb96 ask for, computed from the request
  * stream and the file set (never from a counter), for the end-to-end tests'
- * hand-computed expectations.
+ * hand-computed expectations; and the bytes a file of the set holds.
  */
-import { blocksFor } from '../../src/servers/fs.js';
+import { blocksFor, fillSeeded } from '../../src/servers/fs.js';
 import { fileSet, RequestStream } from '../../src/workload/generate.js';
 import { loadWorkload } from '../../src/workload/load.js';
 
@@ -40,4 +40,21 @@ export function served(seed: number | string, requests: number) {
 /** Bytes of file content the first `requests` requests ask for. */
 export function fileBytesRequested(seed: number | string, requests: number): number {
   return served(seed, requests).fileBytes;
+}
+
+const fileBytesCache = new Map<string, Buffer>();
+
+/** The bytes specweb96's disk image holds for `path` (mkfs fills each file as fillSeeded does, from `${seed}:${path}`). */
+export function fileContents(path: string): Buffer {
+  let b = fileBytesCache.get(path);
+  if (!b) {
+    const w = loadWorkload('specweb96');
+    const size = fileSet(w).find((f) => f.path === path)?.size;
+    if (size === undefined) throw new Error(`${path} is not in the file set`);
+    const bytes = new Uint8Array(size);
+    fillSeeded(bytes, `${w.seed}:${path}`);
+    b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    fileBytesCache.set(path, b);
+  }
+  return b;
 }
