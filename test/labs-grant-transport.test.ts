@@ -117,4 +117,10 @@ describe('the grant-transport lab', () => {
     expect(r.refuses).toEqual({ ok: false, message: 'seed 1: safecopy through a revoked grant returned data: it must throw' });
     expect(r['no-leaks'].ok).toBe(true);
   });
+
+  it('fails a solution that reads through a stale grant id (its generation unchecked) on refuses', async () => {
+    const r = await checks(join(fixtures, 'broken/ignores-generation'), ['refuses', 'no-leaks']);
+    expect(r.refuses).toEqual({ ok: false, message: 'seed 1: safecopy through a forged grant id (the right entry, another generation) returned data: it must throw' });
+    expect(r['no-leaks'].ok).toBe(true);
+  });
 });
