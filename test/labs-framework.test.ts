@@ -75,6 +75,17 @@ describe('the registry', () => {
     }
   });
 
+  it("has a handout with background from the 1996 argument, exercises of each difficulty, hints and what to hand in", () => {
+    for (const l of LABS) {
+      const text = readFileSync(join(labDir(l.name), 'README.md'), 'utf8');
+      const section = (h: string) => text.split(/^## /m).find((x) => x.startsWith(h)) ?? '';
+      expect(section('Background'), l.name).toMatch(/1996/);
+      for (const level of ['easy', 'moderate', 'hard']) expect(section('Exercises'), `${l.name}: ${level}`).toContain(`*(${level})*`);
+      expect(section('Hints').length, `${l.name}: hints`).toBeGreaterThan(20);
+      expect(section('What to hand in').length, `${l.name}: what to hand in`).toBeGreaterThan(20);
+    }
+  });
+
   it('refuses a points file that does not match the lab, naming the file and the checks', () => {
     const extra: Lab = { ...copies, checks: [...copies.checks, { name: 'latency', title: 'x', run: async () => ({ ok: true }) }] };
     expect(() => loadPoints(extra)).toThrow(/labs\/copies\/points\.json does not match lab 'copies'.*no points for check latency/);
