@@ -7,7 +7,8 @@
  * deep-equal result however the directory lists them, and merging twice gives
  * the same result. Files that cannot belong together are refused with a
  * MergeError naming them: other schema versions, other cost profiles, other
- * master seeds or param keys, or two files holding the same cell with
+ * master seeds or param keys, other settings besides the params (the sweep's
+ * `base`: requests, workload, ...), or two files holding the same cell with
  * different reports.
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -47,6 +48,57 @@ function same(files: { name: string; file: SweepCellFile }[], what: string, key:
   }
 }
 
+/** A base option's value, short: `requests=150`, `workload=nfs`, `rate not given`. */
+function settingText(key: string, v: unknown): string {
+  if (v === undefined) return `${key} not given`;
+  const text = typeof v === 'string' ? v : canonicalJson(v);
+  return `${key}=${text.length > 60 ? `${text.slice(0, 57)}...` : text}`;
+}
+
+/** What a run resolved the option `key` to, from its report (undefined: the report does not say). */
+function resolvedOf(r: SweepCellFile['report'], key: string): unknown {
+  const w = r.workload;
+  const known: Record<string, unknown> = { workload: w.name, requests: w.requests, clients: w.clients, durationMs: w.durationMs, arrival: w.arrival, profile: r.modelled.profile, mode: r.mode, transport: r.transport, signal: r.signal };
+  return key in known ? known[key] : (r.config as unknown as Record<string, unknown>)[key];
+}
+
+/**
+ * Refuse files of sweeps run with other settings besides their params: the run
+ * options every cell shares (`sweep.base`, as the sweep was given them), compared
+ * option by option. An option one sweep gave and the other left out is the same
+ * when the other's run resolved it to the value given (`--workload specweb96` and
+ * the default). Files that hold no base (written before cell files recorded it)
+ * are not compared. `files` are in name order, so the files named are the same
+ * however the directory lists them: the first by name, and the first that
+ * differs from it.
+ */
+function sameBase(files: { name: string; file: SweepCellFile }[], swept: string[]): void {
+  const based = files.filter((f) => f.file.sweep.base !== null && typeof f.file.sweep.base === 'object');
+  if (based.length < 2) return;
+  const first = based[0];
+  const values = (f: (typeof based)[number]) => new Map(Object.entries(f.file.sweep.base!).filter(([, v]) => v !== undefined).map(([k, v]) => [k, canonicalJson(v)]));
+  const mine = values(first);
+  for (const f of based.slice(1)) {
+    const theirs = values(f);
+    const differs = (k: string) => {
+      const [a, b] = [mine.get(k), theirs.get(k)];
+      if (a === b) return false;
+      if (a === undefined) return b !== canonicalJson(resolvedOf(first.file.report, k));
+      if (b === undefined) return a !== canonicalJson(resolvedOf(f.file.report, k));
+      return true;
+    };
+    const keys = [...new Set([...mine.keys(), ...theirs.keys()])].filter(differs).sort();
+    if (keys.length === 0) continue;
+    const [k] = keys;
+    const also = keys.length > 1 ? ` (and ${keys.slice(1).join(', ')})` : '';
+    throw new MergeError(
+      `cannot merge cell files of different sweeps: ${settingText(k, first.file.sweep.base![k])} (${first.name}) but ${settingText(k, f.file.sweep.base![k])} (${f.name})${also}; ` +
+        `the cells of one sweep differ only in its params (${swept.join(', ')}): merge each sweep's files from a directory of their own`,
+      [first.name, f.name],
+    );
+  }
+}
+
 /** The params of every file: one list if they agree; if not (a sweep extended and resumed into the same directory), every value any had. */
 function unionParams(files: SweepCellFile[]): Record<string, SweepValue[]> {
   const distinct = [...new Set(files.map((f) => canonicalJson(f.sweep.params)))].sort();
@@ -77,8 +129,9 @@ function unionParams(files: SweepCellFile[]): Record<string, SweepValue[]> {
  * `*.json` file that is not a cell file is refused. The same cell held by two
  * files with equal reports counts once (the file first by name). Throws a
  * MergeError naming the files when they differ in schema version, cost
- * profile, master seed or param keys, or hold the same cell with different
- * reports; and when the directory holds no cell file.
+ * profile, master seed, param keys or any setting besides the params (see
+ * `sameBase`), or hold the same cell with different reports; and when the
+ * directory holds no cell file.
  */
 export function merge(dir: string): SweepResult {
   let names: string[];
@@ -104,6 +157,7 @@ export function merge(dir: string): SweepResult {
   same(files, 'cost profiles', (f) => `profile ${f.report.modelled.profile}`);
   same(files, 'master seeds', (f) => `master seed ${JSON.stringify(f.sweep.masterSeed)}`);
   same(files, 'param keys (another sweep)', (f) => `params ${Object.keys(f.sweep.params).join(',')}`);
+  sameBase(files, Object.keys(files[0].file.sweep.params));
   // the same cell in two files: once if their reports are equal, refused if not
   const byId = new Map<string, { name: string; file: SweepCellFile; report: string }[]>();
   for (const f of files) byId.set(f.file.cell.id, [...(byId.get(f.file.cell.id) ?? []), { ...f, report: canonicalJson(f.file.report) }]);

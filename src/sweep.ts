@@ -15,7 +15,7 @@
  * goes to `onCell`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './config.js';
 import { LabelError, parseLabel } from './compare.js';
@@ -176,7 +176,12 @@ export interface SweepResult {
 export interface SweepCellFile {
   schemaVersion: number;
   kind: 'microlith-sweep-cell';
-  sweep: { params: Record<string, SweepValue[]>; masterSeed: number | string };
+  /**
+   * The sweep the cell is of: its params, master seed and `base`, the run options
+   * every cell shares, as the sweep was given them (`merge` refuses cells of sweeps
+   * whose base differs). Files written before cell files held `base` have none.
+   */
+  sweep: { params: Record<string, SweepValue[]>; masterSeed: number | string; base?: Record<string, unknown> };
   cell: { id: string; params: Record<string, SweepValue>; seed: number };
   report: RunReport;
 }
@@ -409,12 +414,17 @@ function checkSeed(seed: unknown): number | string {
   throw new ConfigError('seed', { reason: 'must be an integer or a string of 1 to 64 characters', given: seed });
 }
 
-/** Write `text` to `file` atomically: a temp file in the same directory, flushed, then renamed over it. */
-function writeAtomic(file: string, text: string): void {
+/**
+ * Write `text` to `file` atomically: a temp file in the same directory, flushed, then
+ * renamed over it (a reader sees the old file or the new one, never half of one).
+ * `mode`: the new file's permission bits (e.g. those of the file it replaces).
+ */
+export function writeAtomic(file: string, text: string, mode?: number): void {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     const fd = openSync(tmp, 'wx');
     try {
+      if (mode !== undefined) fchmodSync(fd, mode & 0o7777);
       writeSync(fd, text);
       fsyncSync(fd);
     } finally {
@@ -450,6 +460,7 @@ export function readCellFile(file: string): SweepCellFile {
 export async function sweep(options: SweepOptions): Promise<SweepResult> {
   const cells = sweepCells(options);
   const params = checkParams(options.params);
+  const base = checkBase(options.base, params);
   const masterSeed = checkSeed(options.seed);
   const { dir, abortSignal, onCell } = options;
   if (abortSignal !== undefined && !(abortSignal instanceof AbortSignal)) throw new ConfigError('abortSignal', { reason: 'must be an AbortSignal' });
@@ -478,7 +489,7 @@ export async function sweep(options: SweepOptions): Promise<SweepResult> {
         const content: SweepCellFile = {
           schemaVersion: SCHEMA_VERSION,
           kind: 'microlith-sweep-cell',
-          sweep: { params, masterSeed },
+          sweep: { params, masterSeed, base },
           cell: { id: cell.id, params: cell.params, seed: cell.seed },
           report,
         };

@@ -132,6 +132,25 @@ describe('run: exports', () => {
 
   it('--json with --csv - is refused: both would go to stdout', async () => {
     expectRefused(await cli(['run', '-n', '200', '--json', '--csv', '-']), /--json and --csv would all go to stdout/);
+    expectRefused(await cli(['run', '-n', '200', '--json', '-', '--csv', '-']), /--json and --csv would all go to stdout/);
+  });
+
+  it('--json - is stdout as --json is; --json FILE writes the file (no temp file left) and stdout keeps the text report', async () => {
+    const dash = await cli(['run', '-n', '50', '--json', '-', '-q']);
+    expect(dash.code, dash.stderr).toBe(0);
+    expect(JSON.parse(dash.stdout)).toMatchObject({ schemaVersion: 1, mode: 'monolithic', workload: { requests: 50 } });
+    const sub = join(dir, 'json-file');
+    mkdirSync(sub);
+    const file = join(sub, 'run.json');
+    writeFileSync(file, 'an older report');
+    const r = await cli(['run', '-n', '50', '--json', file, '--csv', '-']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ schemaVersion: 1, mode: 'monolithic', workload: { requests: 50 } });
+    expect(readdirSync(sub)).toEqual(['run.json']);
+    expect(r.stderr).toContain(`wrote the JSON report to ${file}`);
+    // the CSV took stdout, the text went to stderr
+    expect(parseCsv(r.stdout)).toHaveLength(2);
+    expectRefused(await cli(['run', '-n', '50', '--json', join(sub, 'no-such-dir', 'run.json')]), /^microlith: --json .*run\.json: the directory .*no-such-dir does not exist/);
   });
 
   it('--csv into a directory that does not exist is refused naming the flag, before any run', async () => {
@@ -139,6 +158,18 @@ describe('run: exports', () => {
     const r = await cli(['run', '-n', '200', '--csv', file]);
     expectRefused(r, /^microlith: --csv .*out\.csv: the directory .*no-such-dir does not exist/);
     expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
+  });
+});
+
+describe('bench ipc: --json FILE', () => {
+  it('writes the results to FILE and keeps the table on stdout; bench --json ipc says --json took ipc as its FILE', async () => {
+    const file = join(dir, 'bench.json');
+    const r = await cli(['bench', 'ipc', '--transports', 'copy', '--signals', 'message', '--sizes', '8', '--effort', '0.05', '--json', file, '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ schemaVersion: 1, kind: 'bench-ipc', results: [{ transport: 'copy', signal: 'message', sizeBytes: 8 }] });
+    expect(r.stdout).toMatch(/copy/);
+    expect(r.stdout).not.toContain('"kind"');
+    expectRefused(await cli(['bench', '--json', 'ipc']), /^microlith: bench: say what to measure: microlith bench ipc \(--json took 'ipc' as its FILE/);
   });
 });
 
@@ -361,6 +392,26 @@ describe('sweep and merge', () => {
     expect(b.stdout).toBe(a.stdout);
   });
 
+  it('merge DIR --json, merge --json DIR and merge DIR --json - print the same JSON; merge DIR --json FILE writes it', async () => {
+    const after = await cli(['merge', d, '--json', '-q']);
+    expect(after.code, after.stderr).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ kind: 'microlith-sweep', complete: true });
+    expect(JSON.parse(after.stdout).cells.map((c: { id: string }) => c.id)).toEqual(IDS);
+    // a directory after --json is merge's DIR, never the JSON's file
+    const before = await cli(['merge', '--json', d, '-q']);
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toBe(after.stdout);
+    const dash = await cli(['merge', d, '--json', '-', '-q']);
+    expect(dash.stdout).toBe(after.stdout);
+    const file = join(dir, 'merged.json');
+    const f = await cli(['merge', d, '--json', file, '--csv', '-']);
+    expect(f.code, f.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(after.stdout);
+    expect(parseCsv(f.stdout)).toHaveLength(5);
+    // a word that is no directory is --json's file: merge then lacks its DIR, and says so
+    expectRefused(await cli(['merge', '--json', join(dir, 'nowhere.json')]), /^microlith: merge: name the sweep's directory: .*--json took '.*nowhere\.json' as its FILE/);
+  });
+
   it('merge DIR as text: a sweep of cells run once each, not rounds of labels', async () => {
     const r = await cli(['merge', d, '--no-color']);
     expect(r.code, r.stderr).toBe(0);
@@ -378,6 +429,19 @@ describe('sweep and merge', () => {
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain(`microlith: merge: 1 of 4 cells are missing (${IDS[2]}): run their shards again`);
     expect(parseCsv(r.stdout)).toHaveLength(4);
+  });
+
+  it('merge refuses the cells of another sweep in the same directory (another -n): exit 2, one line naming the setting and a file of each', async () => {
+    const mixed = join(dir, 'sweep-mixed');
+    cpSync(d, mixed, { recursive: true });
+    const other = await cli([...SWEEP.slice(0, -1), '100', '--shard', '0/4', '--dir', mixed, '-q']);
+    expect(other.code, other.stderr).toBe(0);
+    const added = readdirSync(mixed).filter((f) => !readdirSync(d).includes(f));
+    expect(added).toHaveLength(1);
+    const r = await cli(['merge', mixed, '--csv', '-']);
+    expectRefused(r, /^microlith: cannot merge cell files of different sweeps: requests=(150|100) \([0-9a-f]{16}\.json\) but requests=(150|100) \([0-9a-f]{16}\.json\); the cells of one sweep differ only in its params \(clients, transport\)/);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(lines(r.stderr)[0]).toContain(`requests=100 (${added[0]})`);
   });
 
   it('a bad --param value or --shard is refused before anything runs', async () => {

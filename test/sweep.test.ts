@@ -205,7 +205,7 @@ describe('running a sweep, sharded, resumed and merged', () => {
     expect(readdirSync(dir).sort()).toEqual(cells.map((c) => `${c.hash}.json`).sort());
     const c = cells[1];
     const file = JSON.parse(readFileSync(join(dir, `${c.hash}.json`), 'utf8'));
-    expect(file).toMatchObject({ schemaVersion: 1, kind: 'microlith-sweep-cell', sweep: { params: PARAMS, masterSeed: 42 }, cell: { id: c.id, params: c.params, seed: c.seed } });
+    expect(file).toMatchObject({ schemaVersion: 1, kind: 'microlith-sweep-cell', sweep: { params: PARAMS, masterSeed: 42, base: SWEEP.base }, cell: { id: c.id, params: c.params, seed: c.seed } });
     expect(file.report.digest).toBe(full.cells[1].report.digest);
     expect(shards[1].cells[0].file).toBe(join(dir, `${c.hash}.json`));
   });
@@ -312,6 +312,39 @@ describe('running a sweep, sharded, resumed and merged', () => {
     const e = mergeError(d);
     expect(e.message).toMatch(/^cannot merge cell files of different cost profiles: profile pentium-pro-1996 \(.+\); profile skylake \(/);
     expect(e.message).toContain(`profile skylake (${b})`);
+  });
+
+  it('merge refuses cells of sweeps with other settings besides the params, naming the setting and a file of each', () => {
+    const d = spoilt();
+    const names = jsonFiles(d);
+    const b = names[2];
+    edit(join(d, b), (j) => {
+      j.sweep.base.requests = 300;
+      j.sweep.base.mtu = 9000;
+    });
+    const e = mergeError(d);
+    expect(e.message).toBe(
+      `cannot merge cell files of different sweeps: mtu not given (${names[0]}) but mtu=9000 (${b}) (and requests); ` +
+        "the cells of one sweep differ only in its params (clients, transport): merge each sweep's files from a directory of their own",
+    );
+    expect(e.files).toEqual([names[0], b]);
+    // the same refusal however the directory lists the files
+    try {
+      listing.order = 'reversed';
+      expect(mergeError(d).message).toBe(e.message);
+    } finally {
+      listing.order = 'os';
+    }
+    // a setting left out that the run resolved to the value another sweep gave is the same setting
+    edit(join(d, b), (j) => {
+      j.sweep.base = { requests: 150 };
+    });
+    expect(merge(d).cells.map((c) => c.id)).toEqual(IDS);
+    // a file that holds no base (written before cell files recorded it) is not compared
+    edit(join(d, b), (j) => {
+      delete j.sweep.base;
+    });
+    expect(merge(d).cells.map((c) => c.id)).toEqual(IDS);
   });
 
   it('merge refuses two files holding the same cell with different reports', () => {

@@ -10,7 +10,7 @@
 import yargs, { type Argv, type Options } from 'yargs';
 import pc from 'picocolors';
 import cliProgress from 'cli-progress';
-import { accessSync, constants, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
 import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type OptionNamer } from '../config.js';
@@ -31,7 +31,7 @@ import { formatCampaign } from '../report/campaign.js';
 import { toCsv, toMarkdown } from '../report/export.js';
 import { toHtml } from '../report/html.js';
 import { chromeTraceFile, chromeTraceOfRuns } from '../trace/chrome.js';
-import { DEFAULT_SWEEP_SEED, parseSweepParam, shardFromEnv, sweep, sweepCells, type Shard, type SweepValue } from '../sweep.js';
+import { DEFAULT_SWEEP_SEED, parseSweepParam, shardFromEnv, sweep, sweepCells, writeAtomic, type Shard, type SweepValue } from '../sweep.js';
 import { merge, MergeError, sweepComparison } from '../merge.js';
 import { BaselineError, compareToBaseline, formatBaseline } from '../baseline.js';
 import { ModuleError } from '../module-file.js';
@@ -88,6 +88,16 @@ const numeric = (describe: string, range: Range, dflt?: number): Options => ({
   describe: `${describe} (${rangeText(range)}${dflt === undefined ? '' : `; default ${dflt}`})`,
 });
 
+/**
+ * --json [FILE]: JSON on stdout (the text then goes to stderr), or in FILE. yargs
+ * cannot tell an optional value from a positional: `jsonArgv` decides which the
+ * word after --json is, by the rule said here.
+ */
+const jsonFlag = (what: string, note?: string): Options => ({
+  type: 'string',
+  describe: `${what} as JSON: --json or --json - on stdout (the text then goes to stderr), --json FILE to FILE (the word after --json, unless it starts with - or is a directory)${note ? `; ${note}` : ''}`,
+});
+
 /** Flags of every command that runs a workload (run and compare). */
 const WORKLOAD_FLAGS = {
   workload: { alias: 'w', type: 'string', requiresArg: true, describe: `shipped workload name or path to a .json file (default ${DEFAULT_WORKLOAD})` },
@@ -130,7 +140,7 @@ const WORKLOAD_FLAGS = {
   'heap-limit-mb': numeric('JS heap limit of each domain, MiB: past it the domain dies out of memory', RANGES.heapLimitMb, DEFAULT_KERNEL_CONFIG.heapLimitMb),
   profile: { type: 'string', requiresArg: true, describe: `cost profile that prices the counted events (modelled figures): ${shippedProfiles().join(', ')}, or a .json file (default ${DEFAULT_PROFILE})` },
   'accept-incomplete': { type: 'boolean', describe: 'exit 0 even if some requests failed or have an unknown outcome (a server failure still exits 1)' },
-  json: { type: 'boolean', describe: 'print the report as JSON on stdout (text goes to stderr)' },
+  json: jsonFlag('the report'),
   wide: { type: 'boolean', describe: 'every detail in the tables (wider than 100 columns); --json has them all' },
   quiet: { alias: 'q', type: 'boolean', describe: 'no progress or summary text' },
 } satisfies Record<string, Options>;
@@ -200,7 +210,7 @@ const BENCH_FLAGS = {
   depth: numeric('calls in flight for the pipelined and bandwidth figures', RANGES.depth, 64),
   effort: numeric('scale the number of calls per figure', RANGES.effort, 1),
   profile: { type: 'string', requiresArg: true, describe: `cost profile for the modelled round trip (default ${DEFAULT_PROFILE})` },
-  json: { type: 'boolean', describe: 'print the results as JSON on stdout (the table goes to stderr)' },
+  json: jsonFlag('the results'),
   wide: { type: 'boolean', describe: 'every detail in the table (p99 and pipelined round trips)' },
   quiet: { alias: 'q', type: 'boolean', describe: 'no progress text' },
 } satisfies Record<string, Options>;
@@ -215,7 +225,7 @@ const CALIBRATE_FLAGS = {
   requests: { alias: 'n', ...numeric('with --check: requests per run (a workload of large files gets a hundredth)', RANGES.requests, 10_000) },
   modes: { type: 'string', requiresArg: true, describe: 'with --check: comma-separated labels (default monolithic,microkernel:copy)' },
   'max-error': numeric('with --check: exit 1 if any |error| exceeds this many percent', RANGES.maxErrorPercent),
-  json: { type: 'boolean', describe: 'print the result as JSON on stdout' },
+  json: jsonFlag('the result (of measuring: the profile; of --check: its rows)'),
   wide: { type: 'boolean', describe: 'every detail in the tables' },
   quiet: { alias: 'q', type: 'boolean', describe: 'no progress text' },
 } satisfies Record<string, Options>;
@@ -226,7 +236,7 @@ const FAULTS_FLAGS = {
   workload: { alias: 'w', type: 'string', requiresArg: true, describe: `shipped workload name or path to a .json file (default ${DEFAULT_CAMPAIGN_WORKLOAD}, which writes)` },
   seed: { alias: 's', type: 'string', requiresArg: true, describe: `seed of the campaign: schedule i's fault is drawn from SEED:i, and every run uses it as the workload's seed (default ${DEFAULT_CAMPAIGN_SEED})` },
   requests: { alias: 'n', ...numeric('requests per run', RANGES.requests, DEFAULT_CAMPAIGN_REQUESTS) },
-  json: { type: 'boolean', describe: 'print the campaign report as JSON on stdout (text goes to stderr)' },
+  json: jsonFlag('the campaign report'),
   quiet: { alias: 'q', type: 'boolean', describe: 'no progress or summary text' },
 } satisfies Record<string, Options>;
 
@@ -239,13 +249,13 @@ const SWEEP_FLAGS = {
   shard: { type: 'string', requiresArg: true, describe: 'run shard I of N (I/N, I from 0): the cells whose position modulo N is I; default from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX with --shards' },
   shards: numeric('with JOB_COMPLETION_INDEX (a Kubernetes indexed job): how many shards there are', RANGES.rounds),
   dir: { type: 'string', requiresArg: true, describe: 'write each cell to DIR/<hash of its config>.json (atomically); cells already there are read back, not run again' },
-  json: { type: 'boolean', describe: 'print the sweep as JSON on stdout (text goes to stderr)' },
+  json: jsonFlag('the sweep'),
   wide: { type: 'boolean', describe: 'every detail in the tables' },
 } satisfies Record<string, Options>;
 
 const MERGE_FLAGS = {
   ...EXPORT_FLAGS,
-  json: { type: 'boolean', describe: 'print the merged sweep as JSON on stdout (text goes to stderr)' },
+  json: jsonFlag('the merged sweep', 'merge --json DIR merges DIR onto stdout'),
   wide: { type: 'boolean', describe: 'every detail in the tables' },
   quiet: { alias: 'q', type: 'boolean', describe: 'no summary text' },
 } satisfies Record<string, Options>;
@@ -408,12 +418,25 @@ function refuseKernelFlags(a: Args<typeof COMPARE_FLAGS>): void {
 type ExportKind = 'json' | 'csv' | 'markdown' | 'html' | 'trace';
 
 /**
- * Where each export asked for goes: a file, or `-` (stdout; --json always).
+ * --json's target: undefined when not asked for (or --no-json, --json=false), `-` for
+ * stdout (--json alone, --json -, --json=true), else a file, checked writable.
+ */
+function jsonTarget(v: unknown): string | undefined {
+  if (v === undefined || v === false || v === 'false') return undefined;
+  if (v === true || v === '' || v === 'true' || v === '-') return '-';
+  if (typeof v !== 'string') throw new UsageError('--json takes one file (or - for stdout)');
+  checkWritable(v, 'json');
+  return v;
+}
+
+/**
+ * Where each export asked for goes: a file, or `-` (stdout).
  * Checked before any work: at most one on stdout, and every file writable.
  */
 function exportTargets(a: { json?: unknown } & Args<typeof EXPORT_FLAGS> & { trace?: unknown }): Partial<Record<ExportKind, string>> {
   const t: Partial<Record<ExportKind, string>> = {};
-  if (a.json) t.json = '-';
+  const json = jsonTarget(a.json);
+  if (json !== undefined) t.json = json;
   for (const k of ['csv', 'markdown', 'html', 'trace'] as const) {
     const v = a[k as keyof typeof a];
     if (v === undefined) continue;
@@ -433,8 +456,31 @@ const usesStdout = (t: Partial<Record<ExportKind, string>>) => Object.values(t).
 /** Write `text` to `target` (`-`: stdout), saying where on stderr. */
 function emit(target: string, text: string, what: string, quiet: unknown): void {
   if (target === '-') return out(text);
-  writeFileSync(target, text.endsWith('\n') ? text : `${text}\n`);
+  writeExport(target, text.endsWith('\n') ? text : `${text}\n`);
   if (!quiet) err(`wrote ${what} to ${target}`);
+}
+
+/**
+ * An export into a file: atomically (a temp file beside it, then a rename, keeping
+ * the old file's permissions), so a reader never sees half of it and a failed write
+ * leaves the old one. In place when the target is not a regular file (a device, a
+ * FIFO, a symlink: written through) or its directory takes no new file.
+ */
+function writeExport(file: string, text: string): void {
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch {
+    st = undefined;
+  }
+  let dirWritable = true;
+  try {
+    accessSync(dirname(resolve(file)), constants.W_OK);
+  } catch {
+    dirWritable = false;
+  }
+  if ((st && !st.isFile()) || !dirWritable) writeFileSync(file, text);
+  else writeAtomic(file, text, st?.mode);
 }
 
 /** The exports of `x` (a run report or a comparison) to their targets. */
@@ -673,7 +719,7 @@ async function sweepCommand(a: Args<typeof SWEEP_FLAGS>, argv: string[], stop: A
   if (!result.complete) err(`microlith: sweep stopped: ${result.cells.length} of ${cells.length} cells finished`);
   if (result.cells.length === 0) return stop.signal.aborted ? EXIT.interrupted : EXIT.ok;
   const c = sweepComparison(result);
-  if (targets.json) out(JSON.stringify(result, null, 2));
+  if (targets.json) emit(targets.json, JSON.stringify(result, null, 2), 'the sweep as JSON', a.quiet);
   writeExports({ ...targets, json: undefined }, c, a);
   if (!a.quiet) (usesStdout(targets) ? err : out)(formatComparison(c, { wide: a.wide === true }));
   if (stop.signal.aborted) return EXIT.interrupted;
@@ -690,7 +736,7 @@ function mergeCommand(a: Args<typeof MERGE_FLAGS> & { dir?: unknown }): number {
     throw e;
   }
   const c = sweepComparison(result);
-  if (targets.json) out(JSON.stringify(result, null, 2));
+  if (targets.json) emit(targets.json, JSON.stringify(result, null, 2), 'the merged sweep as JSON', a.quiet);
   writeExports({ ...targets, json: undefined }, c, a);
   if (!a.quiet) (usesStdout(targets) ? err : out)(formatComparison(c, { wide: a.wide === true }));
   if (result.missing.length) {
@@ -711,6 +757,7 @@ function listFlag<T extends string>(flag: string, v: unknown, allowed: readonly 
 }
 
 async function benchCommand(a: Args<typeof BENCH_FLAGS>): Promise<number> {
+  const json = jsonTarget(a.json);
   const sizes = String(a.sizes).split(',').map((x) => {
     const n = x.trim() === '' ? NaN : Number(x);
     if (!inRange(RANGES.payloadBytes, n)) throw new UsageError(`--sizes: '${x}' is not a byte count (${rangeText(RANGES.payloadBytes)})`);
@@ -734,8 +781,8 @@ async function benchCommand(a: Args<typeof BENCH_FLAGS>): Promise<number> {
   });
   const results = measured.map((r) => ({ ...r, modelled: priceRoundTrip(profile, r.bytesCopiedPerRoundTrip) }));
   const env = { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
-  if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: { ...opts, profile: profile.name }, results }, null, 2));
-  (a.json ? err : out)(formatIpcBench(results, { wide: a.wide === true }));
+  if (json) emit(json, JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: { ...opts, profile: profile.name }, results }, null, 2), 'the results as JSON', a.quiet);
+  (json === '-' ? err : out)(formatIpcBench(results, { wide: a.wide === true }));
   return EXIT.ok;
 }
 
@@ -759,19 +806,21 @@ async function calibrateCommand(a: Args<typeof CALIBRATE_FLAGS>): Promise<number
   const effort = numberFlag('effort', a.effort) ?? 1;
   const file = (a.out as string | undefined) ?? DEFAULT_CALIBRATION_FILE;
   checkWritable(file);
+  const json = jsonTarget(a.json);
   const profile = await calibrate({ effort, onStep: (s) => a.quiet || err(`  measuring ${s}...`) });
   const $schema = relative(dirname(resolve(file)), join(PROFILE_DIR, '../schema/profile.schema.json'));
   writeFileSync(file, `${JSON.stringify({ $schema, ...profile }, null, 2)}\n`);
   const written = loadProfile(resolve(file)); // what was written must load
-  if (a.json) out(JSON.stringify(profile, null, 2));
+  if (json) emit(json, JSON.stringify(profile, null, 2), 'the profile as JSON', a.quiet);
   err(`wrote ${file}: price runs with it by --profile ${file}`);
-  (a.json ? err : out)(formatProfile(written, { wide: a.wide === true }));
+  (json === '-' ? err : out)(formatProfile(written, { wide: a.wide === true }));
   return EXIT.ok;
 }
 
 async function calibrateCheck(a: Args<typeof CALIBRATE_FLAGS>): Promise<number> {
   if (a.out !== undefined || a.effort !== undefined) throw new UsageError(`--${a.out !== undefined ? 'out' : 'effort'} goes with measuring, not with --check`);
   const profile = loadProfile((a.profile as string | undefined) ?? 'host');
+  const json = jsonTarget(a.json);
   const requests = numberFlag('requests', a.requests) ?? 10_000;
   const labels = a.modes === undefined ? ['monolithic', 'microkernel:copy'] : labelsOf(a.modes);
   const limit = numberFlag('maxErrorPercent', a['max-error']);
@@ -785,8 +834,8 @@ async function calibrateCheck(a: Args<typeof CALIBRATE_FLAGS>): Promise<number> 
     onRow: (r) =>
       progress(`  ${r.workload.padEnd(10)} ${r.label.padEnd(width)}  host ${Math.round(r.hostRequestsPerSec).toLocaleString('en-US').padStart(8)} req/s, modelled ${Math.round(r.modelledRequestsPerSec).toLocaleString('en-US').padStart(8)} req/s`),
   });
-  if (a.json) out(JSON.stringify({ schemaVersion: 1, kind: 'calibrate-check', profile: profile.name, rows }, null, 2));
-  (a.json ? err : out)(formatCheck(profile.name, rows, { wide: a.wide === true }));
+  if (json) emit(json, JSON.stringify({ schemaVersion: 1, kind: 'calibrate-check', profile: profile.name, rows }, null, 2), 'the check as JSON', a.quiet);
+  (json === '-' ? err : out)(formatCheck(profile.name, rows, { wide: a.wide === true }));
   return limit !== undefined && rows.some((r) => !(Math.abs(r.error) * 100 <= limit)) ? EXIT.failed : EXIT.ok;
 }
 
@@ -795,6 +844,7 @@ const seedOf = (v: unknown) => (v === undefined ? undefined : /^-?\d{1,15}$/.tes
 
 async function faultsCommand(a: Args<typeof FAULTS_FLAGS>, stop: AbortController): Promise<number> {
   if (a.campaign === undefined) throw new UsageError(`faults: --campaign N is required: the schedules to run (${rangeText(RANGES.campaignSchedules)})`);
+  const json = jsonTarget(a.json);
   const bar = progressBar(a.campaign as number, a.quiet);
   const report = await campaign({
     schedules: a.campaign as number,
@@ -809,8 +859,8 @@ async function faultsCommand(a: Args<typeof FAULTS_FLAGS>, stop: AbortController
   });
   bar?.stop();
   if (!report.complete) err(`microlith: stopped: ${report.schedulesRun} of ${report.config.schedules} schedules finished; the figures are of those (marked incomplete)`);
-  if (a.json) out(JSON.stringify(report, null, 2));
-  if (!a.quiet) (a.json ? err : out)(formatCampaign(report));
+  if (json) emit(json, JSON.stringify(report, null, 2), 'the campaign report as JSON', a.quiet);
+  if (!a.quiet) (json === '-' ? err : out)(formatCampaign(report));
   if (stop.signal.aborted) return EXIT.interrupted;
   if (report.broken.length) err(`microlith: ${report.broken.length} runs broke the expectation: ${report.broken[0].problem} (replay: ${report.broken[0].replay})`);
   return report.expectationsMet ? EXIT.ok : EXIT.failed;
@@ -1011,8 +1061,10 @@ function usageMessage(msg: string, argv: string[]): string {
   const missingValue = /^Not enough arguments following: (.+)$/.exec(msg);
   if (missingValue) return `--${missingValue[1]} needs a value`;
   if (/^Not enough non-option arguments/.test(msg)) {
-    if (command === 'merge') return "merge: name the sweep's directory: microlith merge DIR";
-    if (command === 'bench') return 'bench: say what to measure: microlith bench ipc';
+    const took = jsonWord(argv);
+    const hint = (usage: string) => (took === undefined ? '' : ` (--json took '${took}' as its FILE: write microlith ${usage} --json [FILE])`);
+    if (command === 'merge') return `merge: name the sweep's directory: microlith merge DIR${hint('merge DIR')}`;
+    if (command === 'bench') return `bench: say what to measure: microlith bench ipc${hint('bench ipc')}`;
     if (command === 'validate') return 'validate: name the workload file to check: microlith validate FILE';
     if (command === 'lab') return 'lab: say what to do: microlith lab list, lab show NAME, lab init NAME DIR';
     if (command === 'grade') return `grade: name the lab: microlith grade NAME --dir DIR (labs: ${LABS.map((l) => l.name).join(', ')})`;
@@ -1153,9 +1205,46 @@ function reportError(e: unknown): number {
   return EXIT.failed;
 }
 
+/**
+ * argv with --json's optional FILE made explicit for yargs, which would take any
+ * word after --json as its value and never `-`: the word after --json is its FILE
+ * unless it starts with `-` (`--json -` is stdout, as for the other exports; any
+ * other is the next flag) or is a directory, which no export is written to (it is
+ * the command's own argument: `merge --json DIR` merges DIR onto stdout).
+ */
+function jsonArgv(argv: string[]): string[] {
+  const end = argv.indexOf('--');
+  const flags = end < 0 ? argv.length : end;
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i] === '--json' && i + 1 < flags && (next === '-' || (!next.startsWith('-') && isDir(next)))) {
+      out.push('--json=-');
+      if (next === '-') i++;
+    } else out.push(argv[i]);
+  }
+  return out;
+}
+
+/** The word --json took as its FILE in argv, if any (for hints when a command then lacks its own argument). */
+function jsonWord(argv: string[]): string | undefined {
+  const end = argv.indexOf('--');
+  const at = argv.indexOf('--json');
+  const next = argv[at + 1];
+  return at < 0 || (end >= 0 && at + 1 >= end) || next === undefined || next.startsWith('-') ? undefined : next;
+}
+
 async function parse(argv: string[], stop: AbortController): Promise<number> {
   let code: number = EXIT.ok;
-  const cli = yargs(argv)
+  const args = jsonArgv(argv);
+  const cli = yargs(args)
     .scriptName('microlith')
     .usage('$0 <command> [options]\n\nThe same disk, net and app servers under a monolithic kernel and a microkernel.')
     .option('color', { type: 'boolean', global: true, describe: 'color in the text output (default: on a terminal; --no-color or NO_COLOR turns it off)' })
@@ -1266,7 +1355,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
   try {
     // --help and --version come back as text (never through console.log or process.exit)
     let shown = '';
-    await cli.exitProcess(false).parseAsync(argv, {}, (_e, _a, output) => {
+    await cli.exitProcess(false).parseAsync(args, {}, (_e, _a, output) => {
       shown = output;
     });
     if (shown) out(examplesFirst(shown));
