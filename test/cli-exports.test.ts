@@ -94,6 +94,22 @@ describe('color', () => {
   });
 });
 
+describe('main() side by side', () => {
+  it('two calls at once in one process each write to their own streams', async () => {
+    const a = { out: '', err: '' };
+    const b = { out: '', err: '' };
+    const [ca, cb] = await Promise.all([
+      main(['run', '-n', '20', '--no-color'], { out: (t) => void (a.out += t), err: (t) => void (a.err += t) }),
+      main(['workloads', '--no-color'], { out: (t) => void (b.out += t), err: (t) => void (b.err += t) }),
+    ]);
+    expect([ca, cb]).toEqual([0, 0]);
+    expect(a.out).toMatch(/^microlith run: specweb96 under monolithic\n/);
+    expect(a.out).not.toMatch(/^ftp-bulk /m);
+    expect(b.out).toMatch(/^ftp-bulk /m);
+    expect(b.out + b.err).not.toMatch(/microlith run|running specweb96/);
+  });
+});
+
 describe('run: exports', () => {
   it('--csv - prints only the CSV on stdout, a header and one row; the text report goes to stderr', async () => {
     const r = await cli(['run', '-n', '200', '--csv', '-']);

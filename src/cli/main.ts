@@ -13,6 +13,7 @@ import cliProgress from 'cli-progress';
 import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type OptionNamer } from '../config.js';
 import { compare, LabelError, parseLabel, type Comparison } from '../compare.js';
 import { defined, DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, RANDOM_PLAN_REQUESTS, type CompareOptions, type RunOptions } from '../options.js';
@@ -51,9 +52,11 @@ export interface CliIo {
   err(text: string): void;
 }
 
-let io: CliIo;
-const out = (text: string) => io.out(text.endsWith('\n') ? text : `${text}\n`);
-const err = (text: string) => io.err(text.endsWith('\n') ? text : `${text}\n`);
+/** The streams of the main() call in progress: calls side by side (in one process) keep their own. */
+const calls = new AsyncLocalStorage<CliIo>();
+const io = (): CliIo => calls.getStore() ?? { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+const out = (text: string) => io().out(text.endsWith('\n') ? text : `${text}\n`);
+const err = (text: string) => io().err(text.endsWith('\n') ? text : `${text}\n`);
 
 // ---------------------------------------------------------------- flags
 
@@ -1148,14 +1151,15 @@ const EXAMPLES: [string, string][] = [
  * `stop` aborting (Ctrl-C) stops the work in progress, which then prints what
  * finished. Resolves to the exit code; never throws.
  */
-export async function main(argv: string[], streams: CliIo, stop: AbortController = new AbortController()): Promise<number> {
-  io = streams;
-  useColor(argv);
-  try {
-    return await parse(argv, stop);
-  } catch (e) {
-    return reportError(e);
-  }
+export function main(argv: string[], streams: CliIo, stop: AbortController = new AbortController()): Promise<number> {
+  return calls.run(streams, async () => {
+    useColor(argv);
+    try {
+      return await parse(argv, stop);
+    } catch (e) {
+      return reportError(e);
+    }
+  });
 }
 
 /**
