@@ -6,6 +6,13 @@
  * `node dist/cli.js` (npm install builds it).
  *
  * Not run here: `npm install` (CI's install step), `npm test` (this suite).
+ *
+ * A `microlith` command runs in this process, through the CLI's main() with the
+ * command's own argv (as `node dist/cli.js` runs it, less the process around it: signals,
+ * exit code, a pipe's EPIPE, which test/cli-stop.test.ts and test/cli.test.ts
+ * check on real processes): a process start and a fresh image cost a second of
+ * CPU each, and the README shows over forty of them. Serve, the npm scripts, the
+ * benchmarks and the cluster scripts run as processes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -14,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limit, ROOT, spawnAsync, type Exited } from './support/cli.js';
+import { main } from '../src/cli/main.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const tmp = mkdtempSync(join(tmpdir(), 'microlith-readme-'));
@@ -28,6 +36,27 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** The commands' processes run two at a time: most of a short run is waiting (boots, heartbeats, deadlines). */
 const slots = limit(2);
+
+/** `node dist/cli.js ARGS` as main() in this process: its exit code and what it wrote; stopped (as Ctrl-C stops it) after 120 s. */
+async function inProcess(args: readonly string[]): Promise<Exited> {
+  let stdout = '';
+  let stderr = '';
+  const stop = new AbortController();
+  const guard = setTimeout(() => stop.abort(), 120_000);
+  try {
+    // --no-color: what NO_COLOR=1 is to a child
+    const status = await main([...args, '--no-color'], { out: (t) => void (stdout += t), err: (t) => void (stderr += t) }, stop);
+    return { status, signal: null, stdout, stderr, ...(stop.signal.aborted ? { error: new Error('stopped after 120 s') } : {}) };
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
+/** Run `exe args`: the CLI in this process, anything else as a child. */
+function exec(exe: string, args: readonly string[]): Promise<Exited> {
+  if (exe === process.execPath && args[0] === 'dist/cli.js') return inProcess(args.slice(1));
+  return spawnAsync(exe, args, { env: childEnv(), timeout: 120_000 });
+}
 
 /** The README's commands: shell block lines (comments and redirections dropped) and quoted `microlith ...` / `npm ...` spans. */
 export function commandsOf(md: string): string[] {
@@ -146,7 +175,7 @@ function shrink(command: string): Shrunk {
       if (b >= 0) {
         const file = words[b + 1];
         before = async () => {
-          const saved = await spawnAsync(process.execPath, ['dist/cli.js', 'compare', '--requests', '200', '--rounds', '1', '--warmup', '0', '--json', '--quiet'], { env: childEnv(), timeout: 120_000 });
+          const saved = await exec(process.execPath, ['dist/cli.js', 'compare', '--requests', '200', '--rounds', '1', '--warmup', '0', '--json', '--quiet']);
           writeFileSync(file, saved.stdout);
         };
         says = /microlith baseline: specweb96[\s\S]*no regression/;
@@ -200,7 +229,7 @@ function start(s: Shrunk): Promise<Exited> {
       } catch (e) {
         return { status: null, signal: null, stdout: '', stderr: '', error: e as Error };
       }
-      return spawnAsync(s.exe, s.args, { env: childEnv(), timeout: 120_000 });
+      return exec(s.exe, s.args);
     });
   })();
   runs.set(key, ran);
