@@ -5,6 +5,8 @@
  * profile is summarised: its thread, its total sampled time, and the functions
  * with the most self time (host-measured, sampled). The profiles are kept
  * beside the summary so they can be opened in Chrome DevTools or speedscope.
+ * The domains start from their per-file modules, not the build's bundles
+ * (MICROLITH_UNBUNDLED=1), so that every function keeps its file and its stage.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -174,7 +176,7 @@ export function profileLabel(root: string, dir: string, label: string, requests:
   const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, 'dist/cli.js', 'run', '--workload', 'specweb96', '--clients', '64', '--requests', String(requests), '--quiet', '--json', ...flags], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', MICROLITH_UNBUNDLED: '1' },
     maxBuffer: 64 * 1024 * 1024,
   });
   if (r.status !== 0) throw new Error(`profile ${label}: microlith run exited ${r.status}: ${r.stderr.trim()}`);

@@ -22,6 +22,7 @@
  * from the parent goes through `Domain.control`, which races it with the exit.
  */
 import { MessageChannel, parentPort, Worker, workerData, type MessagePort, type WorkerOptions } from 'node:worker_threads';
+import { statSync } from 'node:fs';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 
@@ -191,7 +192,7 @@ function startWorker(module: DomainModule, loadsTypeScript: boolean, options: Wo
   // running from sources, the domains may still run the compiled build (`npm test` builds it
   // from the same sources first): a thread then starts in a fraction of the time tsx takes
   const compiled = !fromSource || (process.env.MICROLITH_DOMAINS === 'dist' && !loadsTypeScript);
-  const url = compiled ? new URL(`${fromSource ? '../../dist/' : '../'}${module}.js`, import.meta.url) : new URL(`../${module}.ts`, import.meta.url);
+  const url = compiled ? domainEntry(module, new URL(fromSource ? '../../dist/' : '../', import.meta.url)) : new URL(`../${module}.ts`, import.meta.url);
   const entry = JSON.stringify(url.href);
   if (compiled && !loadsTypeScript) return new Worker(`${DOMAIN_PRELUDE}\nimport(${entry});`, { ...options, eval: true });
   // tsx resolved here, so a domain started from any working directory finds it
@@ -200,6 +201,22 @@ function startWorker(module: DomainModule, loadsTypeScript: boolean, options: Wo
     ? `${DOMAIN_PRELUDE}\nimport(${tsx}).then((tsx) => { tsx.register(); return import(${entry}); });`
     : `${DOMAIN_PRELUDE}\nimport(${tsx}).then((tsx) => tsx.tsImport(${entry}, ${entry}));`;
   return new Worker(loader, { ...options, eval: true });
+}
+
+/**
+ * The compiled module a domain starts from, in the build `dist`: its bundle
+ * (dist/domains/NAME.js, one file that `npm run build` makes from the module and
+ * all it imports, so the thread loads one module instead of some thirty), or the
+ * per-file module itself: with MICROLITH_UNBUNDLED=1, without a bundle, or with a
+ * bundle older than the module (a compile without the bundling step), never a
+ * stale bundle.
+ */
+export function domainEntry(module: DomainModule, dist: URL, env: NodeJS.ProcessEnv = process.env): URL {
+  const file = new URL(`${module}.js`, dist);
+  if (env.MICROLITH_UNBUNDLED === '1') return file;
+  const bundle = new URL(`domains/${module.slice(module.lastIndexOf('/') + 1)}.js`, dist);
+  const made = statSync(bundle, { throwIfNoEntry: false });
+  return made && made.mtimeMs >= (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) ? bundle : file;
 }
 
 function errorText(e: unknown): string {

@@ -1,0 +1,77 @@
+/**
+ * The domains start from the build's bundles (one file per domain module), never
+ * from a stale one, and a run is the same run either way.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { domainEntry, type DomainModule } from '../src/harness/domain.js';
+import { run } from '../src/run.js';
+import { ROOT } from './support/cli.js';
+
+const MODULES: DomainModule[] = ['microkernel/worker', 'microkernel/echo-worker', 'harness/monolithic-host'];
+
+describe('domainEntry', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'microlith-dist-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const dist = pathToFileURL(`${dir}/`);
+  const file = join(dir, 'microkernel', 'worker.js');
+  const bundle = join(dir, 'domains', 'worker.js');
+  mkdirSync(join(dir, 'microkernel'));
+  mkdirSync(join(dir, 'domains'));
+  writeFileSync(file, '');
+  const at = (path: string, s: number) => utimesSync(path, s, s);
+
+  it('without a bundle: the per-file module', () => {
+    expect(domainEntry('microkernel/worker', dist, {}).pathname).toBe(pathToFileURL(file).pathname);
+  });
+  it('with a bundle as new as the module: the bundle', () => {
+    writeFileSync(bundle, '');
+    at(file, 1_000_000);
+    at(bundle, 1_000_000);
+    expect(domainEntry('microkernel/worker', dist, {}).pathname).toBe(pathToFileURL(bundle).pathname);
+  });
+  it('with a bundle older than the module (compiled again without bundling): the module, not the stale bundle', () => {
+    at(bundle, 1_000_000);
+    at(file, 1_000_100);
+    expect(domainEntry('microkernel/worker', dist, {}).pathname).toBe(pathToFileURL(file).pathname);
+  });
+  it('MICROLITH_UNBUNDLED=1: the per-file module', () => {
+    at(bundle, 1_000_200);
+    expect(domainEntry('microkernel/worker', dist, { MICROLITH_UNBUNDLED: '1' }).pathname).toBe(pathToFileURL(file).pathname);
+  });
+});
+
+describe("the build's bundles", () => {
+  for (const module of MODULES) {
+    it(`${module}: one self-contained file, no older than the module`, () => {
+      const name = module.slice(module.indexOf('/') + 1);
+      const bundle = join(ROOT, 'dist', 'domains', `${name}.js`);
+      expect(statSync(bundle).mtimeMs).toBeGreaterThanOrEqual(statSync(join(ROOT, 'dist', `${module}.js`)).mtimeMs);
+      const text = readFileSync(bundle, 'utf8');
+      // nothing of ours or of a package is imported from outside it, except tsx (for a user's .ts module)
+      const imported = [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
+      expect(imported.filter((s) => !s.startsWith('node:') && !s.startsWith('tsx'))).toEqual([]);
+      expect(domainEntry(module, pathToFileURL(join(ROOT, 'dist') + '/'), {}).pathname).toBe(pathToFileURL(bundle).pathname);
+    });
+  }
+});
+
+describe('a run from the bundles is the run from the modules', () => {
+  it('microkernel (shared, batch) and monolith: the same digest and counters', { timeout: 120_000 }, async () => {
+    for (const opts of [{ mode: 'microkernel', transport: 'shared', signal: 'batch' }, { mode: 'monolithic' }] as const) {
+      const bundled = await run({ ...opts, requests: 300 });
+      process.env.MICROLITH_UNBUNDLED = '1';
+      try {
+        const unbundled = await run({ ...opts, requests: 300 });
+        expect(bundled.status).toBe('ok');
+        expect(bundled.digest).toBe(unbundled.digest);
+        expect(bundled.counters).toEqual(unbundled.counters);
+      } finally {
+        delete process.env.MICROLITH_UNBUNDLED;
+      }
+    }
+  });
+});
