@@ -4,7 +4,8 @@
  * file and what is wrong; a policy that throws or returns garbage gives the
  * server up with the reason in the report; the shipped policy is the default;
  * and the lab's checks pass the reference, fail the starter and each broken
- * policy with its message, and give the same outcomes graded twice.
+ * policy (one gives up at once, one never, one backs off past the deadline)
+ * with its message, and give the same outcomes graded twice.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -166,6 +167,18 @@ describe('the reincarnation lab', () => {
     const o = await grade(join(FIXTURES, 'broken/gives-up-at-once'));
     expect(failed(o)).toEqual(['recovers']);
     expect(message(o.recovers)).toMatch(/^seed 1: recovery plan: \w+ was given up after 0 restarts \(\w+ failed once\), though the budget allows 3 within 60000 ms/);
+  });
+
+  it('a policy that backs off far past the deadline fails the recovery on the requests left unanswered, saying which restarts came late', { timeout: 240_000 }, async () => {
+    const o = await grade(join(FIXTURES, 'broken/backs-off-too-long'));
+    expect(failed(o)).toContain('recovers');
+    expect(failed(o).filter((k) => k !== 'gives-up')).toEqual(['recovers']);
+    expect(message(o.recovers)).toMatch(
+      /^seed 1: recovery plan \([^)]*\): (\d+ requests failed( and |, though ))?(\d+ (requests )?ended without an answer \(outcome unknown\) beyond the \d+ whose connection was reset \(\d+ resets, \d+ of them reads sent again\), though )?no server was given up: the policy delayed the restarts? after \w+:crash@message=\d+ by 10000 ms/,
+    );
+    // which deadline a request runs into first (the app's, a failure; the clients', unknown) is host timing; that some do is not
+    expect(message(o.recovers)).toMatch(/\d+ (requests )?(failed|ended without an answer)/);
+    expect(message(o.recovers)).toContain("which outlasts the clients' 5000 ms deadline");
   });
 
   it('a directory without policy.ts fails every check that runs the policy, naming the file', async () => {

@@ -5,7 +5,8 @@
  * checks replay seeded fault plans on a workload that writes (nfs):
  *
  *   recovery   a few crashes of each server, fewer than the budget allows:
- *              every server must come back, and no request may fail
+ *              every server must come back, no request may fail, and none
+ *              may end unknown but those whose connection was reset
  *   crash loop the disk crashing again and again within a short time, past
  *              the budget: the disk must be given up, and calls to it must
  *              then fail fast (ESERVERFAILED) rather than wait out deadlines
@@ -20,6 +21,7 @@ import { join } from 'node:path';
 import seedrandom from 'seedrandom';
 import { run, type RunReport, type RunOptions } from '../run.js';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
+import { decideSafely, loadRestartPolicy, type RestartRequest } from '../microkernel/policy-module.js';
 import type { GradeContext, Lab } from './types.js';
 import { seededChecks, type SeededRuns } from './common.js';
 
@@ -60,6 +62,8 @@ interface SeedRuns {
   recovery: RunReport;
   loop: RunReport;
   monolith: RunReport;
+  /** The recovery plan's restarts the policy put off for the call deadline or longer. */
+  lateRestarts: LateRestart[];
 }
 
 type Runs = SeededRuns<SeedRuns>;
@@ -87,7 +91,7 @@ async function runAll(ctx: GradeContext): Promise<Runs> {
       const recovery = await run(options(seed, plans.recovery, policy));
       const loop = await run(options(seed, plans.loop, policy));
       const monolith = await run(options(seed, plans.loop, null));
-      seeds.push({ seed, plans, recovery, loop, monolith });
+      seeds.push({ seed, plans, recovery, loop, monolith, lateRestarts: await lateRestarts(policy, recovery) });
     } catch (e) {
       return { ok: false, message: `seed ${seed}: the run could not start: ${e instanceof Error ? e.message : String(e)}` };
     }
@@ -124,7 +128,10 @@ function durable(s: SeedRuns): string | null {
   return null;
 }
 
-/** The recovery plan: every failure restarted, no server given up, no request failed. */
+/**
+ * The recovery plan: every failure restarted, no server given up, no request
+ * failed, and none ended unknown but those a reset accounts for.
+ */
 function recovers(s: SeedRuns): string | null {
   const r = s.recovery;
   for (const name of SERVER_NAMES) {
@@ -135,10 +142,65 @@ function recovers(s: SeedRuns): string | null {
       return `recovery plan: ${name} was given up after ${sv.restarts} restart${sv.restarts === 1 ? '' : 's'}${why}, though the budget allows ${LAB_BUDGET.maxRestarts} within ${LAB_BUDGET.restartWindowMs} ms: the requests that needed it failed`;
     }
   }
-  if (r.outcomes.fail > 0) {
-    return `recovery plan (${s.plans.recovery.join(' ')}): requests failed although no server was given up: a restart came later than the ${CALL_TIMEOUT_MS} ms the app waits for one`;
+  // a request the app gave up waiting for fails; one the clients gave up waiting for ends unknown:
+  // which deadline comes first is host timing, so both count the same
+  const failed = r.outcomes.fail;
+  const { unanswered, excused } = unansweredBeyondResets(r);
+  if (failed + unanswered > 0) {
+    const what = [
+      failed > 0 ? `${failed} requests failed` : null,
+      unanswered > 0 ? `${unanswered} ${failed > 0 ? '' : 'requests '}ended without an answer (outcome unknown) beyond the ${excused} whose connection was reset (${r.resets} resets, ${r.retries.resentReads} of them reads sent again)` : null,
+    ].filter((x) => x !== null).join(' and ');
+    const late = s.lateRestarts.length
+      ? `the policy delayed the restart${s.lateRestarts.length > 1 ? 's' : ''} after ${s.lateRestarts.map((l) => `${l.fault} by ${l.delayMs} ms`).join(', ')}, which outlasts the clients' ${CALL_TIMEOUT_MS} ms deadline`
+      : `a restart came later than the ${CALL_TIMEOUT_MS} ms the app and the clients wait for one`;
+    return `recovery plan (${s.plans.recovery.join(' ')}): ${what}, though no server was given up: ${late}`;
   }
   return null;
+}
+
+/**
+ * The requests of a run that ended with an unknown outcome and no reset to
+ * account for it. A reset (the connection dropped because net, or the app
+ * holding the request, died: `resets`) ends a request unknown unless it is a
+ * read the clients send again (`retries.resentReads`); so at most
+ * `resets - resentReads` requests may end unknown for that reason, and any
+ * beyond them timed out: they waited out the deadline on a server that was down.
+ * Counted outcomes only, never host timing.
+ */
+export function unansweredBeyondResets(r: RunReport): { unanswered: number; excused: number } {
+  const excused = Math.max(0, r.resets - r.retries.resentReads);
+  return { unanswered: Math.max(0, r.outcomes.info - excused), excused };
+}
+
+/** A restart the policy put off for at least the call deadline: the planned fault behind the failure, and the delay it decided. */
+interface LateRestart {
+  fault: string;
+  delayMs: number;
+}
+
+/** Epoch ms the replayed requests count from (any fixed time: a pure policy sees only differences). */
+const REPLAY_EPOCH_MS = Date.UTC(2025, 0, 1);
+
+/**
+ * The policy asked again, for each failure the run restarted, what it
+ * decided: the same request the supervisor made (this server's earlier
+ * restarts as history, the failure's time as now), on a fixed epoch. The
+ * restarts it put off for the call deadline or longer, in the order they
+ * were noticed.
+ */
+async function lateRestarts(file: string, r: RunReport): Promise<LateRestart[]> {
+  const policy = await loadRestartPolicy(file);
+  const history: Record<ServerName, number[]> = { disk: [], net: [], app: [] };
+  const late: LateRestart[] = [];
+  const restarted = r.faults.filter((f) => f.outcome === 'restarted' && f.noticedAtMs !== null).sort((a, b) => (a.noticedAtMs as number) - (b.noticedAtMs as number));
+  for (const f of restarted) {
+    const now = REPLAY_EPOCH_MS + (f.noticedAtMs as number);
+    const d = decideSafely(policy, { server: f.server, kind: f.kind as RestartRequest['kind'], incarnation: f.incarnation, history: [...history[f.server]], now, budget: { ...LAB_BUDGET } }, `the restart policy ${file}`);
+    history[f.server].push(now);
+    if (d.restart && d.delayMs >= CALL_TIMEOUT_MS) late.push({ fault: f.planned ?? `${f.server}'s ${f.kind}`, delayMs: d.delayMs });
+  }
+  return late;
 }
 
 /** The most restarts of `server` within any window of `windowMs`, from the report's fault records (when each failure was noticed). */
