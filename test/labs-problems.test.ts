@@ -2,7 +2,7 @@
  * The problem labs: each seed's problem and answer are reproducible, the
  * answer is what the simulator counts (`run()`) for the seed's setting, and
  * `lab show` prints the arguments first, then the problem, then with -c the
- * answer.
+ * answer; the reference answers get full marks and the starter less.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { run } from '../src/run.js';
-import { findLab, grade, studentSeeds } from '../src/labs/index.js';
+import { findLab, grade, labDir, studentSeeds } from '../src/labs/index.js';
 import { COPIES_LABELS, copiesProblem, copiesRunOptions, copiesSetting, solveCopies } from '../src/labs/copies.js';
 import { ipcAndCopy, NOISE_LADDER, NOISE_SHARE, noiseProblem, noiseRunOptions, noiseSetting } from '../src/labs/in-the-noise.js';
 
@@ -156,5 +156,15 @@ describe('in-the-noise', () => {
     expect(r.checks.map((c) => [c.name, c.ok])).toEqual([['ipc-us', true], ['copy-us', true], ['threshold', false]]);
     expect(r.checks[2].message).toContain(`seed ${first}, ${key}: expected ${right} (exactly), got ${right * 2}; hint: `);
     expect(r.score).toBe(6);
+  });
+
+  it('grades the starter (every answer null) below full marks, each check saying no answer was given', async () => {
+    const lab = findLab('in-the-noise');
+    const r = await grade(lab, { dir: join(labDir('in-the-noise'), 'starter') });
+    expect(r.max).toBe(10);
+    expect(r.score).toBeLessThan(r.max);
+    expect(r.score).toBe(0);
+    expect(r.checks.map((c) => [c.name, c.ok])).toEqual([['ipc-us', false], ['copy-us', false], ['threshold', false]]);
+    for (const c of r.checks) expect(c.message).toMatch(new RegExp(`^seed ${lab.defaultSeeds[0]}, \\w+_[\\w.-]+: no answer \\(expected `));
   });
 });
