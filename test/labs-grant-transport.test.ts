@@ -3,9 +3,10 @@
  * module is refused naming the file and what is wrong; the reference module
  * answers as the monolith does and copies each payload byte once per
  * crossing; the lab's checks pass the reference, and fail the starter and
- * each broken solution with the message that names its problem.
+ * each broken solution with the message that names its problem, and a
+ * directory whose transport.ts Node would not load as an ES module with the fix.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,6 +117,30 @@ describe('the grant-transport lab', () => {
     const r = await checks(join(fixtures, 'broken/stale-grant'), ['refuses', 'no-leaks']);
     expect(r.refuses).toEqual({ ok: false, message: 'seed 1: safecopy through a revoked grant returned data: it must throw' });
     expect(r['no-leaks'].ok).toBe(true);
+  });
+
+  it('says, before loading anything, that a transport.ts without a package.json of "type": "module" is not loaded as an ES module, and how to fix it', async () => {
+    const bare = join(tmp, 'no-package');
+    mkdirSync(bare);
+    copyFileSync(join(REFERENCE, 'transport.ts'), join(bare, 'transport.ts'));
+    const file = join(bare, 'transport.ts');
+    const fix = `add ${join(bare, 'package.json')} containing {"type": "module"} (microlith lab init grant-transport NEWDIR makes one with the starter)`;
+    const none = await checks(bare);
+    expect(Object.keys(none)).toEqual(['digests', 'copies', 'refuses', 'no-leaks']);
+    for (const o of Object.values(none)) {
+      expect(o).toEqual({ ok: false, message: `${file} is an ES module, but ${bare} has no package.json with "type": "module" (nor has any directory above it), so Node loads it as CommonJS: ${fix}` });
+    }
+    // a package.json that does not say "type": "module" is named, with what it says
+    writeFileSync(join(bare, 'package.json'), '{ "private": true }\n');
+    expect((await checks(bare, ['digests'])).digests).toEqual({
+      ok: false,
+      message: `${file} is an ES module, but ${join(bare, 'package.json')}, the package.json that governs it, does not say "type": "module" (it has no "type"), so Node loads it as CommonJS: ${fix}`,
+    });
+    writeFileSync(join(bare, 'package.json'), '{ "type": "commonjs" }\n');
+    expect((await checks(bare, ['refuses'])).refuses).toMatchObject({ ok: false, message: expect.stringContaining('its "type" is "commonjs"') });
+    // with the starter's package.json it grades
+    copyFileSync(join(STARTER, 'package.json'), join(bare, 'package.json'));
+    expect((await checks(bare, ['refuses'])).refuses).toEqual({ ok: true });
   });
 
   it('fails a solution that reads through a stale grant id (its generation unchecked) on refuses', async () => {

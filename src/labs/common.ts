@@ -1,4 +1,6 @@
-/** What the labs share: seeds as the commands take them, small workloads built for one problem, and checks over seeded runs. */
+/** What the labs share: seeds as the commands take them, small workloads built for one problem, checks over seeded runs, and a hand-in's module scope. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { WorkloadSchema, type Workload } from '../workload/schema.js';
 import type { CheckOutcome, GradeContext, LabCheck } from './types.js';
 
@@ -72,4 +74,35 @@ export function seededChecks<S extends { seed: number | string }>(runAll: (ctx: 
       return note ? { ok: true, note: note(runs.seeds) } : { ok: true };
     },
   });
+}
+
+/**
+ * Why Node would not load the handed-in `file` (a `.ts` or `.js` file written
+ * with import/export) as an ES module, or null if it would: the nearest
+ * package.json above it, as Node looks it up, must say `"type": "module"`
+ * (the starter's does). Without one the file is CommonJS to Node, and a
+ * server thread loading it fails with an error that names neither the file's
+ * scope nor the fix. Checked before anything loads the file; a missing file
+ * is left to the loader to report.
+ */
+export function moduleScopeProblem(file: string, lab: string): string | null {
+  if (!/\.(ts|js)$/.test(file) || !existsSync(file)) return null;
+  if (!/^\s*(import|export)\b/m.test(readFileSync(file, 'utf8'))) return null;
+  const dir = dirname(file);
+  const fix = `add ${join(dir, 'package.json')} containing {"type": "module"} (microlith lab init ${lab} NEWDIR makes one with the starter)`;
+  for (let d = dir; ; d = dirname(d)) {
+    const pkg = join(d, 'package.json');
+    if (existsSync(pkg)) {
+      let type: unknown;
+      try {
+        type = (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: unknown }).type;
+      } catch (e) {
+        return `${pkg}, the package.json that governs ${file}, is not JSON (${e instanceof Error ? e.message : String(e)}): ${fix}`;
+      }
+      if (type === 'module') return null;
+      return `${file} is an ES module, but ${pkg}, the package.json that governs it, does not say "type": "module" (${type === undefined ? 'it has no "type"' : `its "type" is ${JSON.stringify(type)}`}), so Node loads it as CommonJS: ${fix}`;
+    }
+    if (dirname(d) === d) break;
+  }
+  return `${file} is an ES module, but ${dir} has no package.json with "type": "module" (nor has any directory above it), so Node loads it as CommonJS: ${fix}`;
 }

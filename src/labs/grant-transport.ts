@@ -18,7 +18,10 @@
  *             runs) in one thread: afterwards no grant is live and no memory
  *             pinned
  *
- * Every criterion is counted or compared byte for byte, never timed.
+ * Every criterion is counted or compared byte for byte, never timed. A
+ * `transport.ts` that Node would not load as an ES module (no package.json of
+ * `"type": "module"` governs it: the server threads could not load it) fails
+ * every check with what to add, before anything loads it.
  */
 import { join } from 'node:path';
 import seedrandom from 'seedrandom';
@@ -41,7 +44,7 @@ import {
   type TransportModule,
 } from '../microkernel/transport-module.js';
 import type { CheckOutcome, GradeContext, Lab, LabCheck } from './types.js';
-import { seededChecks, type SeededRuns } from './common.js';
+import { moduleScopeProblem, seededChecks, type SeededRuns } from './common.js';
 
 /** Requests per run, and closed-loop clients. */
 export const REQUESTS = 300;
@@ -50,6 +53,8 @@ const CLIENTS = 4;
 const WALL_BOUND_MS = 120_000;
 /** Messages of the no-leaks traffic, per seed. */
 const LEAK_MESSAGES = 200;
+
+const LAB_NAME = 'grant-transport';
 
 /** The student's module file in `dir`. */
 export const moduleFile = (dir: string) => join(dir, 'transport.ts');
@@ -73,6 +78,8 @@ function options(seed: number | string, extra: Partial<RunOptions>): RunOptions 
 
 async function runAll(ctx: GradeContext): Promise<Runs> {
   const file = moduleFile(ctx.dir);
+  const scope = moduleScopeProblem(file, LAB_NAME);
+  if (scope !== null) return { ok: false, message: scope };
   const seeds: SeedRuns[] = [];
   for (const seed of ctx.seeds) {
     try {
@@ -154,6 +161,8 @@ function direct(name: string, title: string, each: (b: Bench, rng: seedrandom.PR
     name,
     title,
     async run(ctx: GradeContext): Promise<CheckOutcome> {
+      const scope = moduleScopeProblem(moduleFile(ctx.dir), LAB_NAME);
+      if (scope !== null) return { ok: false, message: scope };
       for (const seed of ctx.seeds) {
         let b: Bench;
         try {
@@ -317,7 +326,7 @@ function noLeaks(b: Bench, rng: seedrandom.PRNG): string | null {
 }
 
 export const grantTransportLab: Lab = {
-  name: 'grant-transport',
+  name: LAB_NAME,
   title: 'Memory grants and safecopy: one copy per crossing',
   difficulty: 'hard',
   kind: 'implementation',
