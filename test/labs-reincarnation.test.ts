@@ -169,16 +169,18 @@ describe('the reincarnation lab', () => {
     expect(message(o.recovers)).toMatch(/^seed 1: recovery plan: \w+ was given up after 0 restarts \(\w+ failed once\), though the budget allows 3 within 60000 ms/);
   });
 
-  it('a policy that backs off far past the deadline fails the recovery on the requests left unanswered, saying which restarts came late', { timeout: 240_000 }, async () => {
-    const o = await grade(join(FIXTURES, 'broken/backs-off-too-long'));
-    expect(failed(o)).toContain('recovers');
-    expect(failed(o).filter((k) => k !== 'gives-up')).toEqual(['recovers']);
-    expect(message(o.recovers)).toMatch(
-      /^seed 1: recovery plan \([^)]*\): (\d+ requests failed( and |, though ))?(\d+ (requests )?ended without an answer \(outcome unknown\) beyond the \d+ whose connection was reset \(\d+ resets, \d+ of them reads sent again\), though )?no server was given up: the policy delayed the restarts? after \w+:crash@message=\d+ by 10000 ms/,
+  it('a policy that backs off past the deadline fails the recovery on the requests left unanswered, saying which restarts came late', { timeout: 120_000 }, async () => {
+    // the recovery check alone (the backoffs make every run of this policy long): that the
+    // other checks pass or fail as they should is the full grades' business above
+    const recovers = reincarnationLab.checks.find((c) => c.name === 'recovers')!;
+    const o = await recovers.run({ dir: join(FIXTURES, 'broken/backs-off-too-long'), seeds: SEEDS.slice(0, 1) });
+    expect(o.ok).toBe(false);
+    expect(message(o)).toMatch(
+      /^seed 1: recovery plan \([^)]*\): (\d+ requests failed( and |, though ))?(\d+ (requests )?ended without an answer \(outcome unknown\) beyond the \d+ whose connection was reset \(\d+ resets, \d+ of them reads sent again\), though )?no server was given up: the policy delayed the restarts? after \w+:crash@message=\d+ by 6000 ms/,
     );
     // which deadline a request runs into first (the app's, a failure; the clients', unknown) is host timing; that some do is not
-    expect(message(o.recovers)).toMatch(/\d+ (requests )?(failed|ended without an answer)/);
-    expect(message(o.recovers)).toContain("which outlasts the clients' 5000 ms deadline");
+    expect(message(o)).toMatch(/\d+ (requests )?(failed|ended without an answer)/);
+    expect(message(o)).toContain("which outlasts the clients' 5000 ms deadline");
   });
 
   it('a directory without policy.ts fails every check that runs the policy, naming the file', async () => {
