@@ -13,7 +13,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ServeOptions, ServeReport } from '../src/serve.js';
 import { SERVE_DEFAULTS } from '../src/serve.js';
-import { fileContents } from './support/served.js';
+import { fileContents, parseResponses } from './support/served.js';
 import { rawExchange, startServe, statusesOf, type Serving } from './support/serving.js';
 
 /** A request with Host, asking the server to close after its response. */
@@ -40,31 +40,8 @@ const TRAVERSALS = [
 /** A keep-alive request with Host. */
 const keep = (target: string, method = 'GET') => `${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
 
-/**
- * The responses in the bytes read off one connection, in order (`heads[i]`: the
- * i-th answers a HEAD, so has no body); throws if the bytes are not whole
- * responses back to back.
- */
-function responses(text: string, heads: boolean[] = []): { status: number; headers: Record<string, string>; body: Buffer }[] {
-  const raw = Buffer.from(text, 'latin1');
-  const out: { status: number; headers: Record<string, string>; body: Buffer }[] = [];
-  let at = 0;
-  while (at < raw.length) {
-    const end = raw.indexOf('\r\n\r\n', at);
-    if (end < 0) throw new Error(`an incomplete head at byte ${at}`);
-    const lines = raw.toString('latin1', at, end).split('\r\n');
-    const m = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
-    if (!m) throw new Error(`not a status line at byte ${at}: ${JSON.stringify(lines[0].slice(0, 80))}`);
-    const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    const length = heads[out.length] ? 0 : Number(headers['content-length']);
-    if (!Number.isInteger(length)) throw new Error(`no Content-Length in response ${out.length}`);
-    const body = raw.subarray(end + 4, end + 4 + length);
-    if (body.length !== length) throw new Error(`response ${out.length}: ${body.length} of ${length} body bytes`);
-    out.push({ status: Number(m[1]), headers, body });
-    at = end + 4 + length;
-  }
-  return out;
-}
+/** The responses in the bytes read off one connection, in order (`heads[i]`: the i-th answers a HEAD); throws unless they are whole responses back to back. */
+const responses = (text: string, heads: boolean[] = []) => parseResponses(Buffer.from(text, 'latin1'), heads);
 
 /** Report checks for any serve here: no server crashed, no fault, nothing failed or left pending. */
 function expectNoCrash(r: ServeReport): void {

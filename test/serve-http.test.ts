@@ -12,29 +12,14 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { ServeOptions, ServeReport } from '../src/serve.js';
-import { fillSeeded } from '../src/servers/fs.js';
 import { fileSet } from '../src/workload/generate.js';
 import { loadWorkload } from '../src/workload/load.js';
+import { fileContents, parseResponses } from './support/served.js';
 import { rawExchange, startServe, type Serving } from './support/serving.js';
 
 const W = loadWorkload('specweb96');
 const FILES = fileSet(W);
 const SIZE = new Map(FILES.map((f) => [f.path, f.size]));
-const cache = new Map<string, Buffer>();
-
-/** The bytes the disk image holds for `path`: mkfs fills each file as fillSeeded does, from `${seed}:${path}`. */
-function contents(path: string): Buffer {
-  let b = cache.get(path);
-  if (!b) {
-    const size = SIZE.get(path);
-    if (size === undefined) throw new Error(`${path} is not in the file set`);
-    const bytes = new Uint8Array(size);
-    fillSeeded(bytes, `${W.seed}:${path}`);
-    b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    cache.set(path, b);
-  }
-  return b;
-}
 
 /** A small file, one of exactly one block, multi-block ones, and the largest of the set. */
 const SAMPLE = ['/dir000/class0_0', '/dir001/class1_3', '/dir004/class2_4', '/dir007/class3_1', '/dir009/class3_8'];
@@ -78,27 +63,6 @@ class Client {
     this.statuses[status] = (this.statuses[status] ?? 0) + 1;
     this.bodyBytes += bodyBytes;
   }
-}
-
-/** The responses in raw bytes read off one connection: status, headers and body each (HEAD's without a body). */
-function parseResponses(raw: Buffer, heads: boolean[] = []): { status: number; headers: Record<string, string>; body: Buffer }[] {
-  const out: { status: number; headers: Record<string, string>; body: Buffer }[] = [];
-  let at = 0;
-  while (at < raw.length) {
-    const end = raw.indexOf('\r\n\r\n', at);
-    if (end < 0) throw new Error(`an incomplete head at byte ${at}`);
-    const lines = raw.subarray(at, end).toString('latin1').split('\r\n');
-    const m = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
-    if (!m) throw new Error(`not a status line at byte ${at}: ${JSON.stringify(lines[0])}`);
-    const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    const length = heads[out.length] ? 0 : Number(headers['content-length']);
-    if (!Number.isInteger(length)) throw new Error(`no Content-Length in response ${out.length}`);
-    const body = raw.subarray(end + 4, end + 4 + length);
-    if (body.length !== length) throw new Error(`response ${out.length}: ${body.length} of ${length} body bytes`);
-    out.push({ status: Number(m[1]), headers, body });
-    at = end + 4 + length;
-  }
-  return out;
 }
 
 function expectFileHeaders(h: http.IncomingHttpHeaders, size: number): void {
@@ -155,7 +119,7 @@ describe.each(MODES)('serve over HTTP, $name', ({ name, opts }) => {
       expect(r.status, path).toBe(200);
       expectFileHeaders(r.headers, SIZE.get(path)!);
       expect(r.body.length, path).toBe(SIZE.get(path));
-      expect(r.body.equals(contents(path)), `${path}: the body is the file's bytes`).toBe(true);
+      expect(r.body.equals(fileContents(path)), `${path}: the body is the file's bytes`).toBe(true);
     }
   });
 
@@ -172,7 +136,7 @@ describe.each(MODES)('serve over HTTP, $name', ({ name, opts }) => {
     const rs = parseResponses(Buffer.from(raw.text, 'latin1'), [true, false]);
     expect(rs.map((x) => x.status)).toEqual([200, 200]);
     expect(rs[0].headers['content-length']).toBe('921600');
-    expect(rs[1].body.equals(contents(SAMPLE[0]))).toBe(true);
+    expect(rs[1].body.equals(fileContents(SAMPLE[0]))).toBe(true);
     c.sent += 2;
     c.note(200, 0);
     c.note(200, rs[1].body.length);
@@ -191,7 +155,7 @@ describe.each(MODES)('serve over HTTP, $name', ({ name, opts }) => {
     for (const href of [hrefs[0], hrefs[Math.floor(hrefs.length / 2)], hrefs[hrefs.length - 1]]) {
       const f = await c.get(new URL(href, s.url).pathname);
       expect(f.status, href).toBe(200);
-      expect(f.body.equals(contents(href)), href).toBe(true);
+      expect(f.body.equals(fileContents(href)), href).toBe(true);
     }
   });
 
@@ -216,7 +180,7 @@ describe.each(MODES)('serve over HTTP, $name', ({ name, opts }) => {
       const paths = ['/dir002/class0_3', '/dir002/class1_5', '/dir002/class2_1', '/dir002/missing', '/dir002/class3_0', '/dir002/class0_8'];
       const got = await Promise.all(paths.map((p) => c.get(p, { agent })));
       expect(got.map((g) => g.status)).toEqual([200, 200, 200, 404, 200, 200]);
-      for (const [i, p] of paths.entries()) if (got[i].status === 200) expect(got[i].body.equals(contents(p)), p).toBe(true);
+      for (const [i, p] of paths.entries()) if (got[i].status === 200) expect(got[i].body.equals(fileContents(p)), p).toBe(true);
       expect(new Set(got.map((g) => g.localPort)).size).toBe(1);
       expect(got.every((g) => g.headers.connection === 'keep-alive')).toBe(true);
     } finally {
@@ -235,7 +199,7 @@ describe.each(MODES)('serve over HTTP, $name', ({ name, opts }) => {
       c.note(rs[i].status, rs[i].body.length);
       if (rs[i].status !== 200) continue;
       expect(rs[i].headers['content-length'], p).toBe(String(SIZE.get(p)));
-      expect(rs[i].body.equals(contents(p)), p).toBe(true);
+      expect(rs[i].body.equals(fileContents(p)), p).toBe(true);
     }
     expect(rs[4].headers.connection).toBe('close');
   });
@@ -282,14 +246,14 @@ describe.each(TRANSPORTS)('body bytes exact, microkernel $name', ({ name, opts }
       const r = await c.get(path);
       expect(r.status, path).toBe(200);
       expect(r.headers['content-length']).toBe(String(SIZE.get(path)));
-      expect(r.body.equals(contents(path)), `${path}: the body is the file's bytes`).toBe(true);
+      expect(r.body.equals(fileContents(path)), `${path}: the body is the file's bytes`).toBe(true);
     }
     // the same files again (from the cache this time), pipelined on one connection
     const raw = await rawExchange(s.port, [SAMPLE.map((p, i) => line('GET', p, i === SAMPLE.length - 1)).join('')], { waitMs: 5000 });
     const rs = parseResponses(Buffer.from(raw.text, 'latin1'));
     expect(rs.map((r) => r.status)).toEqual(SAMPLE.map(() => 200));
     for (const [i, p] of SAMPLE.entries()) {
-      expect(rs[i].body.equals(contents(p)), p).toBe(true);
+      expect(rs[i].body.equals(fileContents(p)), p).toBe(true);
       c.sent++;
       c.note(200, rs[i].body.length);
     }

@@ -58,3 +58,24 @@ export function fileContents(path: string): Buffer {
   }
   return b;
 }
+
+/** The responses in raw bytes read off one connection: status, headers and body each (HEAD's without a body). */
+export function parseResponses(raw: Buffer, heads: boolean[] = []): { status: number; headers: Record<string, string>; body: Buffer }[] {
+  const out: { status: number; headers: Record<string, string>; body: Buffer }[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const end = raw.indexOf('\r\n\r\n', at);
+    if (end < 0) throw new Error(`an incomplete head at byte ${at}`);
+    const lines = raw.subarray(at, end).toString('latin1').split('\r\n');
+    const m = /^HTTP\/1\.1 (\d{3}) /.exec(lines[0]);
+    if (!m) throw new Error(`not a status line at byte ${at}: ${JSON.stringify(lines[0])}`);
+    const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = heads[out.length] ? 0 : Number(headers['content-length']);
+    if (!Number.isInteger(length)) throw new Error(`no Content-Length in response ${out.length}`);
+    const body = raw.subarray(end + 4, end + 4 + length);
+    if (body.length !== length) throw new Error(`response ${out.length}: ${body.length} of ${length} body bytes`);
+    out.push({ status: Number(m[1]), headers, body });
+    at = end + 4 + length;
+  }
+  return out;
+}
