@@ -193,6 +193,15 @@ describe.each(MODES)('hostile clients, $name', ({ opts }) => {
       expect(a.closedByServer).toBe(true);
     });
 
+    test('CONNECT: 405 with Allow, and the connection closed (no tunnel is opened)', async () => {
+      const a = await rawExchange(s.port, ['CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\nSSH-2.0-x\r\n'], { waitMs: 3000 });
+      const rs = responses(a.text);
+      expect(rs.map((r) => r.status)).toEqual([405]);
+      expect(rs[0].headers.allow).toBe('GET, HEAD');
+      expect(rs[0].headers.connection).toBe('close');
+      expect(a.closedByServer).toBe(true);
+    });
+
     test('HTTP/1.1 without Host: 400 (HTTP/1.0 without one is served)', async () => {
       const a = await rawExchange(s.port, ['GET /dir000/class0_0 HTTP/1.1\r\nConnection: close\r\n\r\n'], { waitMs: 3000 });
       expect(statusesOf(a.text)).toEqual([400]);
@@ -293,6 +302,7 @@ describe.each(MODES)('hostile clients, $name', ({ opts }) => {
       ['a malformed request line', 400, 'FOO BAR\r\n\r\n'],
       ['a request line over maxHeaderBytes', 414, keep('/' + 'a'.repeat(SERVE_DEFAULTS.maxHeaderBytes + 4000))],
       ['Content-Length with Transfer-Encoding', 400, 'POST /dir000/class0_1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+      ['a CONNECT', 405, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n'],
     ])('a GET then %s, in one write: the 200 with the file bytes, then %i, then the close', async (_what, status, bad) => {
       const path = '/dir000/class0_0';
       const a = await rawExchange(s.port, [keep(path) + bad], { waitMs: 5000 });
@@ -302,6 +312,7 @@ describe.each(MODES)('hostile clients, $name', ({ opts }) => {
       expect(rs[0].headers.connection).not.toBe('close');
       expect(rs[0].body.equals(fileContents(path))).toBe(true);
       expectRefusal(rs[1], status);
+      if (status === 405) expect(rs[1].headers.allow).toBe('GET, HEAD');
       for (const r of rs.slice(0, -1)) served[r.status] = (served[r.status] ?? 0) + 1;
     });
 
@@ -346,6 +357,8 @@ describe.each(MODES)('hostile clients, $name', ({ opts }) => {
     // 400: CL with TE, two CLs, a bad method, binary, a garbage line, no Host, and three behind good requests
     expect(ev.rejected400).toBe(9);
     expect(ev.rejected414).toBe(5);
+    // CONNECT, alone and behind a GET
+    expect(ev.rejected405).toBe(2);
     expect(ev.rejected431).toBe(4);
     expect(ev.dropped).toBe(0);
     expect(ev.timedOut).toBe(0);

@@ -188,6 +188,7 @@ export function formatServe(r: ServeReport, opts: FormatOptions = {}): string {
   const statuses = Object.entries(h.statuses).map(([s, n]) => `${s} ×${count(n)}`).join(', ') || 'none';
   const refused = [
     e.rejected400 && `${count(e.rejected400)} malformed (400)`,
+    e.rejected405 && `${count(e.rejected405)} CONNECT (405)`,
     e.rejected414 && `${count(e.rejected414)} URI too long (414)`,
     e.rejected431 && `${count(e.rejected431)} headers too large (431)`,
     e.timedOut && `${count(e.timedOut)} too slow (408)`,

@@ -86,6 +86,8 @@ export const HTTP_EVENTS = [
   'idleClosed',
   /** refused by the parser before reaching the kernel: 400, 414, 431 */
   'rejected400',
+  /** CONNECT, which would make the connection a tunnel and so never reaches the kernel: 405 with Allow */
+  'rejected405',
   'rejected414',
   'rejected431',
   /** the client went away before its response was sent */
@@ -102,6 +104,7 @@ export type HttpEvent = (typeof HTTP_EVENTS)[number];
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
+  405: 'Method Not Allowed',
   408: 'Request Timeout',
   414: 'URI Too Long',
   431: 'Request Header Fields Too Large',
@@ -253,6 +256,8 @@ export class SocketDevice implements NetDevice {
     server.on('drop', () => this.event('dropped'));
     server.on('request', (req, res) => this.request(req, res));
     server.on('clientError', (e: ParseError, socket: Socket) => this.clientError(e, socket));
+    // llhttp hands a CONNECT over as a tunnel's start, not a request: refused here, as the app refuses other methods
+    server.on('connect', (_req: http.IncomingMessage, socket: Socket) => this.refusal(socket, 405));
     server.once('error', (e: NodeJS.ErrnoException) => {
       // a restarted net binds the port its last incarnation held: the old socket may take a moment to go
       if (e.code === 'EADDRINUSE' && retries > 0) {
@@ -421,12 +426,18 @@ export class SocketDevice implements NetDevice {
     } else if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
     else if (e.code?.startsWith('HPE_')) status = 400;
     else return void socket.destroy(); // the client went (ECONNRESET and the like)
+    this.refusal(socket, status);
+  }
+
+  /** Refuse what came on `socket` with `status`, once the responses ahead of it are written, and close it. */
+  private refusal(socket: Socket, status: number): void {
     const c = this.connection(socket);
     // one refusal a connection: what llhttp says after it (its headers' time-out, say) is of requests never answered
     if (c.refusal !== null) return;
     this.event(status === 408 ? 'timedOut' : (`rejected${status}` as HttpEvent));
     const body = `${status} ${REASON[status]}\n`;
-    c.refusal = `HTTP/1.1 ${status} ${REASON[status]}\r\nServer: ${this.spec.serverName}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const allow = status === 405 ? 'Allow: GET, HEAD\r\n' : '';
+    c.refusal = `HTTP/1.1 ${status} ${REASON[status]}\r\nServer: ${this.spec.serverName}\r\n${allow}Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
     if (c.ahead.size === 0) return this.refuse(socket, c);
     // responses to requests ahead of it are still to be written: it goes after them, or the connection goes when they take too long
     c.timer = setTimeout(() => socket.destroy(), this.spec.requestTimeoutMs);
