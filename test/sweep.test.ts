@@ -10,6 +10,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../src/config.js';
 import { formatComparison } from '../src/report/text.js';
+import { toMarkdown } from '../src/report/export.js';
 import { cellSeed, compareIds, parseSweepParam, shardFromEnv, sweep, sweepCells, type SweepOptions, type SweepProgress, type SweepResult, type SweepResultCell } from '../src/sweep.js';
 import { merge, MergeError, sweepComparison } from '../src/merge.js';
 
@@ -376,6 +377,8 @@ describe('running a sweep, sharded, resumed and merged', () => {
     expect(c.seeds).toEqual(sweepCells(SWEEP).map((x) => x.seed));
     expect(Object.keys(c.digestsBySeed)).toHaveLength(4);
     expect(c.warnings[0]).toMatch(/each cell ran once/);
+    // its Markdown says it is a sweep, and over what
+    expect(toMarkdown(c).split('\n')[0]).toMatch(/^\*\*microlith sweep over clients, transport: specweb96\*\*/);
     const [base, ...others] = c.results;
     expect(base.relative).toEqual({ factor: 1, stdev: 0, direction: 'baseline' });
     expect(base.ratio.median).toBe(1);

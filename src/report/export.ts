@@ -188,7 +188,7 @@ export function toMarkdown(x: Exportable): string {
   const w = c.workload;
   const profile = c.results[0]?.modelled.label ?? 'modelled';
   const lines = [
-    `**microlith ${isComparison(x) ? 'compare' : 'run'}: ${mdCell(w.name)}**, ${seedsText(c)}, ${count(w.requests)} requests, ` +
+    `**microlith ${c.sweep ? `sweep over ${mdCell(Object.keys(c.sweep.params).join(', '))}` : isComparison(x) ? 'compare' : 'run'}: ${mdCell(w.name)}**, ${seedsText(c)}, ${count(w.requests)} requests, ` +
       `${count(c.rounds)} round${c.rounds === 1 ? '' : 's'}${c.complete ? '' : ` of ${count(c.roundsPlanned)} planned (stopped early)`}, baseline ${mdCell(c.baseline)}`,
     '',
     `| ${MD_COLUMNS.map((col) => mdCell(col.head)).join(' | ')} |`,
