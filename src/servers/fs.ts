@@ -89,29 +89,23 @@ export function mkfs(files: readonly FileSpec[], seed: string | number): SharedA
  * time (specweb96's 51 MB image is made at the start of every process that runs it).
  */
 export function fillSeeded(bytes: Uint8Array, seed: string): void {
-  const start = seedrandom.alea(seed, { state: true }).state() as AleaState;
-  let { c, s0, s1, s2 } = start;
+  let { c, s0, s1, s2 } = seedrandom.alea(seed, { state: true }).state() as AleaState;
   const words = bytes.length >>> 2;
   const aligned = LITTLE_ENDIAN && bytes.byteOffset % 4 === 0;
   const w32 = aligned ? new Int32Array(bytes.buffer, bytes.byteOffset, words) : null;
   const dv = aligned ? null : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < words; i++) {
+  // one int32 per four bytes, then one per trailing byte (its low 8 bits), from one stream
+  const draws = words + (bytes.length & 3);
+  for (let i = 0; i < draws; i++) {
     const t = 2091639 * s0 + c * 2.3283064365386963e-10; // alea's step (2^-32)
     s0 = s1;
     s1 = s2;
     c = t | 0;
     s2 = t - c;
     const v = (s2 * 0x100000000) | 0;
-    if (w32) w32[i] = v;
+    if (i >= words) bytes[words * 4 + (i - words)] = v & 0xff;
+    else if (w32) w32[i] = v;
     else dv!.setInt32(i * 4, v, true);
-  }
-  for (let i = words * 4; i < bytes.length; i++) {
-    const t = 2091639 * s0 + c * 2.3283064365386963e-10;
-    s0 = s1;
-    s1 = s2;
-    c = t | 0;
-    s2 = t - c;
-    bytes[i] = ((s2 * 0x100000000) | 0) & 0xff;
   }
 }
 
