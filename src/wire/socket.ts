@@ -257,7 +257,7 @@ export class SocketDevice implements NetDevice {
     server.on('request', (req, res) => this.request(req, res));
     server.on('clientError', (e: ParseError, socket: Socket) => this.clientError(e, socket));
     // llhttp hands a CONNECT over as a tunnel's start, not a request: refused here, as the app refuses other methods
-    server.on('connect', (_req: http.IncomingMessage, socket: Socket) => this.refusal(socket, 405));
+    server.on('connect', (_req: http.IncomingMessage, socket: Socket) => this.refuseInTurn(socket, 405));
     server.once('error', (e: NodeJS.ErrnoException) => {
       // a restarted net binds the port its last incarnation held: the old socket may take a moment to go
       if (e.code === 'EADDRINUSE' && retries > 0) {
@@ -426,11 +426,11 @@ export class SocketDevice implements NetDevice {
     } else if (e.code === 'ERR_HTTP_REQUEST_TIMEOUT') status = 408;
     else if (e.code?.startsWith('HPE_')) status = 400;
     else return void socket.destroy(); // the client went (ECONNRESET and the like)
-    this.refusal(socket, status);
+    this.refuseInTurn(socket, status);
   }
 
   /** Refuse what came on `socket` with `status`, once the responses ahead of it are written, and close it. */
-  private refusal(socket: Socket, status: number): void {
+  private refuseInTurn(socket: Socket, status: number): void {
     const c = this.connection(socket);
     // one refusal a connection: what llhttp says after it (its headers' time-out, say) is of requests never answered
     if (c.refusal !== null) return;
