@@ -27,6 +27,7 @@ const UNIT = [
   'supervision-parts',
   'workload-files',
   'workload-texts',
+  'paths',
 ].map((f) => `test/${f}.test.ts`);
 const CHANNEL = ['batching-port', 'ipc-messagechannel', 'message-shapes', 'ring-channel', 'transport-codecs', 'transport-ipc'].map((f) => `test/${f}.test.ts`);
 

@@ -9,7 +9,7 @@
  * (MICROLITH_UNBUNDLED=1), so that every function keeps its file and its stage.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A V8 CPU profile, as `--cpu-prof` writes it (the fields read here). */
@@ -173,7 +173,10 @@ export function profileLabel(root: string, dir: string, label: string, requests:
   const flags = mode === 'monolithic' ? ['--mode', 'monolithic'] : ['--mode', 'microkernel', ...(transport ? ['--transport', transport] : []), ...(signal ? ['--signal', signal] : [])];
   const out = join(dir, label.replace(/:/g, '-'));
   mkdirSync(out, { recursive: true });
-  const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, 'dist/cli.js', 'run', '--workload', 'specweb96', '--clients', '64', '--requests', String(requests), '--quiet', '--json', ...flags], {
+  // the CLI's per-file entry (dist/cli.js is one bundled file), as MICROLITH_UNBUNDLED=1 starts the domains, so that
+  // every function keeps its own file in the profiles
+  const cli = existsSync(join(root, 'dist/cli-unbundled.js')) ? 'dist/cli-unbundled.js' : 'dist/cli.js';
+  const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, cli, 'run', '--workload', 'specweb96', '--clients', '64', '--requests', String(requests), '--quiet', '--json', ...flags], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1', MICROLITH_UNBUNDLED: '1' },

@@ -6,7 +6,7 @@
  * server's fault domain: a dead server ends the run with a report, never a hang.
  */
 import os from 'node:os';
-import { createRequire } from 'node:module';
+import { PACKAGE } from './paths.js';
 import { DEFAULT_KERNEL_CONFIG, type KernelConfig, type Mode, type Signal, type Transport } from './config.js';
 import { defined, parseRunOptions, type ParsedRunOptions, type RunOptions } from './options.js';
 import { RANGES } from './limits.js';
@@ -39,7 +39,7 @@ import type { TraceSample } from './trace/types.js';
 
 /** The version of the JSON shape of run, comparison and sweep reports (`schemaVersion` in each). */
 export const SCHEMA_VERSION = 1;
-const pkg = createRequire(import.meta.url)('../package.json') as { name: string; version: string };
+const pkg = PACKAGE;
 
 export type { RunOptions } from './options.js';
 export type { TraceSample, TraceEvent, RequestSequence, MessageStep } from './trace/types.js';

@@ -9,7 +9,7 @@
  * saw (`http`).
  */
 import { z } from 'zod';
-import { createRequire } from 'node:module';
+import { PACKAGE } from './paths.js';
 import { ConfigError } from './config.js';
 import { RANGES, zRange } from './limits.js';
 import { defined, type RunOptions } from './options.js';
@@ -23,7 +23,7 @@ import { newRegisters } from './wire/registers.js';
 import { ServeLink, urlOf, type HttpReport } from './wire/serve-link.js';
 import type { ServeSpec } from './wire/socket.js';
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+const pkg = PACKAGE;
 
 /** What `serve()` accepts: run()'s options but the simulated clients' (real clients decide what they send), and the socket's. */
 export interface ServeOptions extends Omit<RunOptions, 'requests' | 'clients' | 'arrival' | 'durationMs' | 'abortSignal'> {

@@ -4,6 +4,8 @@
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,6 +59,33 @@ describe("the build's bundles", () => {
       expect(domainEntry(module, pathToFileURL(join(ROOT, 'dist') + '/'), {}).pathname).toBe(pathToFileURL(bundle).pathname);
     });
   }
+});
+
+describe("the CLI's bundle", () => {
+  const text = readFileSync(join(ROOT, 'dist', 'cli.js'), 'utf8');
+  it('dist/cli.js is one self-contained file, its per-file entry beside it as dist/cli-unbundled.js', () => {
+    expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const imported = [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
+    // Node's own modules (yargs names them without node:) and tsx only
+    expect(imported.filter((s) => !isBuiltin(s) && !s.startsWith('tsx'))).toEqual([]);
+    expect(readFileSync(join(ROOT, 'dist', 'cli-unbundled.js'), 'utf8')).toMatch(/from ["']\.\/cli\/main\.js["']/);
+  });
+  it("finds the package's files from a folder of its own (workloads, profiles, labs, the domains), from another working directory", () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'microlith-cwd-'));
+    try {
+      const shipped = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'validate', 'specweb96'], { cwd, encoding: 'utf8' });
+      expect(shipped.stdout + shipped.stderr).toMatch(/ok \(workload 'specweb96'/);
+      const labs = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'lab', 'list'], { cwd, encoding: 'utf8' });
+      expect(labs.stdout).toMatch(/^copies\s/m);
+      const run = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'run', '--mode', 'microkernel', '-n', '20', '--profile', 'i486-50-l3', '--json'], { cwd, encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      const report = JSON.parse(run.stdout) as { outcomes: { ok: number }; tool: { version: string } };
+      expect(report.outcomes.ok).toBe(20);
+      expect(report.tool.version).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('a run from the bundles is the run from the modules', () => {

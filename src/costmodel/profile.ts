@@ -8,12 +8,12 @@
  */
 import { readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageDir } from '../paths.js';
 import { z } from 'zod';
 import { jsonSchemaOf, type JsonSchemaNode } from '../workload/json-schema.js';
 import { loadJsonFile, WorkloadError, type JsonFileKind } from '../workload/load.js';
 
-export const PROFILE_DIR = fileURLToPath(new URL('../../profiles/', import.meta.url));
+export const PROFILE_DIR = packageDir('profiles');
 
 /**
  * The parameters, in the order they are priced and printed. Times are µs unless

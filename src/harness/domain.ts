@@ -21,6 +21,7 @@
  * comlink calls pending on a dead domain never settle, so every control call
  * from the parent goes through `Domain.control`, which races it with the exit.
  */
+import { DIST_URL } from '../paths.js';
 import { MessageChannel, parentPort, Worker, workerData, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import { statSync } from 'node:fs';
 import * as Comlink from 'comlink';
@@ -192,7 +193,7 @@ function startWorker(module: DomainModule, loadsTypeScript: boolean, options: Wo
   // running from sources, the domains may still run the compiled build (`npm test` builds it
   // from the same sources first): a thread then starts in a fraction of the time tsx takes
   const compiled = !fromSource || (process.env.MICROLITH_DOMAINS === 'dist' && !loadsTypeScript);
-  const url = compiled ? domainEntry(module, new URL(fromSource ? '../../dist/' : '../', import.meta.url)) : new URL(`../${module}.ts`, import.meta.url);
+  const url = compiled ? domainEntry(module, DIST_URL) : new URL(`../${module}.ts`, import.meta.url);
   const entry = JSON.stringify(url.href);
   if (compiled && !loadsTypeScript) return new Worker(`${DOMAIN_PRELUDE}\nimport(${entry});`, { ...options, eval: true });
   // tsx resolved here, so a domain started from any working directory finds it

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageDir } from '../paths.js';
 import { z } from 'zod';
 import type { GradeResults, Lab, PointsFile } from './types.js';
 import { copiesLab } from './copies.js';
@@ -40,7 +40,7 @@ export class LabError extends Error {
 }
 
 /** The labs' files shipped with microlith: `labs/` at the package root (from src/labs or dist/labs alike). */
-export const LABS_DIR = fileURLToPath(new URL('../../labs/', import.meta.url));
+export const LABS_DIR = packageDir('labs');
 
 /** The lab named `name`; an error listing the labs if there is none. */
 export function findLab(name: string): Lab {

@@ -13,7 +13,7 @@
  */
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageDir } from '../paths.js';
 import type { core, z } from 'zod';
 import { workloadJsonSchema, type JsonSchemaNode } from './json-schema.js';
 import {
@@ -31,7 +31,7 @@ import {
 import { WorkloadSchema, type Workload } from './schema.js';
 
 /** The workloads shipped with microlith. */
-export const WORKLOAD_DIR = fileURLToPath(new URL('../../workloads/', import.meta.url));
+export const WORKLOAD_DIR = packageDir('workloads');
 export const MAX_WORKLOAD_BYTES = 1024 * 1024;
 
 /** Where a problem is, when it is in the text (not for a missing file, say). */
