@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, wri
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { isBuiltin } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +60,22 @@ describe("the build's bundles", () => {
       expect(domainEntry(module, pathToFileURL(join(ROOT, 'dist') + '/'), {}).pathname).toBe(pathToFileURL(bundle).pathname);
     });
   }
+});
+
+describe("what a domain's thread loads", () => {
+  it("the domain bundle loads neither Node's HTTP stack (only a socket device does) nor its crypto (seedrandom asks for it only to seed itself)", async () => {
+    const entry = pathToFileURL(join(ROOT, 'dist', 'domains', 'worker.js')).href;
+    // the module runs without a kernel's workerData and stops at once: what it loaded by then is what every domain loads
+    const code = `import(${JSON.stringify(entry)}).catch(() => {}).then(() => require('node:worker_threads').parentPort.postMessage(process.moduleLoadList));`;
+    const w = new Worker(code, { eval: true, workerData: null });
+    const loaded = await new Promise<string[]>((res, rej) => {
+      w.once('message', res);
+      w.once('error', rej);
+    });
+    await w.terminate();
+    expect(loaded).toContain('NativeModule zlib'); // the NIC's CRC: it did load
+    for (const m of ['NativeModule http', 'NativeModule net', 'NativeModule crypto']) expect(loaded).not.toContain(m);
+  });
 });
 
 describe("the CLI's bundle", () => {

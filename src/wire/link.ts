@@ -64,8 +64,8 @@ export interface DeviceLink {
  */
 export async function openDevice(port: PortLike, cfg: KernelConfig, regs: Registers): Promise<WireDevice> {
   if (!cfg.serve) return new NicDevice(port);
-  const { SocketDevice } = await import('./socket.js');
-  return new SocketDevice(port, cfg.serve, regs);
+  const { openSocketDevice } = await import('./socket.js');
+  return openSocketDevice(port, cfg.serve, regs);
 }
 
 /** The NIC, in net's domain: one link end. */

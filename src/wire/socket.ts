@@ -30,7 +30,7 @@
  * is written to the wire's registers as it ends, so the tally survives this
  * domain's death.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Msg, Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
@@ -194,6 +194,12 @@ function overflowStatus(raw: Buffer | undefined, at: number | undefined, fromSta
   return raw.toString('latin1', p, p + 6) === ' HTTP/' ? 414 : 431;
 }
 
+/** A socket device over `port`, with node:http loaded now. */
+export async function openSocketDevice(port: PortLike, spec: ServeSpec, regs: Registers): Promise<SocketDevice> {
+  const { createServer } = await import('node:http');
+  return new SocketDevice(port, spec, regs, createServer);
+}
+
 export class SocketDevice implements NetDevice {
   private readonly port: PortLike;
   private deliver: DeviceDeliver | null = null;
@@ -205,10 +211,15 @@ export class SocketDevice implements NetDevice {
   private stopping = false;
   private drainTimer: ReturnType<typeof setTimeout> | null = null;
 
+  /**
+   * `createServer`: node:http's, which openSocketDevice loads only when a socket is
+   * opened (a domain that never serves HTTP does not load Node's HTTP stack).
+   */
   constructor(
     port: PortLike,
     private readonly spec: ServeSpec,
     private readonly regs: Registers,
+    private readonly createServer: typeof http.createServer,
   ) {
     this.port = new BatchingPort(port);
   }
@@ -237,7 +248,7 @@ export class SocketDevice implements NetDevice {
   private listen(retries: number): void {
     if (this.server || this.stopping) return;
     const s = this.spec;
-    const server = http.createServer({
+    const server = this.createServer({
       maxHeaderSize: s.maxHeaderBytes,
       headersTimeout: s.headersTimeoutMs,
       requestTimeout: s.requestTimeoutMs,
