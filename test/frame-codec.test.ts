@@ -88,6 +88,16 @@ describe('what JSON would lose is kept, and what cannot be sent is refused', () 
     expect(Object.is((back as { d: number }).d, -0)).toBe(true);
   });
 
+  it('a field named __proto__ comes back as an own field, as JSON.parse and the structured clone make it, not as a prototype', () => {
+    for (const frame of [JSON.parse('{"__proto__":null}'), JSON.parse('{"k":0,"i":1,"m":{"type":"X","__proto__":{"a":1}}}'), JSON.parse('{"k":1,"i":2,"r":{"ok":true,"__proto__":5,"value":{"__proto__":[1]}}}')]) {
+      const { back } = roundTrip(frame);
+      expect(back).toStrictEqual(structuredClone(frame));
+      expect(Object.getPrototypeOf(back)).toBe(Object.prototype);
+    }
+    const { back } = roundTrip(JSON.parse('{"__proto__":null}'));
+    expect(Object.hasOwn(back as object, '__proto__')).toBe(true);
+  });
+
   it('functions and symbols in objects are dropped, as JSON drops them', () => {
     expect(roundTrip({ k: 3, e: 'x', f: () => 1, s: Symbol('s') }).back).toEqual({ k: 3, e: 'x' });
   });

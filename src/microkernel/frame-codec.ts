@@ -327,6 +327,16 @@ export class FrameWriter {
   }
 }
 
+/**
+ * Set field `k` of a decoded object: an own property, as JSON.parse and the
+ * structured clone make it, also for a field named `__proto__` (which an assignment
+ * would take for the object's prototype, and lose).
+ */
+function put(o: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[k] = v;
+}
+
 /** A reader over a ring's data bytes. */
 export class FrameReader {
   private pos = 0;
@@ -348,10 +358,10 @@ export class FrameReader {
     const f: Record<string, unknown> = {};
     for (let j = 0; j < n; j++) {
       const k = this.key();
-      if (this.bytes[this.pos] !== OBJECT) f[k] = this.value();
+      if (this.bytes[this.pos] !== OBJECT) put(f, k, this.value());
       else if (k === 'm') f[k] = this.object(true);
       else if (k === 'r' && (f.m === undefined || f.m === null)) f[k] = this.reply();
-      else f[k] = this.value();
+      else put(f, k, this.value());
     }
     return f;
   }
@@ -368,7 +378,7 @@ export class FrameReader {
     const r: Record<string, unknown> = {};
     for (let j = 0; j < n; j++) {
       const k = this.key();
-      r[k] = k === 'value' && this.bytes[this.pos] === OBJECT ? this.object(true) : this.value();
+      put(r, k, k === 'value' && this.bytes[this.pos] === OBJECT ? this.object(true) : this.value());
     }
     return r;
   }
@@ -386,9 +396,9 @@ export class FrameReader {
           if (this.bytes[this.pos] === BYTES) this.payloadBytes += this.view.getUint32(this.pos + 1, true);
           arr[i] = this.value();
         }
-        o[k] = arr;
+        put(o, k, arr);
       } else {
-        o[k] = this.value();
+        put(o, k, this.value());
       }
     }
     return o;
