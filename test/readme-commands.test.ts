@@ -18,7 +18,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limit, ROOT, spawnAsync, type Exited } from './support/cli.js';
 import { main } from '../src/cli/main.js';
@@ -200,7 +200,7 @@ function shrink(command: string): Shrunk {
     else words.push('--effort', '0.02', '--out', join(tmp, 'host.json'));
   }
   if (sub === 'validate') {
-    const file = join(tmp, words[2]);
+    const file = join(tmp, basename(words[2]));
     writeFileSync(file, readFileSync(join(ROOT, 'workloads/dns.json')));
     words[2] = file;
   }
