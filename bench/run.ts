@@ -82,6 +82,13 @@ const requestsOverride = args.requests === undefined ? undefined : Number(args.r
 
 /** Sum over the domains of their host-measured busy time per request, µs. */
 const busyUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.busyUsPerRequest ?? 0), 0);
+/**
+ * Cores the run kept busy: the process's CPU time (every thread: the clients, the
+ * kernel's domains, V8's and libuv's helpers) over the run's wall time, as its
+ * requests per second over its requests per CPU-second. Below the machine's cores
+ * (2 here) by what the threads spent waiting (for a wake-up, a peer, a core).
+ */
+const coresBusy = (r: RunReport) => (r.throughput.requestsPerCpuSec > 0 ? r.throughput.requestsPerSec / r.throughput.requestsPerCpuSec : 0);
 
 function save(data: object): void {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -162,6 +169,7 @@ async function throughput(check?: Reference): Promise<void> {
     'ratio to monolithic\n(paired median)',
     'ratio min–max',
     'req per CPU-s\n(host, median)',
+    'cores busy\n(host, median)',
     'busy µs per request\n(all domains, host)',
     'bytes copied\nper request',
   ]);
@@ -174,6 +182,7 @@ async function throughput(check?: Reference): Promise<void> {
         r.ratio.median.toFixed(3),
         `${r.ratio.min.toFixed(3)}–${r.ratio.max.toFixed(3)}`,
         Math.round(median(r.reports.map((x) => x.throughput.requestsPerCpuSec))),
+        median(r.reports.map(coresBusy)).toFixed(2),
         median(r.reports.map(busyUs)).toFixed(1),
         Math.round(r.reports[0].perRequest.bytesCopied),
       ]);
@@ -242,6 +251,7 @@ async function throughput(check?: Reference): Promise<void> {
         requestsPerSecRounds: reports.map((x) => x.throughput.requestsPerSec),
         requestsPerCpuSec: spread(reports.map((x) => x.throughput.requestsPerCpuSec)),
         busyUsPerRequest: spread(reports.map(busyUs)),
+        coresBusy: spread(reports.map(coresBusy)),
         firstReport: reports[0],
       })),
     },
