@@ -28,6 +28,7 @@ const UNIT = [
   'workload-files',
   'workload-texts',
   'paths',
+  'response-hash',
 ].map((f) => `test/${f}.test.ts`);
 const CHANNEL = ['batching-port', 'ipc-messagechannel', 'message-shapes', 'ring-channel', 'transport-codecs', 'transport-ipc'].map((f) => `test/${f}.test.ts`);
 
