@@ -40,6 +40,13 @@ export interface DomainUsage {
   utilisation: number;
   /** Host-measured busy time of the domain per completed request, µs (filled in by the report). */
   busyUsPerRequest?: number;
+  /**
+   * Ring signalling only: what the domain's pump did during the run (its current
+   * incarnation's), host-measured and timing-dependent, never a counter: turns of
+   * its loop, sleeps on its doorbell, and notifies it paid for to wake a sleeping
+   * domain.
+   */
+  pump?: { turns: number; sleeps: number; notifies: number };
 }
 
 /** What the supervisor did for one server (host-measured times). */

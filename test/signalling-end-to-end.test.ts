@@ -100,6 +100,28 @@ describe.each(SEEDS)(`specweb96, seed %s, ${REQUESTS} requests: every transport 
     }
   });
 
+  it("under ring signalling each domain's report says what its pump did (turns, sleeps, notifies); under message and batch there is no pump, nor in the monolith", () => {
+    expect(mono.domains.every((d) => d.pump === undefined)).toBe(true);
+    for (const c of COMBOS) {
+      const r = micro.get(label(c))!;
+      if (c[1] !== 'ring') {
+        expect(r.domains.every((d) => d.pump === undefined), label(c)).toBe(true);
+        continue;
+      }
+      expect(r.domains.map((d) => d.name)).toEqual(['disk', 'net', 'app']);
+      for (const d of r.domains) {
+        const p = d.pump!;
+        // every domain took messages off its rings, so its loop turned; a sleep or a notify needs no more than a turn
+        expect(p.turns, `${label(c)} ${d.name}`).toBeGreaterThan(0);
+        expect(p.sleeps).toBeGreaterThanOrEqual(0);
+        expect(p.sleeps).toBeLessThanOrEqual(p.turns);
+        expect(Number.isInteger(p.notifies) && p.notifies >= 0).toBe(true);
+      }
+      // every domain slept before its first message, so somebody rang a sleeping doorbell
+      expect(r.domains.reduce((n, d) => n + d.pump!.notifies, 0)).toBeGreaterThan(0);
+    }
+  });
+
   it.each(NOT_MESSAGE.map(label))('%s gives the same digest as the monolith', (l) => {
     expect(mono.digest).toMatch(/\S/);
     expect(micro.get(l)!.digest).toBe(mono.digest);

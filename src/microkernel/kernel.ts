@@ -24,7 +24,7 @@ import type { KernelEnv } from '../harness/env.js';
 import type { ChannelGrant, WorkerBoot, WorkerControl } from './worker.js';
 import { newPoolMemory, type PoolMemory } from './pool.js';
 import { loadTransportModule, newGrantMemory, type GrantMemory } from './transport-module.js';
-import { newDoorbell, newRingMemory, type Doorbell } from './ring.js';
+import { newDoorbell, newRingMemory, type Doorbell, type PumpCounts } from './ring.js';
 import { BLOCK_SIZE } from '../servers/fs.js';
 import type { TraceRecord } from '../trace/types.js';
 import { decideSafely, defaultRestartPolicy, loadRestartPolicy, type RestartPolicyFunction } from './policy-module.js';
@@ -346,10 +346,12 @@ export class Microkernel implements Kernel {
     this.heartbeats?.stop();
     const denied: string[] = [];
     const trace: TraceRecord[] = [];
+    const pumps = new Map<ServerName, PumpCounts>();
     for (const s of this.slots.values()) {
       if (!s.cur.domain.alive || s.state !== 'up') continue;
       const st = await s.cur.domain.control((c) => c.stats());
       if (st !== GONE) denied.push(...st.denied);
+      if (st !== GONE && st.pump) pumps.set(s.name, st.pump);
       if (!this.env.trace) continue;
       const traced = await s.cur.domain.control((c) => c.trace());
       if (traced !== GONE) trace.push(...traced);
@@ -361,7 +363,8 @@ export class Microkernel implements Kernel {
       const lived = Math.max(0, end - Math.max(inc.startedAt, this.runStart));
       // an incarnation that is gone took its busy time with it: counted as 0
       const busy = inc.domain.alive ? inc.domain.utilisation(inc.elu0) * lived : 0;
-      return { name: s.name, servers: [s.name], utilisation: Math.min(1, (busy + s.busyMs) / total) };
+      const pump = pumps.get(s.name);
+      return { name: s.name, servers: [s.name], utilisation: Math.min(1, (busy + s.busyMs) / total), ...(pump ? { pump } : {}) };
     });
     const supervision = Object.fromEntries(
       [...this.slots.values()].map((s): [ServerName, Supervision] => [

@@ -168,8 +168,26 @@ export class Ring {
  */
 export function ring(bell: Int32Array): void {
   Atomics.add(bell, BELL, 1);
-  if (Atomics.load(bell, ASLEEP) === 1 && Atomics.compareExchange(bell, ASLEEP, 1, 0) === 1) Atomics.notify(bell, BELL);
+  if (Atomics.load(bell, ASLEEP) === 1 && Atomics.compareExchange(bell, ASLEEP, 1, 0) === 1) {
+    pumpCounts.notifies++;
+    Atomics.notify(bell, BELL);
+  }
 }
+
+/**
+ * What this thread's ring signalling did, host-measured and timing-dependent (so
+ * never among the counters): pump turns, sleeps on its doorbell, and notifies of a
+ * sleeping domain's doorbell (its own or a peer's: a thread that wakes another pays
+ * for the futex wake-up).
+ */
+export interface PumpCounts {
+  turns: number;
+  sleeps: number;
+  notifies: number;
+}
+
+/** This thread's counts (a domain is one thread, with its own copy of this module). */
+export const pumpCounts: PumpCounts = { turns: 0, sleeps: 0, notifies: 0 };
 
 /**
  * A domain's receive loop over all its inbound rings. Each turn drains every
@@ -220,6 +238,7 @@ export class Pump {
   private readonly turn = (): void => {
     this.scheduled = false;
     if (this.stopped) return;
+    pumpCounts.turns++;
     let work = 0;
     let backlog = false;
     for (const ch of this.channels) {
@@ -253,6 +272,7 @@ export class Pump {
       if (!ch.idle()) return this.wake();
     }
     this.sleeping = true;
+    pumpCounts.sleeps++;
     const w = Atomics.waitAsync(this.bell, BELL, seen, SLEEP_TIMEOUT_MS);
     if (w.async) w.value.then(this.wake);
     else this.wake();

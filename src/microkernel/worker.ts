@@ -29,7 +29,7 @@ import { crashDomain, domainBoot, serveControl, type Port } from '../harness/dom
 import { Endpoint } from './ipc.js';
 import { Links } from './links.js';
 import { PoolBlocks, PoolMapping, type PoolMemory } from './pool.js';
-import { Pump, type Doorbell } from './ring.js';
+import { Pump, pumpCounts, type Doorbell, type PumpCounts } from './ring.js';
 import { openChannel, type ChannelRings } from './batch.js';
 import { codecFor, keptBuffers, release, type Codec, type Held } from './transport.js';
 import { GrantDomain, grantCodec, loadTransportModule, type GrantMemory, type TransportModule } from './transport-module.js';
@@ -85,8 +85,11 @@ export interface WorkerControl {
   boot(): Promise<void>;
   /** Run the server's own loop, if it has one; resolves when it ends. */
   start(): Promise<void>;
-  /** Also the first calls this domain refused for want of a grant. */
-  stats(): { pendingCalls: number; heapUsedBytes: number; denied: string[] };
+  /**
+   * Also the first calls this domain refused for want of a grant, and under ring
+   * signalling what its pump did since its run started (host-measured).
+   */
+  stats(): { pendingCalls: number; heapUsedBytes: number; denied: string[]; pump: PumpCounts | null };
   /** A new incarnation of a peer: the channel to it. */
   connect(grant: ChannelGrant): void;
   /** The supervisor gave up on `peer`: calls to it fail fast from now on. */
@@ -273,6 +276,8 @@ const control: WorkerControl = {
   },
 
   async start() {
+    // the pump's counts are the run's: what booting and waiting for the run did is not counted
+    pumpCounts.turns = pumpCounts.sleeps = pumpCounts.notifies = 0;
     try {
       await server!.start();
     } catch (e) {
@@ -281,7 +286,7 @@ const control: WorkerControl = {
   },
 
   stats() {
-    return { pendingCalls: links.pendingCalls, heapUsedBytes: process.memoryUsage().heapUsed, denied: [...links.denied] };
+    return { pendingCalls: links.pendingCalls, heapUsedBytes: process.memoryUsage().heapUsed, denied: [...links.denied], pump: pump ? { ...pumpCounts } : null };
   },
 
   connect(grant) {

@@ -76,6 +76,12 @@ function hostRows(r: RunReport, wide: boolean, latencyLabel?: string): Row[] {
   if (wide) rows.push(['requests per CPU-second (all threads)', rate(r.throughput.requestsPerCpuSec), host()]);
   rows.push(['busy share per domain', r.domains.map((d) => `${d.name} ${pct(d.utilisation)}`).join(', '), host()]);
   if (wide) rows.push(['busy µs per request, per domain', r.domains.map((d) => `${d.name} ${us(d.busyUsPerRequest ?? NaN)}`).join(', '), host()]);
+  const pumped = r.domains.filter((d) => d.pump);
+  const done = r.outcomes.ok + r.outcomes.fail + r.outcomes.info;
+  if (wide && pumped.length && done > 0) {
+    const per100 = (n: number) => ((100 * n) / done).toFixed(1);
+    rows.push(['ring sleeps / notifies per 100 requests', pumped.map((d) => `${d.name} ${per100(d.pump!.sleeps)} / ${per100(d.pump!.notifies)}`).join(', '), host()]);
+  }
   return rows;
 }
 
