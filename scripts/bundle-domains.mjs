@@ -49,11 +49,9 @@ const lazyCrypto = {
   },
 };
 
-await build({
+/** What every bundle here is: one ES module for Node 20 with all it imports but tsx. */
+const COMMON = {
   absWorkingDir: root,
-  entryPoints: ENTRIES,
-  plugins: [lazyCrypto],
-  outdir: 'dist/domains',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -61,29 +59,18 @@ await build({
   // tsx is loaded only for a module of the user's in TypeScript, from node_modules
   external: ['tsx', 'tsx/*'],
   keepNames: true,
-  // the CommonJS packages inside (seedrandom) may require Node's modules
-  banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   logLevel: 'warning',
-});
+};
+// the CommonJS packages inside (seedrandom, yargs) may require Node's modules
+const REQUIRE = "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);";
+
+await build({ ...COMMON, entryPoints: ENTRIES, plugins: [lazyCrypto], outdir: 'dist/domains', banner: { js: REQUIRE } });
 
 const CLI = 'dist/cli.js';
 const MARK = '// microlith: the CLI in one file (scripts/bundle-domains.mjs)';
 if (!readFileSync(new URL(`../${CLI}`, import.meta.url), 'utf8').includes(MARK)) {
   // the per-file entry stays beside it, for CPU profiles (each function keeps its file)
   copyFileSync(new URL(`../${CLI}`, import.meta.url), new URL('../dist/cli-unbundled.js', import.meta.url));
-  await build({
-    absWorkingDir: root,
-    entryPoints: [CLI],
-    outfile: CLI,
-    allowOverwrite: true,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['tsx', 'tsx/*'],
-    keepNames: true,
-    banner: { js: `${MARK}\nimport { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);` },
-    logLevel: 'warning',
-  });
+  await build({ ...COMMON, entryPoints: [CLI], outfile: CLI, allowOverwrite: true, banner: { js: `${MARK}\n${REQUIRE}` } });
   chmodSync(new URL(`../${CLI}`, import.meta.url), 0o755);
 }
