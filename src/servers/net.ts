@@ -192,10 +192,11 @@ function clientDied(st: NetState, client: Caller, ctx: ServerContext, forGood = 
 /** Compute each frame's RFC 1071 checksum into it, unless the NIC does; the frames' payload bytes. */
 function checksumFrames(frames: Frame[], offload: boolean): number {
   let bytes = 0;
+  const sum = new InetChecksum();
   for (const f of frames) {
     bytes += f.length;
     if (offload) continue;
-    const sum = new InetChecksum();
+    sum.reset();
     for (const s of f.segments) sum.update(s);
     f.checksum = sum.digest();
   }
