@@ -30,10 +30,10 @@ const plain = (s: string) => stripVTControlCharacters(s);
 const widest = (s: string) => Math.max(...plain(s).split('\n').map((l) => [...l].length));
 
 const ipcResults: Array<IpcBenchResult & { modelled?: { label: string; roundTripUs: number } }> = [
-  { transport: 'copy', signal: 'message', sizeBytes: 8, roundTripUs: { median: 61.234, p99: 140.5, calls: 400 }, pipelinedRoundTripUs: 12.345, oneWayMBps: 0.1234, bytesCopiedPerRoundTrip: 16 },
-  { transport: 'copy', signal: 'ring', sizeBytes: 16 * 1024 * 1024, roundTripUs: { median: 48211.7, p99: 90412.2, calls: 8 }, pipelinedRoundTripUs: 30111.4, oneWayMBps: 812.55, bytesCopiedPerRoundTrip: 64 * 1024 * 1024 },
-  { transport: 'transfer', signal: 'message', sizeBytes: 65536, roundTripUs: { median: 188.8, p99: 1203.9, calls: 100 }, pipelinedRoundTripUs: 40.01, oneWayMBps: 3041.2, bytesCopiedPerRoundTrip: 0 },
-  { transport: 'shared', signal: 'ring', sizeBytes: 1048576, roundTripUs: { median: 1234.5, p99: 4567.8, calls: 100 }, pipelinedRoundTripUs: 800.1, oneWayMBps: 1523.4, bytesCopiedPerRoundTrip: 0 },
+  { transport: 'copy', signal: 'message', sizeBytes: 8, roundTripUs: { median: 61.234, p99: 140.5, calls: 400 }, pipelinedRoundTripUs: 12.345, oneWayMBps: 0.1234, bytesCopiedPerRoundTrip: 16, inThread: false },
+  { transport: 'copy', signal: 'ring', sizeBytes: 16 * 1024 * 1024, roundTripUs: { median: 48211.7, p99: 90412.2, calls: 8 }, pipelinedRoundTripUs: 30111.4, oneWayMBps: 812.55, bytesCopiedPerRoundTrip: 64 * 1024 * 1024, inThread: false },
+  { transport: 'transfer', signal: 'message', sizeBytes: 65536, roundTripUs: { median: 188.8, p99: 1203.9, calls: 100 }, pipelinedRoundTripUs: 40.01, oneWayMBps: 3041.2, bytesCopiedPerRoundTrip: 0, inThread: false },
+  { transport: 'shared', signal: 'ring', sizeBytes: 1048576, roundTripUs: { median: 1234.5, p99: 4567.8, calls: 100 }, pipelinedRoundTripUs: 800.1, oneWayMBps: 1523.4, bytesCopiedPerRoundTrip: 0, inThread: false },
 ];
 const priced = ipcResults.map((r) => ({ ...r, modelled: priceRoundTrip(loadProfile('pentium-pro-1996'), r.bytesCopiedPerRoundTrip) }));
 

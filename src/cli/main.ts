@@ -212,6 +212,7 @@ const BENCH_FLAGS = {
   'spin-us': numeric('ring signalling: µs to poll before sleeping (see README)', RANGES.spinUs, 0),
   depth: numeric('calls in flight for the pipelined and bandwidth figures', RANGES.depth, 64),
   effort: numeric('scale the number of calls per figure', RANGES.effort, 1),
+  'in-thread': { type: 'boolean', describe: 'serve the echo in this thread, not in a domain of its own: the same IPC code with no thread between the ends (what the framework costs per message, without wake-ups or a second core)' },
   profile: { type: 'string', requiresArg: true, describe: `cost profile for the modelled round trip (default ${DEFAULT_PROFILE})` },
   json: jsonFlag('the results'),
   wide: { type: 'boolean', describe: 'every detail in the table (p99 and pipelined round trips)' },
@@ -773,10 +774,11 @@ async function benchCommand(a: Args<typeof BENCH_FLAGS>): Promise<number> {
     spinUs: numberFlag('spinUs', a['spin-us']) ?? 0,
     depth: numberFlag('depth', a.depth) ?? 64,
     effort: numberFlag('effort', a.effort) ?? 1,
+    inThread: a['in-thread'] === true,
   };
   const profile = loadProfile((a.profile as string | undefined) ?? DEFAULT_PROFILE);
   const progress = a.quiet ? () => {} : err;
-  progress(`bench ipc: this thread <-> one echo domain; spin ${opts.spinUs} µs; ${opts.depth} in flight for pipelined/bandwidth`);
+  progress(`bench ipc: this thread <-> ${opts.inThread ? 'an echo in this same thread' : 'one echo domain'}; spin ${opts.spinUs} µs; ${opts.depth} in flight for pipelined/bandwidth`);
   const width = Math.max(...opts.transports.flatMap((t) => opts.signals.map((s) => `${t}:${s}`.length)));
   const measured = await benchIpc({
     ...opts,

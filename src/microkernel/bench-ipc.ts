@@ -18,6 +18,7 @@ import { newPoolMemory, PoolBlocks, PoolMapping } from './pool.js';
 import { newDoorbell, newRingMemory, pow2AtLeast, Pump } from './ring.js';
 import { newChannel, startDomain } from '../harness/domain.js';
 import { openChannel } from './batch.js';
+import { echoEndpoint } from './echo.js';
 import { codecFor, type Held, release } from './transport.js';
 
 /** What `benchIpc()` measures: every transport × signalling pair (but transfer with ring) at every message size in bytes, with spinUs for ring signalling. */
@@ -30,6 +31,13 @@ export interface IpcBenchOptions {
   depth: number;
   /** Scales the number of calls per figure (1 = default). */
   effort: number;
+  /**
+   * Serve the echo in this thread instead of a domain of its own: the same IPC
+   * code at both ends with no thread between them, so what remains is what the
+   * framework costs per message, without wake-ups, cross-core traffic or a second
+   * core. Default false.
+   */
+  inThread?: boolean;
   onResult?: (r: IpcBenchResult) => void;
 }
 
@@ -46,6 +54,8 @@ export interface IpcBenchResult {
   oneWayMBps: number;
   /** Counted bytes copied per round trip, by both domains, both directions. */
   bytesCopiedPerRoundTrip: number;
+  /** The echo ran in this thread (`inThread`), not in a domain of its own. */
+  inThread: boolean;
 }
 
 const SLOT = 4096;
@@ -107,7 +117,8 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
     pool,
     rings: ab && ba && myBell && peerBell ? { tx: ba, rx: ab, peerBell: myBell, bell: peerBell } : null,
   };
-  const worker = startDomain<never, EchoBoot>({ module: 'microkernel/echo-worker', name: 'microlith-echo', boot, transfer: [port2] });
+  const echo = opts.inThread ? echoHere(boot) : null;
+  const worker = echo ? null : startDomain<never, EchoBoot>({ module: 'microkernel/echo-worker', name: 'microlith-echo', boot, transfer: [port2] });
   const counters = new Counters();
   const pump = ab && ba && myBell && peerBell ? new Pump(myBell, opts.spinUs) : null;
   const port = openChannel(signal, port1, pump && ab && ba && peerBell ? { rings: { tx: ab, rx: ba, peerBell }, pump, counters } : null);
@@ -146,7 +157,22 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
     async close() {
       ep.close();
       pump?.stop();
-      await worker.terminate();
+      echo?.close();
+      await worker?.terminate();
+    },
+  };
+}
+
+/** The echo domain's side of the pair, in this thread: its pump, channel end and echo server, as echo-worker.ts sets them up. */
+function echoHere(boot: EchoBoot): { close(): void } {
+  const counters = new Counters(boot.counters);
+  const pump = boot.rings ? new Pump(boot.rings.bell, boot.spinUs) : null;
+  const port = openChannel(boot.signal, boot.port, pump && boot.rings ? { rings: boot.rings, pump, counters } : null);
+  const ep = echoEndpoint(port, counters, boot.transport, boot.pool);
+  return {
+    close() {
+      ep.close();
+      pump?.stop();
     },
   };
 }
@@ -199,5 +225,6 @@ async function measure(pair: Pair, transport: Transport, signal: Signal, size: n
     pipelinedRoundTripUs: round((pipelinedMs * 1000) / np),
     oneWayMBps: round((size * nb) / (sinkMs * 1000)),
     bytesCopiedPerRoundTrip: Math.round(copiedPerCall),
+    inThread: opts.inThread === true,
   };
 }

@@ -434,7 +434,8 @@ export function formatIpcBench(
   return [
     grid({ columns, groups, rows, width: widthOf(opts) }),
     note(
-      'host-measured: round trip = request and reply with the payload both ways, one call at a time (median); ' +
+      'host-measured: round trip = request and reply with the payload both ways, one call at a time (median)' +
+        (results[0]?.inThread ? ', both ends in this thread (--in-thread: no wake-ups, no second core); ' : '; ') +
         `${wide ? 'pipelined = wall time / calls with many in flight; ' : ''}one-way = payload bytes to a sink per second. ` +
         'counted: bytes copied per round trip, both domains and directions.' +
         (modelled ? ` ${modelled}: two messages and the counted copies, priced by the profile.` : '') +
