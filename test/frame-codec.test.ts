@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodedSize, encodedSizeBound, FrameReader, FrameWriter } from '../src/microkernel/frame-codec.js';
+import { encodedSize, encodedSizeBound, FRAME_OVERFLOW, FrameReader, FrameWriter } from '../src/microkernel/frame-codec.js';
 
 function over(bytes: Uint8Array) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -141,5 +141,38 @@ describe('property: any plain frame round-trips, and its size is exact', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('with an end: a frame within its bound is written exactly as without one; one byte short of its size, FRAME_OVERFLOW and no byte at or past the end', () => {
+    fc.assert(
+      fc.property(value, fc.nat(7), fc.boolean(), (v, at, asBody) => {
+        const frame = asBody ? { k: 1, i: 2, r: { ok: true, value: { data: [u8(1, 2)], v } } } : v;
+        const size = encodedSize(frame);
+        const bound = encodedSizeBound(frame);
+        const free = new Uint8Array(at + bound + 8).fill(0xee);
+        const bounded = new Uint8Array(at + bound + 8).fill(0xee);
+        expect(over(free).w.write(frame, at)).toBe(size);
+        // the writer checks its room as the bound counts (three bytes a UTF-16 unit), so the bound always fits
+        expect(over(bounded).w.write(frame, at, at + bound)).toBe(size);
+        expect(bounded).toEqual(free);
+        const short = new Uint8Array(at + bound + 8).fill(0xee);
+        expect(() => over(short).w.write(frame, at, at + size - 1)).toThrow();
+        try {
+          over(new Uint8Array(at + bound + 8)).w.write(frame, at, at + size - 1);
+        } catch (e) {
+          expect(e).toBe(FRAME_OVERFLOW);
+        }
+        expect([...short.subarray(at + size - 1)].every((b) => b === 0xee)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('with an end, a cycle or a BigInt is still a TypeError (not an overflow, not a stack overflow)', () => {
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic.self = cyclic;
+    const big = new Uint8Array(1 << 16);
+    expect(() => over(big).w.write(cyclic, 0, big.length)).toThrow(/nests deeper than 64 levels/);
+    expect(() => over(big).w.write({ k: 0, i: 1, m: { type: 'T', n: 1n } }, 0, big.length)).toThrow(TypeError);
   });
 });

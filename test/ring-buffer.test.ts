@@ -380,6 +380,58 @@ describe('property: the ring behaves like a FIFO queue', () => {
     { weight: 1, arbitrary: fc.record({ op: fc.constant('die' as const), size: fc.nat(1 << 16) }) },
   );
 
+  it('writeInRoom: any mix with write() and drains delivers the accepted records in order; it offers one piece before the data area ends, at most maxRecord, and a refusal or a fill that gives up keeps nothing', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(64, 128, 256, 1024), fc.array(fc.record({ op: fc.constantFrom('room', 'write', 'drain'), size: fc.nat(600) }), { maxLength: 300 }), (cap, ops) => {
+        const { producer, consumer } = rig(cap);
+        const max = producer.maxRecord;
+        let model: Uint8Array[] = [];
+        let tag = 0;
+        for (const o of ops) {
+          if (o.op === 'drain') {
+            expect(takeAll(consumer)).toEqual(model);
+            model = [];
+            continue;
+          }
+          const r = rec(o.size % (max + 1), tag++);
+          if (o.op === 'write') {
+            if (put(producer, r)) model.push(r);
+            continue;
+          }
+          // as a frame writer does: write what fits before `end`, or give up (here: report -1 and write nothing)
+          let gaveUp = false;
+          let offered = -1;
+          let ok = false;
+          try {
+            ok = producer.writeInRoom((at, end) => {
+              offered = end - at;
+              expect(end).toBeLessThanOrEqual(cap); // one piece, before the end of the data area
+              if (r.length > end - at) {
+                gaveUp = true;
+                throw new Error('does not fit');
+              }
+              producer.data.bytes.set(r, at);
+              return r.length;
+            }, false);
+          } catch (e) {
+            // what fill throws comes back to the caller, and nothing of the record is kept
+            expect(gaveUp && (e as Error).message === 'does not fit').toBe(true);
+            continue;
+          }
+          if (!ok) expect(offered).toBe(-1); // refused before any fill: no room at all
+          else {
+            expect(offered).toBeGreaterThanOrEqual(r.length);
+            expect(offered).toBeLessThanOrEqual(max);
+            model.push(r);
+          }
+        }
+        expect(takeAll(consumer)).toEqual(model);
+        expect(consumer.isEmpty()).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('any sequence of writes, drains and dead producers delivers exactly the accepted records, in order, with their bytes', () => {
     fc.assert(
       fc.property(fc.constantFrom(64, 128, 256, 1024), fc.array(opArb, { maxLength: 300 }), (cap, ops) => {
