@@ -12,13 +12,12 @@
 import type { Signal, Transport } from '../config.js';
 import { COUNTER_SLAB_BYTES, Counters } from '../metrics/counters.js';
 import { median } from '../metrics/stats.js';
-import type { EchoBoot } from './echo-worker.js';
 import { Endpoint } from './ipc.js';
 import { newPoolMemory, PoolBlocks, PoolMapping } from './pool.js';
 import { newDoorbell, newRingMemory, pow2AtLeast, Pump } from './ring.js';
 import { newChannel, startDomain } from '../harness/domain.js';
 import { openChannel } from './batch.js';
-import { echoEndpoint } from './echo.js';
+import { serveEcho, type EchoBoot } from './echo.js';
 import { codecFor, type Held, release } from './transport.js';
 
 /** What `benchIpc()` measures: every transport × signalling pair (but transfer with ring) at every message size in bytes, with spinUs for ring signalling. */
@@ -117,7 +116,7 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
     pool,
     rings: ab && ba && myBell && peerBell ? { tx: ba, rx: ab, peerBell: myBell, bell: peerBell } : null,
   };
-  const echo = opts.inThread ? echoHere(boot) : null;
+  const echo = opts.inThread ? serveEcho(boot) : null;
   const worker = echo ? null : startDomain<never, EchoBoot>({ module: 'microkernel/echo-worker', name: 'microlith-echo', boot, transfer: [port2] });
   const counters = new Counters();
   const pump = ab && ba && myBell && peerBell ? new Pump(myBell, opts.spinUs) : null;
@@ -159,20 +158,6 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
       pump?.stop();
       echo?.close();
       await worker?.terminate();
-    },
-  };
-}
-
-/** The echo domain's side of the pair, in this thread: its pump, channel end and echo server, as echo-worker.ts sets them up. */
-function echoHere(boot: EchoBoot): { close(): void } {
-  const counters = new Counters(boot.counters);
-  const pump = boot.rings ? new Pump(boot.rings.bell, boot.spinUs) : null;
-  const port = openChannel(boot.signal, boot.port, pump && boot.rings ? { rings: boot.rings, pump, counters } : null);
-  const ep = echoEndpoint(port, counters, boot.transport, boot.pool);
-  return {
-    close() {
-      ep.close();
-      pump?.stop();
     },
   };
 }

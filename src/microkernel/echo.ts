@@ -4,16 +4,34 @@
  * kernel's own IPC (Endpoint, codecs, rings) and nothing else. It runs in the echo
  * domain (echo-worker.ts), or with `--in-thread` in the bench's own thread.
  */
-import type { Transport } from '../config.js';
-import type { Counters } from '../metrics/counters.js';
-import { Endpoint, type PortLike } from './ipc.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { Signal, Transport } from '../config.js';
+import { Counters } from '../metrics/counters.js';
+import { openChannel } from './batch.js';
+import { Endpoint } from './ipc.js';
 import { PoolMapping, type PoolMemory } from './pool.js';
+import { Pump, type Doorbell, type RingMemory } from './ring.js';
 import { codecFor } from './transport.js';
 
-export function echoEndpoint(port: PortLike, counters: Counters, transport: Transport, pool: PoolMemory | null): Endpoint {
-  return new Endpoint(port, {
+/** What the echo's side of the pair is given: its channel end, counters, transport, signalling, pool and rings. */
+export interface EchoBoot {
+  port: MessagePort;
+  counters: SharedArrayBuffer;
+  transport: Transport;
+  signal: Signal;
+  spinUs: number;
+  pool: PoolMemory | null;
+  rings: { tx: RingMemory; rx: RingMemory; peerBell: Doorbell; bell: Doorbell } | null;
+}
+
+/** Serve the echo on `boot`'s channel end, in this thread: its pump (ring signalling), channel and Endpoint. */
+export function serveEcho(boot: EchoBoot): { close(): void } {
+  const counters = new Counters(boot.counters);
+  const pump = boot.rings ? new Pump(boot.rings.bell, boot.spinUs) : null;
+  const port = openChannel(boot.signal, boot.port, pump && boot.rings ? { rings: boot.rings, pump, counters } : null);
+  const ep = new Endpoint(port, {
     counters,
-    codec: codecFor(transport, pool ? [new PoolMapping(pool)] : []),
+    codec: codecFor(boot.transport, boot.pool ? [new PoolMapping(boot.pool)] : []),
     deadlineMs: 60_000,
     onCall: (m) => {
       const data = (m as { data?: Uint8Array[] }).data ?? [];
@@ -25,4 +43,10 @@ export function echoEndpoint(port: PortLike, counters: Counters, transport: Tran
     },
     label: 'bench<->echo',
   });
+  return {
+    close() {
+      ep.close();
+      pump?.stop();
+    },
+  };
 }

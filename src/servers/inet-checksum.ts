@@ -100,19 +100,18 @@ function wordsOf(buffer: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
 
 /** The folded sum of words `from` to `to` of `w`, in four accumulators (independent additions run side by side). */
 function sum32(w: Uint32Array<ArrayBufferLike>, from: number, to: number): number {
-  const n = to;
   let a = 0;
   let b = 0;
   let c = 0;
   let d = 0;
   let k = from;
-  for (; k + 3 < n; k += 4) {
+  for (; k + 3 < to; k += 4) {
     a += w[k];
     b += w[k + 1];
     c += w[k + 2];
     d += w[k + 3];
   }
-  for (; k < n; k++) a += w[k];
+  for (; k < to; k++) a += w[k];
   return fold(a) + fold(b) + fold(c) + fold(d);
 }
 
