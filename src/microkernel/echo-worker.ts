@@ -6,6 +6,4 @@
 import { domainBoot } from '../harness/domain.js';
 import { serveEcho, type EchoBoot } from './echo.js';
 
-export type { EchoBoot } from './echo.js';
-
 serveEcho(domainBoot<EchoBoot>());
