@@ -108,6 +108,17 @@ describe('main() side by side', () => {
     expect(b.out).toMatch(/^ftp-bulk /m);
     expect(b.out + b.err).not.toMatch(/microlith run|running specweb96/);
   });
+
+  it('calls at once print exactly what each prints alone, stdout and stderr alike', async () => {
+    const commands = [['validate', 'workloads/dns.json'], ['lab', 'list'], ['lab', 'show', 'copies', '-s', '7'], ['validate', 'no-such-workload.json']];
+    const alone: Result[] = [];
+    for (const c of commands) alone.push(await cli(c));
+    // each alone printed something of its own, so a line that crossed over shows
+    expect(alone.map((r) => r.code)).toEqual([0, 0, 0, 2]);
+    expect(alone[3].stderr).toMatch(/^microlith: no-such-workload\.json: /);
+    expect(new Set(alone.map((r) => r.stdout + r.stderr)).size).toBe(commands.length);
+    expect(await Promise.all(commands.map((c) => cli(c)))).toEqual(alone);
+  });
 });
 
 describe('run: exports', () => {

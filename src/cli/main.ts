@@ -13,7 +13,6 @@ import cliProgress from 'cli-progress';
 import { accessSync, constants, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import os from 'node:os';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { ConfigError, DEFAULT_KERNEL_CONFIG, MODES, SIGNALS, TRANSPORTS, type Mode, type OptionNamer } from '../config.js';
 import { compare, LabelError, parseLabel, type Comparison } from '../compare.js';
 import { defined, DEFAULT_LABELS, DEFAULT_MODE, DEFAULT_WORKLOAD, RANDOM_PLAN_REQUESTS, type CompareOptions, type RunOptions } from '../options.js';
@@ -52,11 +51,20 @@ export interface CliIo {
   err(text: string): void;
 }
 
-/** The streams of the main() call in progress: calls side by side (in one process) keep their own. */
-const calls = new AsyncLocalStorage<CliIo>();
-const io = (): CliIo => calls.getStore() ?? { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
-const out = (text: string) => io().out(text.endsWith('\n') ? text : `${text}\n`);
-const err = (text: string) => io().err(text.endsWith('\n') ? text : `${text}\n`);
+/**
+ * One main() call's printing, each text ended by a newline. Made from that call's
+ * streams and handed to whatever prints, so calls side by side (in one process)
+ * keep their own; not an AsyncLocalStorage, whose promise hooks would tax every
+ * promise in this thread (the microkernel's clients and kernel run in it).
+ */
+interface Print {
+  out(text: string): void;
+  err(text: string): void;
+}
+const printTo = (streams: CliIo): Print => ({
+  out: (text) => streams.out(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => streams.err(text.endsWith('\n') ? text : `${text}\n`),
+});
 
 // ---------------------------------------------------------------- flags
 
@@ -458,10 +466,10 @@ function exportTargets(a: { json?: unknown } & Args<typeof EXPORT_FLAGS> & { tra
 const usesStdout = (t: Partial<Record<ExportKind, string>>) => Object.values(t).includes('-');
 
 /** Write `text` to `target` (`-`: stdout), saying where on stderr. */
-function emit(target: string, text: string, what: string, quiet: unknown): void {
-  if (target === '-') return out(text);
+function emit(io: Print, target: string, text: string, what: string, quiet: unknown): void {
+  if (target === '-') return io.out(text);
   writeExport(target, text.endsWith('\n') ? text : `${text}\n`);
-  if (!quiet) err(`wrote ${what} to ${target}`);
+  if (!quiet) io.err(`wrote ${what} to ${target}`);
 }
 
 /**
@@ -488,13 +496,13 @@ function writeExport(file: string, text: string): void {
 }
 
 /** The exports of `x` (a run report or a comparison) to their targets. */
-function writeExports(t: Partial<Record<ExportKind, string>>, x: RunReport | Comparison, a: Args<typeof EXPORT_FLAGS> & { quiet?: unknown }, sequence: RequestSequence | null = null): void {
-  if (t.json) emit(t.json, JSON.stringify(x, null, 2), 'the JSON report', a.quiet);
-  if (t.csv) emit(t.csv, toCsv(x), 'the CSV', a.quiet);
-  if (t.markdown) emit(t.markdown, toMarkdown(x), 'the Markdown table', a.quiet);
+function writeExports(io: Print, t: Partial<Record<ExportKind, string>>, x: RunReport | Comparison, a: Args<typeof EXPORT_FLAGS> & { quiet?: unknown }, sequence: RequestSequence | null = null): void {
+  if (t.json) emit(io, t.json, JSON.stringify(x, null, 2), 'the JSON report', a.quiet);
+  if (t.csv) emit(io, t.csv, toCsv(x), 'the CSV', a.quiet);
+  if (t.markdown) emit(io, t.markdown, toMarkdown(x), 'the Markdown table', a.quiet);
   if (t.html) {
     const profiles = a['html-profiles'] === undefined ? undefined : String(a['html-profiles']).split(',').map((p) => loadProfile(p.trim()));
-    emit(t.html, toHtml(x, { ...defined({ profiles }), sequence }), 'the HTML report', a.quiet);
+    emit(io, t.html, toHtml(x, { ...defined({ profiles }), sequence }), 'the HTML report', a.quiet);
   }
 }
 
@@ -532,26 +540,26 @@ function kernelText(k: { mode: Mode; transport?: string; signal?: string }): str
   return k.mode === 'monolithic' ? 'the monolithic kernel' : `the microkernel (${k.transport ?? 'copy'} transport, ${k.signal ?? 'message'} signalling)`;
 }
 
-async function runCommand(a: Args<typeof RUN_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
+async function runCommand(io: Print, a: Args<typeof RUN_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
   const targets = exportTargets(a);
   const traceRequests = numberFlag('traceRequests', a['trace-requests']);
   if (traceRequests !== undefined && !targets.trace) throw new UsageError('--trace-requests goes with --trace FILE');
   const opts: RunOptions = { ...workloadOptions(a, argv), ...kernelOptions(a, argv), ...(targets.trace ? { trace: { requests: traceRequests ?? 20 } } : {}) };
   const { workload, cfg } = resolveRun(opts); // every option checked before any work
-  if (!a.quiet) err(`running ${workload.name} under ${kernelText(cfg)}...`);
+  if (!a.quiet) io.err(`running ${workload.name} under ${kernelText(cfg)}...`);
   const report = await run({ ...opts, abortSignal: stop.signal });
-  writeExports(targets, report, a, report.trace?.sequences[0] ?? null);
+  writeExports(io, targets, report, a, report.trace?.sequences[0] ?? null);
   if (targets.trace && report.trace) {
     const file = chromeTraceFile(report.trace, { tool: report.tool, mode: report.mode, transport: report.transport, signal: report.signal, workload: report.workload.name, seed: report.workload.seed });
-    emit(targets.trace, JSON.stringify(file), `a trace of ${plural(report.trace.requests.length, 'request')} (open it in Perfetto or chrome://tracing)`, a.quiet);
+    emit(io, targets.trace, JSON.stringify(file), `a trace of ${plural(report.trace.requests.length, 'request')} (open it in Perfetto or chrome://tracing)`, a.quiet);
   }
-  if (!a.quiet) (usesStdout(targets) ? err : out)(formatRun(report, { wide: a.wide === true }));
-  if (report.status !== 'ok') err(`microlith: run ${report.status}: ${report.problems.join('; ')}`);
+  if (!a.quiet) (usesStdout(targets) ? io.err : io.out)(formatRun(report, { wide: a.wide === true }));
+  if (report.status !== 'ok') io.err(`microlith: run ${report.status}: ${report.problems.join('; ')}`);
   if (stop.signal.aborted) return EXIT.interrupted;
   return exitCodeOf([report.status], a['accept-incomplete'] === true);
 }
 
-async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
+async function serveCommand(io: Print, a: Args<typeof SERVE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
   const targets = exportTargets(a);
   const opts: ServeOptions = {
     ...workloadOptions(a, argv),
@@ -575,24 +583,24 @@ async function serveCommand(a: Args<typeof SERVE_FLAGS>, argv: string[], stop: A
       abortSignal: stop.signal,
       onListening: (url) => {
         // the URL is always said: with --port 0 it is the only way to know it
-        err(`microlith: serving ${opts.workload ?? DEFAULT_WORKLOAD} under ${kernelText({ mode: opts.mode ?? DEFAULT_MODE, ...opts })} at ${url} (Ctrl-C or SIGTERM stops and prints the report)`);
+        io.err(`microlith: serving ${opts.workload ?? DEFAULT_WORKLOAD} under ${kernelText({ mode: opts.mode ?? DEFAULT_MODE, ...opts })} at ${url} (Ctrl-C or SIGTERM stops and prints the report)`);
       },
     });
   } catch (e) {
     if (e instanceof ListenError) {
-      err(`microlith: ${e.message}`);
+      io.err(`microlith: ${e.message}`);
       return EXIT.failed;
     }
     throw e;
   }
-  writeExports(targets, report, a);
-  if (!a.quiet) (usesStdout(targets) ? err : out)(formatServe(report, { wide: a.wide === true }));
-  if (report.status === 'failed') err(`microlith: serve failed: ${report.problems.join('; ')}`);
+  writeExports(io, targets, report, a);
+  if (!a.quiet) (usesStdout(targets) ? io.err : io.out)(formatServe(report, { wide: a.wide === true }));
+  if (report.status === 'failed') io.err(`microlith: serve failed: ${report.problems.join('; ')}`);
   // a stop is how serving ends: only a failure of the system is an error
   return report.status === 'failed' ? EXIT.failed : EXIT.ok;
 }
 
-async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
+async function compareCommand(io: Print, a: Args<typeof COMPARE_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
   refuseKernelFlags(a);
   const targets = exportTargets(a);
   const labels = a.modes === undefined ? [...DEFAULT_LABELS] : labelsOf(a.modes);
@@ -633,11 +641,11 @@ async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], sto
       const tag = warmup ? 'warm-up' : `round ${round + 1}/${rounds}`;
       const rps = Math.round(report.throughput.requestsPerSec).toLocaleString('en-US');
       if (bar) return bar.update(++runs, `${tag} ${label} ${rps} req/s (host-measured)`);
-      err(`  ${tag.padEnd(`round ${rounds}/${rounds}`.length)}  ${label.padEnd(width)}  ${rps.padStart(9)} req/s (host-measured)${report.status === 'ok' ? '' : `  ${report.status.toUpperCase()}`}`);
+      io.err(`  ${tag.padEnd(`round ${rounds}/${rounds}`.length)}  ${label.padEnd(width)}  ${rps.padStart(9)} req/s (host-measured)${report.status === 'ok' ? '' : `  ${report.status.toUpperCase()}`}`);
     },
   });
   bar?.stop();
-  if (!result.complete) err(`microlith: stopped: ${result.rounds} of ${result.roundsPlanned} rounds finished; the results below are of those rounds (marked incomplete)`);
+  if (!result.complete) io.err(`microlith: stopped: ${result.rounds} of ${result.roundsPlanned} rounds finished; the results below are of those rounds (marked incomplete)`);
   if (result.results.length) {
     const traced = result.results.flatMap((r) => {
       const sample = r.reports[r.reports.length - 1]?.trace;
@@ -645,12 +653,12 @@ async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], sto
     });
     // the sequence drawn: of the first microkernel label (its messages cross domains), else the baseline's
     const shown = traced.find((t) => t.label.startsWith('microkernel')) ?? traced[0];
-    writeExports(targets, result, a, shown?.sample.sequences[0] ?? null);
+    writeExports(io, targets, result, a, shown?.sample.sequences[0] ?? null);
     if (targets.trace && traced.length) {
-      emit(targets.trace, JSON.stringify(chromeTraceOfRuns(traced, { tool: result.results[0].reports[0].tool, workload: result.workload.name, seed: result.workload.seed })), `a trace of ${traced.length} labels' last runs (open it in Perfetto or chrome://tracing)`, a.quiet);
+      emit(io, targets.trace, JSON.stringify(chromeTraceOfRuns(traced, { tool: result.results[0].reports[0].tool, workload: result.workload.name, seed: result.workload.seed })), `a trace of ${traced.length} labels' last runs (open it in Perfetto or chrome://tracing)`, a.quiet);
     }
   }
-  if (!a.quiet && result.results.length) (usesStdout(targets) ? err : out)(formatComparison(result, { wide: a.wide === true }));
+  if (!a.quiet && result.results.length) (usesStdout(targets) ? io.err : io.out)(formatComparison(result, { wide: a.wide === true }));
   let regressed = false;
   if (old !== undefined && result.results.length) {
     let diff;
@@ -660,14 +668,14 @@ async function compareCommand(a: Args<typeof COMPARE_FLAGS>, argv: string[], sto
       if (e instanceof BaselineError) throw new UsageError(`--baseline ${String(a.baseline)}: ${e.message}`);
       throw e;
     }
-    (usesStdout(targets) ? err : out)(formatBaseline(diff));
-    if (diff.regressed.length) err(`microlith: ${diff.regressed.join(', ')} regressed by more than ${failAbove}% against ${String(a.baseline)}`);
+    (usesStdout(targets) ? io.err : io.out)(formatBaseline(diff));
+    if (diff.regressed.length) io.err(`microlith: ${diff.regressed.join(', ')} regressed by more than ${failAbove}% against ${String(a.baseline)}`);
     regressed = diff.regressed.length > 0;
   }
   const statuses = result.results.flatMap((r) => r.reports.map((x) => x.status));
   const bad = result.results.flatMap((r) => r.reports.filter((x) => x.status !== 'ok').map((x) => `${r.label}: ${x.problems.join('; ')}`));
-  if (bad.length) err(`microlith: ${bad.length} runs not ok: ${bad[0]}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}`);
-  if (!result.digestsEqual) err('microlith: the response digests differ between runs that ended ok');
+  if (bad.length) io.err(`microlith: ${bad.length} runs not ok: ${bad[0]}${bad.length > 1 ? ` (and ${bad.length - 1} more)` : ''}`);
+  if (!result.digestsEqual) io.err('microlith: the response digests differ between runs that ended ok');
   if (stop.signal.aborted) return EXIT.interrupted;
   if (regressed) return EXIT.failed;
   return exitCodeOf(statuses, a['accept-incomplete'] === true, result.digestsEqual);
@@ -687,7 +695,7 @@ function shardOf(a: Args<typeof SWEEP_FLAGS>): Shard | null {
   }
 }
 
-async function sweepCommand(a: Args<typeof SWEEP_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
+async function sweepCommand(io: Print, a: Args<typeof SWEEP_FLAGS>, argv: string[], stop: AbortController): Promise<number> {
   const targets = exportTargets(a);
   const texts = repeated(argv, 'param', a.param);
   if (texts.length === 0) throw new UsageError('sweep: give at least one --param KEY=V1,V2,... (e.g. --param clients=8,32,128)');
@@ -704,7 +712,7 @@ async function sweepCommand(a: Args<typeof SWEEP_FLAGS>, argv: string[], stop: A
   if (a.list) {
     for (const c of cells) {
       const done = options.dir !== undefined && existsSync(join(options.dir, `${c.hash}.json`));
-      out(`${c.id}\tseed ${c.seed}\t${c.hash}.json${options.dir === undefined ? '' : done ? '\tdone' : '\tto run'}`);
+      io.out(`${c.id}\tseed ${c.seed}\t${c.hash}.json${options.dir === undefined ? '' : done ? '\tdone' : '\tto run'}`);
     }
     return EXIT.ok;
   }
@@ -716,21 +724,21 @@ async function sweepCommand(a: Args<typeof SWEEP_FLAGS>, argv: string[], stop: A
       if (a.quiet) return;
       const what = `${p.id}${p.skipped ? ' (read back)' : `  ${Math.round(p.report.throughput.requestsPerSec).toLocaleString('en-US')} req/s (host-measured)`}`;
       if (bar) bar.update(p.i, what);
-      else err(`  cell ${p.i}/${p.n}  ${what}`);
+      else io.err(`  cell ${p.i}/${p.n}  ${what}`);
     },
   });
   bar?.stop();
-  if (!result.complete) err(`microlith: sweep stopped: ${result.cells.length} of ${cells.length} cells finished`);
+  if (!result.complete) io.err(`microlith: sweep stopped: ${result.cells.length} of ${cells.length} cells finished`);
   if (result.cells.length === 0) return stop.signal.aborted ? EXIT.interrupted : EXIT.ok;
   const c = sweepComparison(result);
-  if (targets.json) emit(targets.json, JSON.stringify(result, null, 2), 'the sweep as JSON', a.quiet);
-  writeExports({ ...targets, json: undefined }, c, a);
-  if (!a.quiet) (usesStdout(targets) ? err : out)(formatComparison(c, { wide: a.wide === true }));
+  if (targets.json) emit(io, targets.json, JSON.stringify(result, null, 2), 'the sweep as JSON', a.quiet);
+  writeExports(io, { ...targets, json: undefined }, c, a);
+  if (!a.quiet) (usesStdout(targets) ? io.err : io.out)(formatComparison(c, { wide: a.wide === true }));
   if (stop.signal.aborted) return EXIT.interrupted;
   return result.cells.some((x) => x.report.status === 'failed') ? EXIT.failed : EXIT.ok;
 }
 
-function mergeCommand(a: Args<typeof MERGE_FLAGS> & { dir?: unknown }): number {
+function mergeCommand(io: Print, a: Args<typeof MERGE_FLAGS> & { dir?: unknown }): number {
   const targets = exportTargets(a);
   let result;
   try {
@@ -740,11 +748,11 @@ function mergeCommand(a: Args<typeof MERGE_FLAGS> & { dir?: unknown }): number {
     throw e;
   }
   const c = sweepComparison(result);
-  if (targets.json) emit(targets.json, JSON.stringify(result, null, 2), 'the merged sweep as JSON', a.quiet);
-  writeExports({ ...targets, json: undefined }, c, a);
-  if (!a.quiet) (usesStdout(targets) ? err : out)(formatComparison(c, { wide: a.wide === true }));
+  if (targets.json) emit(io, targets.json, JSON.stringify(result, null, 2), 'the merged sweep as JSON', a.quiet);
+  writeExports(io, { ...targets, json: undefined }, c, a);
+  if (!a.quiet) (usesStdout(targets) ? io.err : io.out)(formatComparison(c, { wide: a.wide === true }));
   if (result.missing.length) {
-    err(`microlith: merge: ${result.missing.length} of ${result.missing.length + result.cells.length} cells are missing (${result.missing.slice(0, 3).join('; ')}${result.missing.length > 3 ? '; ...' : ''}): run their shards again`);
+    io.err(`microlith: merge: ${result.missing.length} of ${result.missing.length + result.cells.length} cells are missing (${result.missing.slice(0, 3).join('; ')}${result.missing.length > 3 ? '; ...' : ''}): run their shards again`);
     return EXIT.failed;
   }
   return EXIT.ok;
@@ -760,7 +768,7 @@ function listFlag<T extends string>(flag: string, v: unknown, allowed: readonly 
     });
 }
 
-async function benchCommand(a: Args<typeof BENCH_FLAGS>): Promise<number> {
+async function benchCommand(io: Print, a: Args<typeof BENCH_FLAGS>): Promise<number> {
   const json = jsonTarget(a.json);
   const sizes = String(a.sizes).split(',').map((x) => {
     const n = x.trim() === '' ? NaN : Number(x);
@@ -777,7 +785,7 @@ async function benchCommand(a: Args<typeof BENCH_FLAGS>): Promise<number> {
     inThread: a['in-thread'] === true,
   };
   const profile = loadProfile((a.profile as string | undefined) ?? DEFAULT_PROFILE);
-  const progress = a.quiet ? () => {} : err;
+  const progress = a.quiet ? () => {} : io.err;
   progress(`bench ipc: this thread <-> ${opts.inThread ? 'an echo in this same thread' : 'one echo domain'}; spin ${opts.spinUs} µs; ${opts.depth} in flight for pipelined/bandwidth`);
   const width = Math.max(...opts.transports.flatMap((t) => opts.signals.map((s) => `${t}:${s}`.length)));
   const measured = await benchIpc({
@@ -786,8 +794,8 @@ async function benchCommand(a: Args<typeof BENCH_FLAGS>): Promise<number> {
   });
   const results = measured.map((r) => ({ ...r, modelled: priceRoundTrip(profile, r.bytesCopiedPerRoundTrip) }));
   const env = { node: process.version, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown' };
-  if (json) emit(json, JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: { ...opts, profile: profile.name }, results }, null, 2), 'the results as JSON', a.quiet);
-  (json === '-' ? err : out)(formatIpcBench(results, { wide: a.wide === true }));
+  if (json) emit(io, json, JSON.stringify({ schemaVersion: 1, kind: 'bench-ipc', env, options: { ...opts, profile: profile.name }, results }, null, 2), 'the results as JSON', a.quiet);
+  (json === '-' ? io.err : io.out)(formatIpcBench(results, { wide: a.wide === true }));
   return EXIT.ok;
 }
 
@@ -803,8 +811,8 @@ function checkWritable(file: string, flag = 'out'): void {
   }
 }
 
-async function calibrateCommand(a: Args<typeof CALIBRATE_FLAGS>): Promise<number> {
-  if (a.check) return calibrateCheck(a);
+async function calibrateCommand(io: Print, a: Args<typeof CALIBRATE_FLAGS>): Promise<number> {
+  if (a.check) return calibrateCheck(io, a);
   for (const f of ['profile', 'modes', 'max-error'] as const) {
     if (a[f] !== undefined) throw new UsageError(`--${f} goes with --check: add --check, or leave --${f} out`);
   }
@@ -812,24 +820,24 @@ async function calibrateCommand(a: Args<typeof CALIBRATE_FLAGS>): Promise<number
   const file = (a.out as string | undefined) ?? DEFAULT_CALIBRATION_FILE;
   checkWritable(file);
   const json = jsonTarget(a.json);
-  const profile = await calibrate({ effort, onStep: (s) => a.quiet || err(`  measuring ${s}...`) });
+  const profile = await calibrate({ effort, onStep: (s) => a.quiet || io.err(`  measuring ${s}...`) });
   const $schema = relative(dirname(resolve(file)), join(PROFILE_DIR, '../schema/profile.schema.json'));
   writeFileSync(file, `${JSON.stringify({ $schema, ...profile }, null, 2)}\n`);
   const written = loadProfile(resolve(file)); // what was written must load
-  if (json) emit(json, JSON.stringify(profile, null, 2), 'the profile as JSON', a.quiet);
-  err(`wrote ${file}: price runs with it by --profile ${file}`);
-  (json === '-' ? err : out)(formatProfile(written, { wide: a.wide === true }));
+  if (json) emit(io, json, JSON.stringify(profile, null, 2), 'the profile as JSON', a.quiet);
+  io.err(`wrote ${file}: price runs with it by --profile ${file}`);
+  (json === '-' ? io.err : io.out)(formatProfile(written, { wide: a.wide === true }));
   return EXIT.ok;
 }
 
-async function calibrateCheck(a: Args<typeof CALIBRATE_FLAGS>): Promise<number> {
+async function calibrateCheck(io: Print, a: Args<typeof CALIBRATE_FLAGS>): Promise<number> {
   if (a.out !== undefined || a.effort !== undefined) throw new UsageError(`--${a.out !== undefined ? 'out' : 'effort'} goes with measuring, not with --check`);
   const profile = loadProfile((a.profile as string | undefined) ?? 'host');
   const json = jsonTarget(a.json);
   const requests = numberFlag('requests', a.requests) ?? 10_000;
   const labels = a.modes === undefined ? ['monolithic', 'microkernel:copy'] : labelsOf(a.modes);
   const limit = numberFlag('maxErrorPercent', a['max-error']);
-  const progress = a.quiet ? () => {} : err;
+  const progress = a.quiet ? () => {} : io.err;
   progress(`calibrate --check: modelled (${profile.name}) against host-measured throughput, ${requests} requests per run`);
   const width = Math.max(...labels.map((l) => parseLabel(l).label.length));
   const rows = await checkModel({
@@ -839,15 +847,15 @@ async function calibrateCheck(a: Args<typeof CALIBRATE_FLAGS>): Promise<number> 
     onRow: (r) =>
       progress(`  ${r.workload.padEnd(10)} ${r.label.padEnd(width)}  host ${Math.round(r.hostRequestsPerSec).toLocaleString('en-US').padStart(8)} req/s, modelled ${Math.round(r.modelledRequestsPerSec).toLocaleString('en-US').padStart(8)} req/s`),
   });
-  if (json) emit(json, JSON.stringify({ schemaVersion: 1, kind: 'calibrate-check', profile: profile.name, rows }, null, 2), 'the check as JSON', a.quiet);
-  (json === '-' ? err : out)(formatCheck(profile.name, rows, { wide: a.wide === true }));
+  if (json) emit(io, json, JSON.stringify({ schemaVersion: 1, kind: 'calibrate-check', profile: profile.name, rows }, null, 2), 'the check as JSON', a.quiet);
+  (json === '-' ? io.err : io.out)(formatCheck(profile.name, rows, { wide: a.wide === true }));
   return limit !== undefined && rows.some((r) => !(Math.abs(r.error) * 100 <= limit)) ? EXIT.failed : EXIT.ok;
 }
 
 /** A seed flag's value: an integer as a number, anything else as the string given. */
 const seedOf = (v: unknown) => (v === undefined ? undefined : /^-?\d{1,15}$/.test(String(v)) ? Number(v) : String(v));
 
-async function faultsCommand(a: Args<typeof FAULTS_FLAGS>, stop: AbortController): Promise<number> {
+async function faultsCommand(io: Print, a: Args<typeof FAULTS_FLAGS>, stop: AbortController): Promise<number> {
   if (a.campaign === undefined) throw new UsageError(`faults: --campaign N is required: the schedules to run (${rangeText(RANGES.campaignSchedules)})`);
   const json = jsonTarget(a.json);
   const bar = progressBar(a.campaign as number, a.quiet);
@@ -863,11 +871,11 @@ async function faultsCommand(a: Args<typeof FAULTS_FLAGS>, stop: AbortController
     ...(bar ? { onSchedule: (p) => bar.update(p.schedule, p.spec) } : {}),
   });
   bar?.stop();
-  if (!report.complete) err(`microlith: stopped: ${report.schedulesRun} of ${report.config.schedules} schedules finished; the figures are of those (marked incomplete)`);
-  if (json) emit(json, JSON.stringify(report, null, 2), 'the campaign report as JSON', a.quiet);
-  if (!a.quiet) (json === '-' ? err : out)(formatCampaign(report));
+  if (!report.complete) io.err(`microlith: stopped: ${report.schedulesRun} of ${report.config.schedules} schedules finished; the figures are of those (marked incomplete)`);
+  if (json) emit(io, json, JSON.stringify(report, null, 2), 'the campaign report as JSON', a.quiet);
+  if (!a.quiet) (json === '-' ? io.err : io.out)(formatCampaign(report));
   if (stop.signal.aborted) return EXIT.interrupted;
-  if (report.broken.length) err(`microlith: ${report.broken.length} runs broke the expectation: ${report.broken[0].problem} (replay: ${report.broken[0].replay})`);
+  if (report.broken.length) io.err(`microlith: ${report.broken.length} runs broke the expectation: ${report.broken[0].problem} (replay: ${report.broken[0].replay})`);
   return report.expectationsMet ? EXIT.ok : EXIT.failed;
 }
 
@@ -886,18 +894,18 @@ function wrapText(text: string, width: number, first: string, rest = first): str
   return lines.join('\n');
 }
 
-function workloadsCommand(a: Args<typeof WORKLOADS_FLAGS>): number {
+function workloadsCommand(io: Print, a: Args<typeof WORKLOADS_FLAGS>): number {
   for (const name of shippedWorkloads()) {
     const w = loadWorkload(name);
     const services = w.services.map((s) => s.protocol).join('+');
     if (!a.long) {
-      out(`${name.padEnd(10)} ${services.padEnd(16)} ${w.description.split('. ')[0].replace(/\.$/, '')}.`);
+      io.out(`${name.padEnd(10)} ${services.padEnd(16)} ${w.description.split('. ')[0].replace(/\.$/, '')}.`);
       continue;
     }
-    out(`${name} (${services}; ${w.requests.toLocaleString('en-US')} requests, ${w.clients} clients, seed ${w.seed})`);
-    out(wrapText(w.description, 78, '  '));
-    for (const s of w.sources) out(wrapText(`source: ${s}`, 78, '  ', '    '));
-    out('');
+    io.out(`${name} (${services}; ${w.requests.toLocaleString('en-US')} requests, ${w.clients} clients, seed ${w.seed})`);
+    io.out(wrapText(w.description, 78, '  '));
+    for (const s of w.sources) io.out(wrapText(`source: ${s}`, 78, '  ', '    '));
+    io.out('');
   }
   return EXIT.ok;
 }
@@ -911,47 +919,47 @@ function seedsOf(v: unknown, flag: string): (number | string)[] {
   return seeds;
 }
 
-function labCommand(a: Args<typeof LAB_FLAGS> & { action?: unknown; name?: unknown; dir?: unknown }): Promise<number> | number {
+function labCommand(io: Print, a: Args<typeof LAB_FLAGS> & { action?: unknown; name?: unknown; dir?: unknown }): Promise<number> | number {
   const action = String(a.action);
   if (action === 'list') {
     if (a.name !== undefined) throw new UsageError(`lab list takes no lab name (microlith lab show ${a.name})`);
-    out(`${'lab'.padEnd(16)} ${'difficulty'.padEnd(10)} ${'kind'.padEnd(14)} title`);
-    for (const l of LABS) out(`${l.name.padEnd(16)} ${l.difficulty.padEnd(10)} ${l.kind.padEnd(14)} ${l.title}`);
+    io.out(`${'lab'.padEnd(16)} ${'difficulty'.padEnd(10)} ${'kind'.padEnd(14)} title`);
+    for (const l of LABS) io.out(`${l.name.padEnd(16)} ${l.difficulty.padEnd(10)} ${l.kind.padEnd(14)} ${l.title}`);
     return EXIT.ok;
   }
   if (a.name === undefined) throw new UsageError(`lab ${action}: name the lab: microlith lab ${action} NAME${action === 'init' ? ' DIR' : ''} (labs: ${LABS.map((l) => l.name).join(', ')})`);
   const lab = findLab(String(a.name));
-  if (action === 'show') return labShow(lab, a);
-  return labInit(lab, a);
+  if (action === 'show') return labShow(io, lab, a);
+  return labInit(io, lab, a);
 }
 
-async function labShow(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?: unknown }): Promise<number> {
+async function labShow(io: Print, lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?: unknown }): Promise<number> {
   if (a.dir !== undefined) throw new UsageError(`lab show: unexpected argument '${a.dir}'`);
   if (a.force !== undefined) throw new UsageError('--force goes with lab init');
   if (a.seed !== undefined && a.student !== undefined) throw new UsageError('lab show: give --seed or --student, not both');
   if (a.seed !== undefined && String(a.seed).trim() === '') throw new UsageError('--seed needs a value');
   const seeds = a.student !== undefined ? studentSeeds(lab, String(a.student)) : [a.seed === undefined ? lab.defaultSeeds[0] : normSeed(String(a.seed))];
   const args = a.student !== undefined ? `student ${a.student} (seeds ${seeds.join(', ')})` : `seed ${seeds[0]}`;
-  out(`ARG lab ${lab.name}, ${args}${a.compute ? ', compute' : ''}`);
+  io.out(`ARG lab ${lab.name}, ${args}${a.compute ? ', compute' : ''}`);
   if (!lab.problem) {
-    out('');
-    out(`${lab.name} is an implementation lab: its handout is labs/${lab.name}/README.md.`);
-    out(`Start with: microlith lab init ${lab.name} DIR, then: microlith grade ${lab.name} --dir DIR`);
+    io.out('');
+    io.out(`${lab.name} is an implementation lab: its handout is labs/${lab.name}/README.md.`);
+    io.out(`Start with: microlith lab init ${lab.name} DIR, then: microlith grade ${lab.name} --dir DIR`);
     return EXIT.ok;
   }
   for (const seed of seeds) {
     const p = await lab.problem(seed);
-    out('');
-    if (seeds.length > 1) out(`Seed ${seed}:`);
-    out(p.text);
-    out('');
-    if (a.compute) out(`Answer:\n${p.answer}`);
-    else out(`(microlith lab show ${lab.name} ${a.student !== undefined ? `--student ${a.student}` : `-s ${seed}`} -c prints the answer)`);
+    io.out('');
+    if (seeds.length > 1) io.out(`Seed ${seed}:`);
+    io.out(p.text);
+    io.out('');
+    if (a.compute) io.out(`Answer:\n${p.answer}`);
+    else io.out(`(microlith lab show ${lab.name} ${a.student !== undefined ? `--student ${a.student}` : `-s ${seed}`} -c prints the answer)`);
   }
   return EXIT.ok;
 }
 
-async function labInit(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?: unknown }): Promise<number> {
+async function labInit(io: Print, lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & { dir?: unknown }): Promise<number> {
   if (a.seed !== undefined || a.compute !== undefined) throw new UsageError(`--${a.seed !== undefined ? 'seed' : 'compute'} goes with lab show`);
   if (a.dir === undefined || String(a.dir) === '') throw new UsageError(`lab init: say where: microlith lab init ${lab.name} DIR`);
   const dir = String(a.dir);
@@ -985,17 +993,17 @@ async function labInit(lab: (typeof LABS)[number], a: Args<typeof LAB_FLAGS> & {
     }
     writeFileSync(answers, `${JSON.stringify(mine, null, 2)}\n`);
   }
-  out(`lab ${lab.name}: wrote ${written.join(', ')} to ${dir}`);
+  io.out(`lab ${lab.name}: wrote ${written.join(', ')} to ${dir}`);
   if (lab.kind === 'problem') {
     const who = a.student !== undefined ? ` --student ${a.student}` : '';
-    out(`next: microlith lab show ${lab.name}${who || ' -s SEED'}, fill in ${join(dir, 'answers.json')}, then microlith grade ${lab.name} --dir ${dir}${who}`);
+    io.out(`next: microlith lab show ${lab.name}${who || ' -s SEED'}, fill in ${join(dir, 'answers.json')}, then microlith grade ${lab.name} --dir ${dir}${who}`);
   } else {
-    out(`next: read ${join(dir, 'README.md')}, then microlith grade ${lab.name} --dir ${dir}`);
+    io.out(`next: read ${join(dir, 'README.md')}, then microlith grade ${lab.name} --dir ${dir}`);
   }
   return EXIT.ok;
 }
 
-async function gradeCommand(a: Args<typeof GRADE_FLAGS> & { lab?: unknown; filter?: unknown }): Promise<number> {
+async function gradeCommand(io: Print, a: Args<typeof GRADE_FLAGS> & { lab?: unknown; filter?: unknown }): Promise<number> {
   const lab = findLab(String(a.lab));
   const dir = a.dir === undefined ? '.' : String(a.dir);
   if (!existsSync(dir)) throw new UsageError(`grade: no directory ${dir} (--dir names the student's directory; default .)`);
@@ -1005,10 +1013,10 @@ async function gradeCommand(a: Args<typeof GRADE_FLAGS> & { lab?: unknown; filte
   const results = a.results === undefined ? undefined : String(a.results);
   if (results !== undefined && results !== '-') checkWritable(results, 'results');
   const seeds = a.seeds === undefined ? undefined : seedsOf(a.seeds, 'seeds');
-  const say = results === '-' ? err : out;
+  const say = results === '-' ? io.err : io.out;
   const r = await grade(lab, { dir, ...defined({ student: a.student === undefined ? undefined : String(a.student), seeds, filter }), onCheck: (c) => say(formatGradeCheck(c)) });
   say(formatScore(r));
-  if (results !== undefined) emit(results, JSON.stringify(r, null, 2), 'the grade results', false);
+  if (results !== undefined) emit(io, results, JSON.stringify(r, null, 2), 'the grade results', false);
   return r.score === r.max && r.max > 0 ? EXIT.ok : EXIT.failed;
 }
 
@@ -1153,15 +1161,14 @@ const EXAMPLES: [string, string][] = [
  * `stop` aborting (Ctrl-C) stops the work in progress, which then prints what
  * finished. Resolves to the exit code; never throws.
  */
-export function main(argv: string[], streams: CliIo, stop: AbortController = new AbortController()): Promise<number> {
-  return calls.run(streams, async () => {
-    useColor(argv);
-    try {
-      return await parse(argv, stop);
-    } catch (e) {
-      return reportError(e);
-    }
-  });
+export async function main(argv: string[], streams: CliIo, stop: AbortController = new AbortController()): Promise<number> {
+  const io = printTo(streams);
+  useColor(argv);
+  try {
+    return await parse(io, argv, stop);
+  } catch (e) {
+    return reportError(io, e);
+  }
 }
 
 /**
@@ -1197,17 +1204,17 @@ function progressBar(total: number, quiet: unknown): { update(done: number, what
 }
 
 /** The one line for what went wrong, and its exit code. */
-function reportError(e: unknown): number {
+function reportError(io: Print, e: unknown): number {
   if (e instanceof ConfigError) {
-    err(`microlith: ${e.describe(flagName)}`);
+    io.err(`microlith: ${e.describe(flagName)}`);
     return EXIT.usage;
   }
   if (e instanceof UsageError || e instanceof WorkloadError || e instanceof LabelError || e instanceof LabError || e instanceof ModuleError) {
-    err(`microlith: ${e.message}`);
+    io.err(`microlith: ${e.message}`);
     return EXIT.usage;
   }
-  err(`microlith: internal error: ${e instanceof Error ? e.message : String(e)}`);
-  if (process.env.MICROLITH_DEBUG) err(e instanceof Error ? (e.stack ?? '') : '');
+  io.err(`microlith: internal error: ${e instanceof Error ? e.message : String(e)}`);
+  if (process.env.MICROLITH_DEBUG) io.err(e instanceof Error ? (e.stack ?? '') : '');
   return EXIT.failed;
 }
 
@@ -1247,7 +1254,7 @@ function jsonWord(argv: string[]): string | undefined {
   return at < 0 || (end >= 0 && at + 1 >= end) || next === undefined || next.startsWith('-') ? undefined : next;
 }
 
-async function parse(argv: string[], stop: AbortController): Promise<number> {
+async function parse(io: Print, argv: string[], stop: AbortController): Promise<number> {
   let code: number = EXIT.ok;
   const args = jsonArgv(argv);
   const cli = yargs(args)
@@ -1256,25 +1263,25 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
     .option('color', { type: 'boolean', global: true, describe: 'color in the text output (default: on a terminal; --no-color or NO_COLOR turns it off)' })
     .parserConfiguration({ 'duplicate-arguments-array': false })
     .command('run', 'run a workload under one kernel', (y: Argv) => y.usage(usageOf('run', 'Run a workload under one kernel and print its report.')).example(COMMAND_EXAMPLES.run ?? []).options(RUN_FLAGS), async (a) => {
-      code = await runCommand(a, argv, stop);
+      code = await runCommand(io, a, argv, stop);
     })
     .command(
       'serve',
       'serve the workload\'s files over HTTP/1.1 to real clients (curl, a browser, wrk, ab) through either kernel, until Ctrl-C or SIGTERM; then the run report',
       (y: Argv) => y.usage(usageOf('serve', "Serve the workload's files over HTTP/1.1 to real clients through either kernel, until Ctrl-C.")).example(COMMAND_EXAMPLES.serve ?? []).options(SERVE_FLAGS),
       async (a) => {
-        code = await serveCommand(a, argv, stop);
+        code = await serveCommand(io, a, argv, stop);
       },
     )
     .command('compare', 'run several kernels on the same workload and seed, interleaved, and compare', (y: Argv) => y.usage(usageOf('compare', 'Run several kernels on the same workload and seed, interleaved, and compare them.')).example(COMMAND_EXAMPLES.compare ?? []).options(COMPARE_FLAGS), async (a) => {
-      code = await compareCommand(a, argv, stop);
+      code = await compareCommand(io, a, argv, stop);
     })
     .command(
       'bench <what>',
       "microbenchmarks: `bench ipc` measures the kernel's own IPC (round trip, pipelined, one-way bandwidth)",
       (y: Argv) => y.usage(usageOf('bench', "Microbenchmarks: `bench ipc` measures the kernel's own IPC.")).example(COMMAND_EXAMPLES.bench ?? []).positional('what', { choices: ['ipc'] as const, demandOption: true }).options(BENCH_FLAGS),
       async (a) => {
-        code = await benchCommand(a);
+        code = await benchCommand(io, a);
       },
     )
     .command(
@@ -1282,7 +1289,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
       'measure what each counted event costs here and write a host cost profile; --check compares the model with host-measured runs',
       (y: Argv) => y.usage(usageOf('calibrate', 'Measure what each counted event costs here, or check the cost model.')).example(COMMAND_EXAMPLES.calibrate ?? []).options(CALIBRATE_FLAGS),
       async (a) => {
-        code = await calibrateCommand(a);
+        code = await calibrateCommand(io, a);
       },
     )
     .command(
@@ -1290,7 +1297,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
       'a fault-injection campaign: --campaign N schedules of one random fault each, under both kernels, each run checked against what the design promises (exit 1 if one breaks it)',
       (y: Argv) => y.usage(usageOf('faults', 'A fault-injection campaign under both kernels.')).example(COMMAND_EXAMPLES.faults ?? []).options(FAULTS_FLAGS),
       async (a) => {
-        code = await faultsCommand(a, stop);
+        code = await faultsCommand(io, a, stop);
       },
     )
     .command(
@@ -1298,7 +1305,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
       'run the cartesian product of --param values as cells, one JSON file each (--dir), shardable over a batch cluster (--shard I/N)',
       (y: Argv) => y.usage(usageOf('sweep', 'Sweep parameters: every combination of the --param values is a cell, run once with its own seed.')).example(COMMAND_EXAMPLES.sweep ?? []).options(SWEEP_FLAGS),
       async (a) => {
-        code = await sweepCommand(a, argv, stop);
+        code = await sweepCommand(io, a, argv, stop);
       },
     )
     .command(
@@ -1306,15 +1313,15 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
       "merge a sweep's cell files (from any number of shards) into one comparison: table, --csv, --markdown, --html",
       (y: Argv) => y.usage(usageOf('merge', "Merge a sweep's cell files into one comparison (order-independent, idempotent).")).example(COMMAND_EXAMPLES.merge ?? []).positional('dir', { type: 'string', demandOption: true }).options(MERGE_FLAGS),
       (a) => {
-        code = mergeCommand(a);
+        code = mergeCommand(io, a);
       },
     )
     .command('workloads', 'list the shipped workloads (--long: with descriptions and sources)', (y: Argv) => y.usage(usageOf('workloads', 'List the shipped workloads.')).example(COMMAND_EXAMPLES.workloads ?? []).options(WORKLOADS_FLAGS), (a) => {
-      code = workloadsCommand(a);
+      code = workloadsCommand(io, a);
     })
     .command('validate <file>', 'check a workload file and say what is wrong with it', (y: Argv) => y.usage(usageOf('validate', 'Check a workload file and say what is wrong with it.')).example(COMMAND_EXAMPLES.validate ?? []).positional('file', { type: 'string', demandOption: true }), (a) => {
       const w = loadWorkload(String(a.file));
-      out(`${a.file}: ok (workload '${w.name}', ${w.requests} requests, ${w.clients} clients)`);
+      io.out(`${a.file}: ok (workload '${w.name}', ${w.requests} requests, ${w.clients} clients)`);
     })
     .command(
       'lab <action> [name] [dir]',
@@ -1328,7 +1335,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
           .positional('dir', { type: 'string', describe: 'init: the directory to write into' })
           .options(LAB_FLAGS),
       async (a) => {
-        code = await labCommand(a);
+        code = await labCommand(io, a);
       },
     )
     .command(
@@ -1342,7 +1349,7 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
           .positional('filter', { type: 'string', describe: "run only the checks whose name or title matches (a regular expression, or a substring)" })
           .options(GRADE_FLAGS),
       async (a) => {
-        code = await gradeCommand(a);
+        code = await gradeCommand(io, a);
       },
     )
     .example(EXAMPLES)
@@ -1365,11 +1372,11 @@ async function parse(argv: string[], stop: AbortController): Promise<number> {
     await cli.exitProcess(false).parseAsync(args, {}, (_e, _a, output) => {
       shown = output;
     });
-    if (shown) out(examplesFirst(shown));
+    if (shown) io.out(examplesFirst(shown));
   } catch (e) {
     if (!(e instanceof BareCommand)) throw e;
-    err((await cli.getHelp()).trimEnd());
-    err('\nmicrolith: name a command');
+    io.err((await cli.getHelp()).trimEnd());
+    io.err('\nmicrolith: name a command');
     return EXIT.usage;
   }
   return code;
