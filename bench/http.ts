@@ -18,17 +18,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import Table from 'cli-table3';
 import { median, spread } from '../dist/metrics/stats.js';
+import { PACKAGE_ROOT } from '../dist/paths.js';
 import { loadWorkload } from '../dist/workload/load.js';
 import { RequestStream } from '../dist/workload/generate.js';
 import type { ServeReport } from '../dist/serve.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const root = fileURLToPath(new URL('..', import.meta.url));
+// from the package root, not from this module: the build bundles it into bench/build/
+const root = `${PACKAGE_ROOT}/`;
+const here = `${root}bench/`;
 
 const { values: args } = parseArgs({
   options: {

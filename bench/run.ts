@@ -25,19 +25,20 @@
  * the monolith's throughput as a fraction of that loop's.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import { compare, type Comparison } from '../dist/compare.js';
 import { run, type RunReport } from '../dist/run.js';
 import { median, spread } from '../dist/metrics/stats.js';
+import { PACKAGE_ROOT } from '../dist/paths.js';
 import { profileCpu } from './profile.js';
 import { buildLimitInput, limitLoop, type LimitResult } from './limit.js';
 import { defaultReference, MIN_NOISE, mismatch, ratiosOf, readReference, ReferenceError, verdictRows, verdicts, type ScenarioRatios } from './check.js';
 import { CELL_HANG_TIMEOUT_MS, costGrowth, RSS_FLAG_MB, runCell, SCALE_KERNELS, scaleCells, type ScaleRow } from './scale.js';
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const root = fileURLToPath(new URL('..', import.meta.url));
+// from the package root, not from this module: the build bundles it into bench/build/
+const root = `${PACKAGE_ROOT}/`;
+const here = `${root}bench/`;
 
 /** Bad usage or a reference that cannot be used: one line on stderr, exit 2. */
 function usage(message: string): never {
@@ -449,7 +450,7 @@ function reference(): Reference {
 
 if (args['profile-cpu']) {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  profileCpu(fileURLToPath(new URL('..', import.meta.url)), args.out ?? `${here}results/profile-${stamp}`, args.labels.split(','), requestsOverride ?? 20_000);
+  profileCpu(root, args.out ?? `${here}results/profile-${stamp}`, args.labels.split(','), requestsOverride ?? 20_000);
 } else if (args['spin-sweep']) await spinSweep(args['spin-sweep'].split(',').map(Number));
 else if (args.only === 'recovery') await recovery();
 else if (args.only === 'scale') await scaleTable();

@@ -13,7 +13,8 @@
  * `--requests N`: N/100, N/10 and N requests, and the client series at N (a smoke run).
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../dist/paths.js';
 import type { RunReport } from '../dist/run.js';
 
 /** A cell over this peak resident set is flagged. */
@@ -87,7 +88,8 @@ export function cellOptions(c: ScaleCell): Record<string, unknown> {
   return { workload: 'specweb96', requests: c.requests, clients: c.clients, cacheBlocks: 4096, hangTimeoutMs: CELL_HANG_TIMEOUT_MS, ...kernel };
 }
 
-const CELL = fileURLToPath(new URL('./scale-cell.mjs', import.meta.url));
+// from the package root, not from this module: the build bundles it into bench/build/
+const CELL = join(PACKAGE_ROOT, 'bench/scale-cell.mjs');
 
 /** Run one cell in a fresh node process and read its line. */
 export function runCell(c: ScaleCell): Promise<ScaleRow> {

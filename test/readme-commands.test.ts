@@ -107,7 +107,7 @@ function shrink(command: string): Shrunk {
     if (words[2] === 'test:unit') return shrunk('npm', ['run', '--silent', 'test:unit', '--', 'frame-codec', 'fs-image'], 0, /^(?![\s\S]*\b(channel|workers)\b)[\s\S]*\bunit\b[\s\S]*\b2 passed\b[\s\S]*\d+ passed, 0 failed/);
     if (words[2] === 'bench:http') {
       // what `npm run bench:http` runs once it has built: one short round of the monolith and the shared microkernel, as `npm run bench` is shrunk
-      return shrunk(process.execPath, ['--import', 'tsx', 'bench/http.ts', '--rounds', '1', '--warmup', '0', '--duration-s', '1', '--connections', '8', '--paths', '100', '--labels', 'monolithic,microkernel:shared', '--out', tmp], 0, /ratio[\s\S]*microkernel:shared/);
+      return shrunk(process.execPath, ['bench/build/http.js', '--rounds', '1', '--warmup', '0', '--duration-s', '1', '--connections', '8', '--paths', '100', '--labels', 'monolithic,microkernel:shared', '--out', tmp], 0, /ratio[\s\S]*microkernel:shared/);
     }
     if (words[2] === 'bench') {
       // what `npm run bench` runs once it has built, with a smoke run's counts and a results folder of its own
@@ -124,15 +124,15 @@ function shrink(command: string): Shrunk {
         if (args[check + 1] !== undefined && !args[check + 1].startsWith('--')) args[check + 1] = REFERENCE;
         else args.splice(check + 1, 0, REFERENCE);
         // one round of 100 requests is all noise: a floor of 100% makes the verdict certain (the verdicts have unit tests)
-        const argv = ['--import', 'tsx', 'bench/run.ts', ...args, ...smoke, '--min-noise', '1'];
+        const argv = ['bench/build/run.js', ...args, ...smoke, '--min-noise', '1'];
         return shrunk(process.execPath, argv, 0, /reference ratio[\s\S]*\nno regression\n/, async () => {
-          const made = await spawnAsync(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...smoke], { env: childEnv(), timeout: 120_000 });
+          const made = await spawnAsync(process.execPath, ['bench/build/run.js', ...smoke], { env: childEnv(), timeout: 120_000 });
           const file = /results written to (\S+)/.exec(made.stdout)?.[1];
           if (!file) throw new Error(`no reference made for '${command}': ${made.stderr.slice(-500)}`);
           argv[argv.indexOf(REFERENCE)] = file;
         });
       }
-      return shrunk(process.execPath, ['--import', 'tsx', 'bench/run.ts', ...args, ...smoke], 0);
+      return shrunk(process.execPath, ['bench/build/run.js', ...args, ...smoke], 0);
     }
     throw new Error(`no rule to run '${command}'`);
   }
