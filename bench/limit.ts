@@ -3,7 +3,7 @@
  * avoid, done in one tight loop in one thread. For each request of a run (same
  * workload, seed and request count), in request-id order: the RFC 1071
  * checksum of every frame of its response, as the net server computes it
- * (InetChecksum over each frame's segments), and the response's hash, as the
+ * (the net server's own `checksumFrames`), and the response's hash, as the
  * NIC computes it (`responseHash`: CRC-32 over request id, status and every
  * payload byte), folded into a digest the way the simulated clients fold it.
  * What the loop leaves out is everything else a request costs: messages,
@@ -25,8 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { resolveRun, type RunOptions } from '../dist/run.js';
 import { contentType, httpHead, parseRequest } from '../dist/servers/app.js';
 import { BLOCK_SIZE, mkfs, mount } from '../dist/servers/fs.js';
-import { InetChecksum } from '../dist/servers/inet-checksum.js';
-import { cutFrames, FRAME_HEADER_BYTES, type Frame } from '../dist/servers/net.js';
+import { checksumFrames, cutFrames, FRAME_HEADER_BYTES, type Frame } from '../dist/servers/net.js';
 import { responseHash } from '../dist/wire/link.js';
 import { fileSet, RequestStream } from '../dist/workload/generate.js';
 
@@ -124,14 +123,8 @@ export function limitLoop(input: LimitInput): LimitResult {
   const t0 = performance.now();
   for (let id = 0; id < sequence.length; id++) {
     const r = responses[sequence[id]];
-    if (!checksumOffload) {
-      for (const f of r.frames) {
-        const c = new InetChecksum();
-        for (const s of f.segments) c.update(s);
-        f.checksum = c.digest();
-        checksummed += f.length;
-      }
-    }
+    // each frame's checksum written into it, as the net server computes it
+    if (!checksumOffload) checksummed += checksumFrames(r.frames, false);
     const h = responseHash(id, r.status, r.frames);
     hashed += r.bytes;
     // as the clients fold a response's hash into the run's digest

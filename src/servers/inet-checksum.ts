@@ -15,11 +15,17 @@ export class InetChecksum {
 
   /** Add `bytes` to the stream. */
   update(bytes: Uint8Array): this {
-    let partial = sumLittleEndian(bytes);
+    return this.updateRange(bytes, 0, bytes.length);
+  }
+
+  /** Add `bytes[from, to)` to the stream: update(bytes.subarray(from, to)) without making the view. */
+  updateRange(bytes: Uint8Array, from: number, to: number): this {
+    const n = to - from;
+    let partial = sumLittleEndian(bytes, from, n);
     // a slice that starts at an odd stream position has its words shifted by one byte
     if (this.odd) partial = swap16(fold(partial));
     this.sumLE += partial;
-    if (bytes.length & 1) this.odd = !this.odd;
+    if (n & 1) this.odd = !this.odd;
     return this;
   }
 
@@ -44,25 +50,26 @@ export function inetChecksum(...slices: Uint8Array[]): number {
 }
 
 /**
- * Sum of `bytes` as little-endian 16-bit words, the last byte padded with zero,
- * folded to 16 bits (or the unfolded sum of a short slice). At an even offset the
- * words are summed two at a time, as 32-bit words (RFC 1071 §2(C)): a 32-bit word
- * is w0 + w1 · 2^16, and 2^16 ≡ 1 modulo 0xffff, so its fold is the fold of w0 + w1.
- * A slice of more than 32 MiB is summed in pieces of that size.
+ * Sum of the `n` bytes of `bytes` from `start` as little-endian 16-bit words, the
+ * last byte padded with zero, folded to 16 bits (or the unfolded sum of a short
+ * run). At an even offset the words are summed two at a time, as 32-bit words
+ * (RFC 1071 §2(C)): a 32-bit word is w0 + w1 · 2^16, and 2^16 ≡ 1 modulo 0xffff,
+ * so its fold is the fold of w0 + w1. A run of more than 32 MiB is summed in
+ * pieces of that size.
  */
-function sumLittleEndian(bytes: Uint8Array): number {
-  const n = bytes.length;
+function sumLittleEndian(bytes: Uint8Array, start: number, n: number): number {
+  const off = bytes.byteOffset + start;
   let sum = 0;
   let i = 0;
-  if ((bytes.byteOffset & 1) === 0) {
-    // one 16-bit word first when the slice starts at 2 mod 4, so the rest is 4-aligned
-    if ((bytes.byteOffset & 2) !== 0 && n >= 2) {
-      sum = bytes[0] | (bytes[1] << 8);
+  if ((off & 1) === 0) {
+    // one 16-bit word first when the run starts at 2 mod 4, so the rest is 4-aligned
+    if ((off & 2) !== 0 && n >= 2) {
+      sum = bytes[start] | (bytes[start + 1] << 8);
       i = 2;
     }
     let words = (n - i) >>> 2;
-    const w = wordsOf(bytes.buffer);
-    let at = (bytes.byteOffset + i) >>> 2;
+    const w = wordsOf(bytes, off + n);
+    let at = (off + i) >>> 2;
     while (words > 0) {
       const piece = Math.min(words, PIECE_WORDS);
       sum += sum32(w, at, at + piece);
@@ -70,12 +77,12 @@ function sumLittleEndian(bytes: Uint8Array): number {
       i += piece * 4;
       words -= piece;
     }
-    for (; i + 1 < n; i += 2) sum += bytes[i] | (bytes[i + 1] << 8);
+    for (; i + 1 < n; i += 2) sum += bytes[start + i] | (bytes[start + i + 1] << 8);
   } else {
     const even = n & ~1;
-    for (; i < even; i += 2) sum += bytes[i] | (bytes[i + 1] << 8);
+    for (; i < even; i += 2) sum += bytes[start + i] | (bytes[start + i + 1] << 8);
   }
-  if (n & 1) sum += bytes[n - 1];
+  if (n & 1) sum += bytes[start + n - 1];
   return sum;
 }
 
@@ -83,14 +90,21 @@ function sumLittleEndian(bytes: Uint8Array): number {
 const PIECE_WORDS = 2 ** 23;
 
 /**
- * The 32-bit words of `buffer`, as one view: kept for the buffer seen last, since a
- * response's frames are slices of one buffer (a file's pool slots, a block cache)
- * (a view made for each 1,460-byte slice cost about 6% more per MiB here). It holds
- * on to at most that one buffer.
+ * The 32-bit words of the buffer behind `bytes`, as one view: kept for the view and
+ * the buffer seen last, since a response's frames are runs of the same few views of
+ * one buffer (a file's pool slots, a block cache) (a view made for each 1,460-byte
+ * slice cost about 6% more per MiB here, and reading a view's `buffer` is a call).
+ * It holds on to at most that one view.
  */
+let lastView: Uint8Array | null = null;
 let lastBuffer: ArrayBufferLike | null = null;
 let lastWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
-function wordsOf(buffer: ArrayBufferLike): Uint32Array<ArrayBufferLike> {
+function wordsOf(bytes: Uint8Array, end: number): Uint32Array<ArrayBufferLike> {
+  // the same view, and the words it needs (up to byte `end` of the buffer) in the view
+  // of the words made for it (a view that tracks a growable buffer's length may need more)
+  if (bytes === lastView && end >>> 2 <= lastWords.length) return lastWords;
+  const buffer = bytes.buffer;
+  lastView = bytes;
   if (buffer !== lastBuffer || lastWords.length !== buffer.byteLength >>> 2) {
     lastBuffer = buffer;
     lastWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
