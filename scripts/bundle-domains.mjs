@@ -15,10 +15,10 @@
  * made of was about half of a short command's time (`microlith validate` took about
  * 0.7 s of CPU, 0.35 s bundled). Its modules find the package's files from the
  * package root (src/paths.ts), not from where each module sits, so one file does as
- * well as many. A tsc that runs without this step writes the per-file dist/cli.js
- * again, which works as it is; a dist/cli.js that is already the bundle is left alone.
- * The per-file entry is kept as dist/cli-unbundled.js, which `npm run bench --
- * --profile-cpu` runs, so that each function in a profile keeps its file.
+ * well as many. The per-file entry is kept as dist/cli-unbundled.js, which `npm run
+ * bench -- --profile-cpu` runs, so that each function in a profile keeps its file,
+ * and the bundle is made from it at every build. A tsc that runs without this step
+ * writes the per-file dist/cli.js again, which works as it is.
  *
  * The benchmarks (bench/run.ts, bench/http.ts) are bundled into bench/build/, which
  * `npm run bench` and `npm run bench:http` run.
@@ -79,10 +79,14 @@ await build({ ...COMMON, entryPoints: ENTRIES, plugins: [lazyCrypto], outdir: 'd
 await build({ ...COMMON, entryPoints: { run: 'bench/run.ts', http: 'bench/http.ts' }, outdir: 'bench/build', banner: { js: REQUIRE } });
 
 const CLI = 'dist/cli.js';
+const UNBUNDLED = 'dist/cli-unbundled.js';
 const MARK = '// microlith: the CLI in one file (scripts/bundle-domains.mjs)';
+// tsc wrote the per-file entry (a full build, or src/cli.ts changed): it stays beside the
+// bundle, for CPU profiles (each function keeps its file)
 if (!readFileSync(new URL(`../${CLI}`, import.meta.url), 'utf8').includes(MARK)) {
-  // the per-file entry stays beside it, for CPU profiles (each function keeps its file)
-  copyFileSync(new URL(`../${CLI}`, import.meta.url), new URL('../dist/cli-unbundled.js', import.meta.url));
-  await build({ ...COMMON, entryPoints: [CLI], outfile: CLI, allowOverwrite: true, banner: { js: `${MARK}\n${REQUIRE}` } });
-  chmodSync(new URL(`../${CLI}`, import.meta.url), 0o755);
+  copyFileSync(new URL(`../${CLI}`, import.meta.url), new URL(`../${UNBUNDLED}`, import.meta.url));
 }
+// bundled from it at every build: the build's tsc is incremental and writes only what
+// changed, so dist/cli.js may still be the last build's bundle over modules that are new
+await build({ ...COMMON, entryPoints: [UNBUNDLED], outfile: CLI, allowOverwrite: true, banner: { js: `${MARK}\n${REQUIRE}` } });
+chmodSync(new URL(`../${CLI}`, import.meta.url), 0o755);
