@@ -25,6 +25,7 @@
  */
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -75,7 +76,7 @@ const REQUIRE = "import { createRequire as __bundleRequire } from 'node:module';
 await build({ ...COMMON, entryPoints: ENTRIES, plugins: [lazyCrypto], outdir: 'dist/domains', banner: { js: REQUIRE } });
 
 // the benchmarks, each in one file (bench/build/, not in the package): tsx compiling them and
-// their imports was 1.4 s of CPU at every start of `npm run bench`, the bundle starts in 0.4
+// their imports was 1.4 s of CPU at every start of `npm run bench`, the bundle starts in 0.3
 await build({ ...COMMON, entryPoints: { run: 'bench/run.ts', http: 'bench/http.ts' }, outdir: 'bench/build', banner: { js: REQUIRE } });
 
 const CLI = 'dist/cli.js';
@@ -83,10 +84,8 @@ const UNBUNDLED = 'dist/cli-unbundled.js';
 const MARK = '// microlith: the CLI in one file (scripts/bundle-domains.mjs)';
 // tsc wrote the per-file entry (a full build, or src/cli.ts changed): it stays beside the
 // bundle, for CPU profiles (each function keeps its file)
-if (!readFileSync(new URL(`../${CLI}`, import.meta.url), 'utf8').includes(MARK)) {
-  copyFileSync(new URL(`../${CLI}`, import.meta.url), new URL(`../${UNBUNDLED}`, import.meta.url));
-}
+if (!readFileSync(join(root, CLI), 'utf8').includes(MARK)) copyFileSync(join(root, CLI), join(root, UNBUNDLED));
 // bundled from it at every build: the build's tsc is incremental and writes only what
 // changed, so dist/cli.js may still be the last build's bundle over modules that are new
 await build({ ...COMMON, entryPoints: [UNBUNDLED], outfile: CLI, allowOverwrite: true, banner: { js: `${MARK}\n${REQUIRE}` } });
-chmodSync(new URL(`../${CLI}`, import.meta.url), 0o755);
+chmodSync(join(root, CLI), 0o755);

@@ -39,7 +39,6 @@ import type { TraceSample } from './trace/types.js';
 
 /** The version of the JSON shape of run, comparison and sweep reports (`schemaVersion` in each). */
 export const SCHEMA_VERSION = 1;
-const pkg = PACKAGE;
 
 export type { RunOptions } from './options.js';
 export type { TraceSample, TraceEvent, RequestSequence, MessageStep } from './trace/types.js';
@@ -432,7 +431,7 @@ export async function execute(resolved: ReturnType<typeof resolveRun>, h: Harnes
   const { count: _count, ...latency } = wired.latencyUs;
   return {
     schemaVersion: SCHEMA_VERSION,
-    tool: { name: pkg.name, version: pkg.version },
+    tool: { name: PACKAGE.name, version: PACKAGE.version },
     config: { ...cfg, workload: w.name, seed: w.seed, requests: w.requests, clients: w.clients },
     env: {
       node: process.version,

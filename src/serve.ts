@@ -23,8 +23,6 @@ import { newRegisters } from './wire/registers.js';
 import { ServeLink, urlOf, type HttpReport } from './wire/serve-link.js';
 import type { ServeSpec } from './wire/socket.js';
 
-const pkg = PACKAGE;
-
 /** What `serve()` accepts: run()'s options but the simulated clients' (real clients decide what they send), and the socket's. */
 export interface ServeOptions extends Omit<RunOptions, 'requests' | 'clients' | 'arrival' | 'durationMs' | 'abortSignal'> {
   /** Address to listen on (default 127.0.0.1). */
@@ -172,7 +170,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeReport> {
     maxHeaderBytes: socket.maxHeaderBytes,
     maxUriBytes: socket.maxUriBytes,
     drainTimeoutMs: socket.drainTimeoutMs,
-    serverName: `microlith/${pkg.version} (${cfg.mode === 'monolithic' ? 'monolithic' : `microkernel; ${cfg.transport}; ${cfg.signal}`})`,
+    serverName: `microlith/${PACKAGE.version} (${cfg.mode === 'monolithic' ? 'monolithic' : `microkernel; ${cfg.transport}; ${cfg.signal}`})`,
   };
   cfg.serve = spec;
   const regs = newRegisters(0);

@@ -44,12 +44,9 @@ export function responseHash(reqId: number, status: number, frames: Frame[]): nu
   const visit = (s: Uint8Array, a: number, b: number): void => {
     // the next run of the same slice (the frames of one slice), or of another view that
     // starts in the same buffer where the run so far ends (a file's next pool block)
+    // (carried on in `run`'s terms: its buffer, from its own offset)
     if (run !== null && (s === run ? a === end : s.buffer === run.buffer && s.byteOffset + a === run.byteOffset + end)) {
-      if (s === run) end = b;
-      else {
-        // carried on in `run`'s terms: its buffer, from its own offset
-        end += b - a;
-      }
+      end += b - a;
       return;
     }
     if (run !== null) h = crc32(view(run, from, end), h);
