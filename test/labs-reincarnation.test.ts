@@ -169,8 +169,8 @@ describe('the reincarnation lab', () => {
     expect(message(o.recovers)).toMatch(/^seed 1: recovery plan: \w+ was given up after 0 restarts \(\w+ failed once\), though the budget allows 3 within 60000 ms/);
   });
 
-  it('a policy that backs off past the deadline fails the recovery on the requests left unanswered, saying which restarts came late', { timeout: 120_000 }, async () => {
-    // the recovery check alone (the backoffs make every run of this policy long): that the
+  it('a policy that backs off past the deadline (for net) fails the recovery on the requests left unanswered, saying which restarts came late', { timeout: 120_000 }, async () => {
+    // the recovery check alone (the backoff makes its recovery run long): that the
     // other checks pass or fail as they should is the full grades' business above
     const recovers = reincarnationLab.checks.find((c) => c.name === 'recovers')!;
     const o = await recovers.run({ dir: join(FIXTURES, 'broken/backs-off-too-long'), seeds: SEEDS.slice(0, 1) });
