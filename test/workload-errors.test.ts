@@ -172,6 +172,9 @@ describe('invalid JSON: the place where parsing failed', () => {
     ['a leading zero', edit(4, '100', '0100').join('\n'), 'bad.json:4:16 requests: a number cannot start with 0'],
     ['a line break in a string', edit(2, 'tiny', 'ti\nny').join('\n'), 'bad.json:2:14 name: line break inside a string (write it as \\n)'],
     ['a bad escape', edit(2, 'tiny', String.raw`ti\ny\q`).join('\n'), String.raw`bad.json:2:18 name: bad escape '\q' in a string`],
+    // found by the random damage below: the escaped character is named, so the message stays one line
+    ['a backslash before a line break', edit(2, 'tiny', 'ti\\\rny').join('\n'), "bad.json:2:15 name: bad escape in a string: '\\' followed by U+000D"],
+    ['a backslash before a tab', edit(2, 'tiny', 'ti\\\tny').join('\n'), "bad.json:2:15 name: bad escape in a string: '\\' followed by U+0009"],
     ['text after the end', `${BASE.join('\n')}\n}`, "bad.json:15:1 (top level): unexpected '}' after the end of the JSON value"],
     ['an empty file', '', 'bad.json:1:1 (top level): the file is empty (expected a JSON object)'],
     ['a file of blank lines', '\n\n', 'bad.json:3:1 (top level): the file is empty (expected a JSON object)'],

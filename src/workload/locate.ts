@@ -125,7 +125,11 @@ export function scanJson(text: string): ScanSuccess | ScanFailure {
           j += 5;
           continue;
         }
-        if (!'"\\/bfnrt'.includes(e)) return fail(j, `bad escape '\\${e}' in a string`);
+        if (!'"\\/bfnrt'.includes(e)) {
+          const c = text.charCodeAt(j);
+          // a line break or any other unprintable character is named, never put in the one-line message
+          return fail(j, c >= 0x21 && c <= 0x7e ? `bad escape '\\${e}' in a string` : `bad escape in a string: '\\' followed by ${charLabel(text, j)}`);
+        }
         j++;
         continue;
       }
