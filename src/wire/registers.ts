@@ -16,6 +16,18 @@ export const REG = {
 } as const;
 const REG_COUNT = 8;
 
+/**
+ * The served tally (serve's devices only), after the registers: one cell per
+ * HTTP status code from 100 to 999 (all that node writes), then the body bytes sent in a 64-bit cell.
+ * Kept here rather than sent to the harness in messages, so that what a device
+ * served right before its domain died (a panic) is still in the report.
+ */
+const STATUS_MIN = 100;
+const STATUS_CELLS = 900;
+const BODY_BYTES_AT = (REG_COUNT + STATUS_CELLS) * 4; // a multiple of 8, as a BigInt64 cell needs
+/** Bytes of the registers and the served tally, before the ledger. */
+const HEAD_BYTES = BODY_BYTES_AT + 8;
+
 export type Registers = Int32Array;
 
 /**
@@ -36,7 +48,7 @@ export const LEDGER = {
 
 /** Registers, and a ledger of `ledgerEntries` requests. */
 export function newRegisters(ledgerEntries = 0): Registers {
-  return new Int32Array(new SharedArrayBuffer(REG_COUNT * 4 + ledgerEntries), 0, REG_COUNT);
+  return new Int32Array(new SharedArrayBuffer(HEAD_BYTES + ledgerEntries), 0, REG_COUNT);
 }
 
 /** The registers in `buffer` (as another thread maps them). */
@@ -46,7 +58,25 @@ export function registersOver(buffer: ArrayBufferLike): Registers {
 
 /** The ledger behind `regs` (empty if the run keeps none). */
 export function ledgerOf(regs: Registers): Uint8Array {
-  return new Uint8Array(regs.buffer, REG_COUNT * 4);
+  return new Uint8Array(regs.buffer, HEAD_BYTES);
+}
+
+/** A device answered with `status` and `bodyBytes` of body: into the served tally. */
+export function noteServed(regs: Registers, status: number, bodyBytes: number): void {
+  const cell = status - STATUS_MIN;
+  if (cell >= 0 && cell < STATUS_CELLS) Atomics.add(new Int32Array(regs.buffer, REG_COUNT * 4, STATUS_CELLS), cell, 1);
+  if (bodyBytes > 0) Atomics.add(new BigInt64Array(regs.buffer, BODY_BYTES_AT, 1), 0, BigInt(bodyBytes));
+}
+
+/** The served tally: responses by status code (the codes served only), and the body bytes sent. */
+export function readServed(regs: Registers): { statuses: Record<string, number>; bodyBytes: number } {
+  const cells = new Int32Array(regs.buffer, REG_COUNT * 4, STATUS_CELLS);
+  const statuses: Record<string, number> = {};
+  for (let i = 0; i < STATUS_CELLS; i++) {
+    const n = Atomics.load(cells, i);
+    if (n > 0) statuses[String(STATUS_MIN + i)] = n;
+  }
+  return { statuses, bodyBytes: Number(Atomics.load(new BigInt64Array(regs.buffer, BODY_BYTES_AT, 1), 0)) };
 }
 
 /**

@@ -5,7 +5,9 @@
  *
  * It tells each incarnation's device to listen (on the port the first one
  * bound, so clients reconnect where they were), keeps what the devices served
- * (latency, statuses, connection events), and on stop asks the device to
+ * (latency and connection events, as they tell it; statuses and body bytes,
+ * from the served tally in the registers, which outlives a device that died
+ * mid-answer), and on stop asks the device to
  * finish what is in flight and take nothing new. When a net server dies, the
  * requests its device had in the kernel are settled here as reset: their
  * connections went down with it.
@@ -13,7 +15,7 @@
 import type { PortLike } from '../microkernel/ipc.js';
 import { BatchingPort } from '../microkernel/batch.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
-import { REG, type Registers } from './registers.js';
+import { readServed, REG, type Registers } from './registers.js';
 import type { DeviceLink } from './link.js';
 import { HTTP_EVENTS, type HttpEvent, type ServeSpec, type SocketFrame } from './socket.js';
 
@@ -42,9 +44,7 @@ export class ServeLink implements DeviceLink {
   private onListening!: (a: { host: string; port: number }) => void;
   private onListenError!: (e: Error) => void;
   readonly latency = new LatencyRecorder();
-  readonly statuses: Record<string, number> = {};
   readonly events = Object.fromEntries(HTTP_EVENTS.map((e) => [e, 0])) as Record<HttpEvent, number>;
-  bodyBytes = 0;
   listens = 0;
   /** Requests whose connection went down with a net server (or the system). */
   resets = 0;
@@ -125,7 +125,8 @@ export class ServeLink implements DeviceLink {
 
   report(): HttpReport {
     const b = this.bound ?? { host: this.spec.host, port: this.spec.port };
-    return { url: urlOf(b.host, b.port), statuses: { ...this.statuses }, bodyBytes: this.bodyBytes, events: { ...this.events }, listens: this.listens };
+    const { statuses, bodyBytes } = readServed(this.regs);
+    return { url: urlOf(b.host, b.port), statuses, bodyBytes, events: { ...this.events }, listens: this.listens };
   }
 
   latencySummary(): LatencySummary {
@@ -148,8 +149,6 @@ export class ServeLink implements DeviceLink {
         return;
       case 'served':
         this.latency.record(f.us);
-        this.statuses[f.status] = (this.statuses[f.status] ?? 0) + 1;
-        this.bodyBytes += f.bytes;
         return;
       case 'event':
         this.events[f.e]++;

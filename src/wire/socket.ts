@@ -36,7 +36,7 @@ import type { Msg, Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
 import { BatchingPort } from '../microkernel/batch.js';
 import type { PortLike } from '../microkernel/ipc.js';
-import { REG, type Registers } from './registers.js';
+import { noteServed, REG, type Registers } from './registers.js';
 import type { DeviceDeliver } from './link.js';
 
 /** Where and how the socket listens, and the limits it holds clients to. */
@@ -70,7 +70,8 @@ export type SocketFrame =
   | { k: 'close' }
   | { k: 'listening'; host: string; port: number }
   | { k: 'error'; message: string }
-  | { k: 'served'; status: number; us: number; bytes: number }
+  /** A response went out: its latency, µs (its status and body bytes are in the served tally, registers.ts) */
+  | { k: 'served'; us: number }
   | { k: 'event'; e: HttpEvent }
   | { k: 'drained' }
   | { k: 'closed' };
@@ -364,10 +365,10 @@ export class SocketDevice implements NetDevice {
     if (!f || f.settled) return;
     f.settled = true;
     this.inFlight.delete(id);
+    // the tally before the outcome: a report never counts more requests ok than responses served
+    if (outcome !== REG.info) noteServed(this.regs, f.res.statusCode, f.bytes);
     Atomics.add(this.regs, outcome, 1);
-    if (outcome !== REG.info) {
-      this.post({ k: 'served', status: f.res.statusCode, us: Math.round((performance.now() - f.t0) * 1000), bytes: f.bytes });
-    }
+    if (outcome !== REG.info) this.post({ k: 'served', us: Math.round((performance.now() - f.t0) * 1000) });
     if (this.stopping) this.server?.closeIdleConnections();
   }
 
