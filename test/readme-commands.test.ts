@@ -456,7 +456,7 @@ describe('the README', () => {
       if (command === 'npm start') {
         // the first screen fits in 100 columns, and sets the fastest microkernel label beside copy
         for (const line of r.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
-        expect(r.stdout).toMatch(/^ {2}microkernel:copy .*\n {2}microkernel:shared:ring /m);
+        expect(r.stdout).toMatch(/^ {2}microkernel:copy .*\n {2}microkernel:shared:batch /m);
       }
     });
   }
