@@ -31,8 +31,8 @@ type LinkFrame =
 /**
  * The hash of one response, as the digest folds it: CRC-32 over the request id and
  * status, then over every segment of every frame in order. Runs that lie end to end
- * in one buffer (a file's blocks cut into frames) are hashed in one call over the
- * run they make: the CRC of a concatenation is the CRC carried through its parts, so
+ * in one buffer (a file's blocks cut into frames) are hashed together, a page at a
+ * time (crcRun): the CRC of a concatenation is the CRC carried through its parts, so
  * the hash is the same, at a third less time per MiB than a call per 1,460-byte
  * segment. Frames are read as runs of the response's slices (eachRun), without views.
  */
@@ -49,7 +49,7 @@ export function responseHash(reqId: number, status: number, frames: Frame[]): nu
       end += b - a;
       return;
     }
-    if (run !== null) h = crc32(view(run, from, end), h);
+    if (run !== null) h = crcRun(run, from, end, h);
     run = s;
     from = a;
     end = b;
@@ -57,7 +57,31 @@ export function responseHash(reqId: number, status: number, frames: Frame[]): nu
   // (runs are never empty: zlib's crc32 of an empty view with no memory behind it returns
   // its initial value, 0, not the CRC carried in)
   for (const f of frames) eachRun(f, visit);
-  if (run !== null) h = crc32(view(run, from, end), h);
+  if (run !== null) h = crcRun(run, from, end, h);
+  return h;
+}
+
+/** Bytes zlib's crc32 is given at a time: one 4 KiB page of the buffer (see crcRun). */
+const CRC_PAGE = 4096;
+
+/**
+ * `h` carried through the CRC-32 of `s[from, to)`, one call per page of its buffer.
+ * The same CRC as one call over the whole run; but on bytes not in this core's
+ * cache (a response of 1 MiB out of a cache of many of them) zlib's crc32 took
+ * about twice as long in calls of 16 KiB or more as in calls of 4 KiB. A scratch
+ * benchmark hashing 32 files of 1 MiB in turn, three sweeps, µs per MiB: one call
+ * 443–487, 64 KiB 453–518, 16 KiB 388–466, 8 KiB 243–356, 4 KiB 222–248, 2 KiB
+ * 240–342, 1 KiB 331–411 (where a piece starts in its page made no difference). On
+ * bytes in the cache a call a page costs about a tenth more than one call.
+ */
+function crcRun(s: Uint8Array, from: number, to: number, h: number): number {
+  const base = s.byteOffset;
+  for (let a = from; a < to; ) {
+    // the end of the page `a` is in (arithmetic, not a mask: a pool may be larger than 2 GiB)
+    const b = Math.min(to, a + CRC_PAGE - ((base + a) % CRC_PAGE));
+    h = crc32(view(s, a, b), h);
+    a = b;
+  }
   return h;
 }
 
