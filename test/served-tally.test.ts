@@ -1,5 +1,5 @@
 /**
- * The served tally: the statuses and body bytes `serve` reports are kept in
+ * The served tally: the statuses, body bytes and connection events `serve` reports are kept in
  * the registers' shared memory, where the device writes them as it answers,
  * so a device whose domain dies right after answering (a panic of the
  * monolithic kernel) still has every response it sent in the report.
@@ -8,7 +8,8 @@ import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ledgerOf, LEDGER, newRegisters, noteServed, readOutcomes, readServed, REG } from '../src/wire/registers.js';
+import { EVENT_CELLS, ledgerOf, LEDGER, newRegisters, noteEvent, noteServed, readEvents, readOutcomes, readServed, REG } from '../src/wire/registers.js';
+import { HTTP_EVENTS } from '../src/wire/socket.js';
 
 describe('the served tally', () => {
   it('counts responses by status code and sums body bytes past 2^31', () => {
@@ -53,5 +54,22 @@ describe('the served tally', () => {
     expect(code).toBe(0);
     expect(Atomics.load(regs, REG.ok)).toBe(50);
     expect(readServed(regs)).toEqual({ statuses: { 200: 40, 404: 10 }, bodyBytes: 50_000 });
+  });
+});
+
+describe('the served tally: events', () => {
+  it('counts each event in its own cell, apart from the statuses and the body bytes', () => {
+    const regs = newRegisters(2);
+    for (let i = 0; i < EVENT_CELLS; i++) for (let k = 0; k <= i; k++) noteEvent(regs, i);
+    noteServed(regs, 999, 2 ** 40);
+    noteEvent(regs, -1); // not an event: nothing
+    noteEvent(regs, EVENT_CELLS);
+    expect(readEvents(regs)).toEqual(Array.from({ length: EVENT_CELLS }, (_, i) => i + 1));
+    expect(readServed(regs)).toEqual({ statuses: { 999: 1 }, bodyBytes: 2 ** 40 });
+    expect([...ledgerOf(regs)]).toEqual([0, 0]);
+  });
+
+  it('has a cell for every HTTP event', () => {
+    expect(HTTP_EVENTS.length).toBeLessThanOrEqual(EVENT_CELLS);
   });
 });

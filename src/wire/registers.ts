@@ -18,13 +18,17 @@ const REG_COUNT = 8;
 
 /**
  * The served tally (serve's devices only), after the registers: one cell per
- * HTTP status code from 100 to 999 (all that node writes), then the body bytes sent in a 64-bit cell.
+ * HTTP status code from 100 to 999 (all that node writes), one per connection or
+ * parser event, then the body bytes sent in a 64-bit cell.
  * Kept here rather than sent to the harness in messages, so that what a device
  * served right before its domain died (a panic) is still in the report.
  */
 const STATUS_MIN = 100;
 const STATUS_CELLS = 900;
-const BODY_BYTES_AT = (REG_COUNT + STATUS_CELLS) * 4; // a multiple of 8, as a BigInt64 cell needs
+/** Cells for the device's connection and parser events, one each (socket.ts's HTTP_EVENTS, in its order). */
+export const EVENT_CELLS = 16;
+const EVENTS_AT = (REG_COUNT + STATUS_CELLS) * 4;
+const BODY_BYTES_AT = EVENTS_AT + EVENT_CELLS * 4; // a multiple of 8, as a BigInt64 cell needs
 /** Bytes of the registers and the served tally, before the ledger. */
 const HEAD_BYTES = BODY_BYTES_AT + 8;
 
@@ -66,6 +70,17 @@ export function noteServed(regs: Registers, status: number, bodyBytes: number): 
   const cell = status - STATUS_MIN;
   if (cell >= 0 && cell < STATUS_CELLS) Atomics.add(new Int32Array(regs.buffer, REG_COUNT * 4, STATUS_CELLS), cell, 1);
   if (bodyBytes > 0) Atomics.add(new BigInt64Array(regs.buffer, BODY_BYTES_AT, 1), 0, BigInt(bodyBytes));
+}
+
+/** A device saw event number `e` (its index in HTTP_EVENTS): into the served tally. */
+export function noteEvent(regs: Registers, e: number): void {
+  if (e >= 0 && e < EVENT_CELLS) Atomics.add(new Int32Array(regs.buffer, EVENTS_AT, EVENT_CELLS), e, 1);
+}
+
+/** The event counts of the served tally, by index in HTTP_EVENTS. */
+export function readEvents(regs: Registers): number[] {
+  const cells = new Int32Array(regs.buffer, EVENTS_AT, EVENT_CELLS);
+  return Array.from({ length: EVENT_CELLS }, (_, i) => Atomics.load(cells, i));
 }
 
 /** The served tally: responses by status code (the codes served only), and the body bytes sent. */

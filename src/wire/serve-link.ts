@@ -5,8 +5,8 @@
  *
  * It tells each incarnation's device to listen (on the port the first one
  * bound, so clients reconnect where they were), keeps what the devices served
- * (latency and connection events, as they tell it; statuses and body bytes,
- * from the served tally in the registers, which outlives a device that died
+ * (latency, as they tell it; statuses, body bytes and connection events, from
+ * the served tally in the registers, which outlives a device that died
  * mid-answer), and on stop asks the device to
  * finish what is in flight and take nothing new. When a net server dies, the
  * requests its device had in the kernel are settled here as reset: their
@@ -15,7 +15,7 @@
 import type { PortLike } from '../microkernel/ipc.js';
 import { BatchingPort } from '../microkernel/batch.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
-import { readServed, REG, type Registers } from './registers.js';
+import { readEvents, readServed, REG, type Registers } from './registers.js';
 import type { DeviceLink } from './link.js';
 import { HTTP_EVENTS, type HttpEvent, type ServeSpec, type SocketFrame } from './socket.js';
 
@@ -44,7 +44,6 @@ export class ServeLink implements DeviceLink {
   private onListening!: (a: { host: string; port: number }) => void;
   private onListenError!: (e: Error) => void;
   readonly latency = new LatencyRecorder();
-  readonly events = Object.fromEntries(HTTP_EVENTS.map((e) => [e, 0])) as Record<HttpEvent, number>;
   listens = 0;
   /** Requests whose connection went down with a net server (or the system). */
   resets = 0;
@@ -126,7 +125,11 @@ export class ServeLink implements DeviceLink {
   report(): HttpReport {
     const b = this.bound ?? { host: this.spec.host, port: this.spec.port };
     const { statuses, bodyBytes } = readServed(this.regs);
-    return { url: urlOf(b.host, b.port), statuses, bodyBytes, events: { ...this.events }, listens: this.listens };
+    const counts = readEvents(this.regs);
+    const events = Object.fromEntries(HTTP_EVENTS.map((e, i) => [e, counts[i]])) as Record<HttpEvent, number>;
+    // and the requests whose connections went down with a net server, which no device lived to see
+    events.reset += this.resets;
+    return { url: urlOf(b.host, b.port), statuses, bodyBytes, events, listens: this.listens };
   }
 
   latencySummary(): LatencySummary {
@@ -149,9 +152,6 @@ export class ServeLink implements DeviceLink {
         return;
       case 'served':
         this.latency.record(f.us);
-        return;
-      case 'event':
-        this.events[f.e]++;
         return;
       case 'drained':
         this.drained?.();
@@ -180,7 +180,6 @@ export class ServeLink implements DeviceLink {
     if (open <= 0) return;
     Atomics.add(r, REG.info, open);
     this.resets += open;
-    this.events.reset += open;
   }
 }
 

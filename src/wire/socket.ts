@@ -36,7 +36,7 @@ import type { Msg, Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
 import { BatchingPort } from '../microkernel/batch.js';
 import type { PortLike } from '../microkernel/ipc.js';
-import { noteServed, REG, type Registers } from './registers.js';
+import { EVENT_CELLS, noteEvent, noteServed, REG, type Registers } from './registers.js';
 import type { DeviceDeliver } from './link.js';
 
 /** Where and how the socket listens, and the limits it holds clients to. */
@@ -72,7 +72,6 @@ export type SocketFrame =
   | { k: 'error'; message: string }
   /** A response went out: its latency, µs (its status and body bytes are in the served tally, registers.ts) */
   | { k: 'served'; us: number }
-  | { k: 'event'; e: HttpEvent }
   | { k: 'drained' }
   | { k: 'closed' };
 
@@ -102,6 +101,8 @@ export const HTTP_EVENTS = [
 ] as const;
 /** The name of one connection or parser event the socket counts (one of HTTP_EVENTS). */
 export type HttpEvent = (typeof HTTP_EVENTS)[number];
+// each event has a cell of the served tally (registers.ts), in this order
+if (HTTP_EVENTS.length > EVENT_CELLS) throw new Error(`${HTTP_EVENTS.length} HTTP events, but the registers have cells for ${EVENT_CELLS}`);
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
@@ -236,7 +237,7 @@ export class SocketDevice implements NetDevice {
   }
 
   private event(e: HttpEvent): void {
-    this.post({ k: 'event', e });
+    noteEvent(this.regs, HTTP_EVENTS.indexOf(e));
   }
 
   private command(f: SocketFrame): void {
