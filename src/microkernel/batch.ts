@@ -3,10 +3,10 @@
  * end for a signalling choice.
  *
  * Batching for message signalling: the frames a domain posts on one port during
- * one turn of its event loop go out as one postMessage (up to BATCH_MAX of them
- * a time), and the receiver handles them in order from one event. postMessage and its event cost microseconds
- * each; a batch pays them once for many frames (on a busy 2-core machine most of
- * the gain of a microkernel's IPC fast path is here).
+ * one turn of its event loop go out as one postMessage (BATCH_MAX of them at
+ * most), and the receiver handles them in order from one event. postMessage and
+ * its event cost microseconds each; a batch pays them once for many frames (on a
+ * busy 2-core machine most of the gain of a microkernel's IPC fast path is here).
  *
  * Frames keep their order, so replies and FIFO guarantees are unchanged; only
  * their grouping depends on timing, which is why nothing counted depends on it.
@@ -37,8 +37,10 @@ function isBatch(v: unknown): v is Batch {
  * same: a convoy, one stage running at a time. Bounded, the next stage starts
  * on the first 16 while this one is still on the rest: specweb96 with 64
  * clients, `shared:batch`, 16,300–16,700 requests/s unbounded against
- * 18,800–20,900 at 16 (12 to 24 about the same, 4 and 8 lower, 64 no better
- * than unbounded), here. The ring's PUBLISH_EVERY is the same bound.
+ * 18,800–20,900 at 16, here (8 to 24 about the same, 8 a few per cent lower in
+ * four pairs with 16; 4 lower; 64 no better than unbounded). On whole 1 MiB files
+ * with 16 clients 8 was about 5% faster than 16. The ring's PUBLISH_EVERY is the
+ * same bound.
  */
 export const BATCH_MAX = 16;
 
