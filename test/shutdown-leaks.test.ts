@@ -17,6 +17,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerName } from '../src/protocol.js';
 import { run, type RunOptions } from '../src/run.js';
 import { HAVE_PROC, osThreads, settle, trackResources } from './support/leaks.js';
+import { spawnAsync } from './support/cli.js';
 
 type Tracked = 'WORKER' | 'MESSAGEPORT' | 'Timeout';
 
@@ -173,5 +174,14 @@ describe('timers', () => {
 
   it('a faulted run leaves no timer of its own behind', () => {
     expect(faultedSurvivors).toBe(0);
+  });
+});
+
+describe("the tests' own processes", () => {
+  it('optimize code on their own threads, so no optimizing job outlives a thread that ends (Node 20 aborts on one)', async () => {
+    // the forks get the flag from vitest.config.ts, the node children spawnAsync starts from it
+    expect(process.execArgv).toContain('--no-concurrent-recompilation');
+    const child = await spawnAsync(process.execPath, ['-e', 'console.log(JSON.stringify(process.execArgv))']);
+    expect(JSON.parse(child.stdout)).toContain('--no-concurrent-recompilation');
   });
 });

@@ -36,8 +36,10 @@ export interface Exited {
  */
 export function spawnAsync(exe: string, args: readonly string[], options: SpawnOptions & { timeout?: number; input?: string } = {}): Promise<Exited> {
   const { timeout, input, ...rest } = options;
+  // a node child optimizes on its own threads, as the test forks do (vitest.config.ts says why)
+  const argv = exe === process.execPath ? ['--no-concurrent-recompilation', ...args] : args;
   return new Promise((resolve) => {
-    const child = spawn(exe, args, { cwd: ROOT, ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(exe, argv, { cwd: ROOT, ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let error: Error | undefined;
