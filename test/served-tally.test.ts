@@ -8,8 +8,17 @@ import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EVENT_CELLS, ledgerOf, LEDGER, newRegisters, noteEvent, noteServed, readEvents, readOutcomes, readServed, REG } from '../src/wire/registers.js';
+import { EVENT_CELLS, ledgerOf, LEDGER, newRegisters, readOutcomes, REG, ServedTally, type Registers } from '../src/wire/registers.js';
 import { HTTP_EVENTS } from '../src/wire/socket.js';
+
+// each call through a tally of its own over the same registers, as the device's and the harness's are
+const noteServed = (regs: Registers, status: number, bodyBytes: number) => new ServedTally(regs).served(status, bodyBytes);
+const noteEvent = (regs: Registers, e: number) => new ServedTally(regs).event(e);
+const readEvents = (regs: Registers) => new ServedTally(regs).read().events;
+function readServed(regs: Registers) {
+  const { statuses, bodyBytes } = new ServedTally(regs).read();
+  return { statuses, bodyBytes };
+}
 
 describe('the served tally', () => {
   it('counts responses by status code and sums body bytes past 2^31', () => {
@@ -43,9 +52,10 @@ describe('the served tally', () => {
     // the device's thread answers 50 requests and exits at once: no message, no flush
     const w = new Worker(
       `const { workerData } = require('node:worker_threads');
-       import(${JSON.stringify(module)}).then(({ registersOver, noteServed, REG }) => {
+       import(${JSON.stringify(module)}).then(({ registersOver, ServedTally, REG }) => {
          const regs = registersOver(workerData);
-         for (let i = 0; i < 50; i++) { noteServed(regs, i % 5 === 0 ? 404 : 200, 1000); Atomics.add(regs, REG.ok, 1); }
+         const tally = new ServedTally(regs);
+         for (let i = 0; i < 50; i++) { tally.served(i % 5 === 0 ? 404 : 200, 1000); Atomics.add(regs, REG.ok, 1); }
          process.exit(0);
        });`,
       { eval: true, workerData: regs.buffer },

@@ -65,33 +65,43 @@ export function ledgerOf(regs: Registers): Uint8Array {
   return new Uint8Array(regs.buffer, HEAD_BYTES);
 }
 
-/** A device answered with `status` and `bodyBytes` of body: into the served tally. */
-export function noteServed(regs: Registers, status: number, bodyBytes: number): void {
-  const cell = status - STATUS_MIN;
-  if (cell >= 0 && cell < STATUS_CELLS) Atomics.add(new Int32Array(regs.buffer, REG_COUNT * 4, STATUS_CELLS), cell, 1);
-  if (bodyBytes > 0) Atomics.add(new BigInt64Array(regs.buffer, BODY_BYTES_AT, 1), 0, BigInt(bodyBytes));
-}
+/**
+ * The served tally behind `regs`, as views made once: the device writes it as it
+ * answers, the harness reads it for the report (each from its own thread).
+ */
+export class ServedTally {
+  private readonly statuses: Int32Array;
+  private readonly events: Int32Array;
+  private readonly body: BigInt64Array;
 
-/** A device saw event number `e` (its index in HTTP_EVENTS): into the served tally. */
-export function noteEvent(regs: Registers, e: number): void {
-  if (e >= 0 && e < EVENT_CELLS) Atomics.add(new Int32Array(regs.buffer, EVENTS_AT, EVENT_CELLS), e, 1);
-}
-
-/** The event counts of the served tally, by index in HTTP_EVENTS. */
-export function readEvents(regs: Registers): number[] {
-  const cells = new Int32Array(regs.buffer, EVENTS_AT, EVENT_CELLS);
-  return Array.from({ length: EVENT_CELLS }, (_, i) => Atomics.load(cells, i));
-}
-
-/** The served tally: responses by status code (the codes served only), and the body bytes sent. */
-export function readServed(regs: Registers): { statuses: Record<string, number>; bodyBytes: number } {
-  const cells = new Int32Array(regs.buffer, REG_COUNT * 4, STATUS_CELLS);
-  const statuses: Record<string, number> = {};
-  for (let i = 0; i < STATUS_CELLS; i++) {
-    const n = Atomics.load(cells, i);
-    if (n > 0) statuses[String(STATUS_MIN + i)] = n;
+  constructor(regs: Registers) {
+    this.statuses = new Int32Array(regs.buffer, REG_COUNT * 4, STATUS_CELLS);
+    this.events = new Int32Array(regs.buffer, EVENTS_AT, EVENT_CELLS);
+    this.body = new BigInt64Array(regs.buffer, BODY_BYTES_AT, 1);
   }
-  return { statuses, bodyBytes: Number(Atomics.load(new BigInt64Array(regs.buffer, BODY_BYTES_AT, 1), 0)) };
+
+  /** A response went out with `status` and `bodyBytes` of body. */
+  served(status: number, bodyBytes: number): void {
+    const cell = status - STATUS_MIN;
+    if (cell >= 0 && cell < STATUS_CELLS) Atomics.add(this.statuses, cell, 1);
+    if (bodyBytes > 0) Atomics.add(this.body, 0, BigInt(bodyBytes));
+  }
+
+  /** Event number `e` (its index in HTTP_EVENTS) happened. */
+  event(e: number): void {
+    if (e >= 0 && e < EVENT_CELLS) Atomics.add(this.events, e, 1);
+  }
+
+  /** Responses by status code (the codes served only), the event counts by index in HTTP_EVENTS, and the body bytes sent. */
+  read(): { statuses: Record<string, number>; events: number[]; bodyBytes: number } {
+    const statuses: Record<string, number> = {};
+    for (let i = 0; i < STATUS_CELLS; i++) {
+      const n = Atomics.load(this.statuses, i);
+      if (n > 0) statuses[String(STATUS_MIN + i)] = n;
+    }
+    const events = Array.from({ length: EVENT_CELLS }, (_, i) => Atomics.load(this.events, i));
+    return { statuses, events, bodyBytes: Number(Atomics.load(this.body, 0)) };
+  }
 }
 
 /**

@@ -15,7 +15,7 @@
 import type { PortLike } from '../microkernel/ipc.js';
 import { BatchingPort } from '../microkernel/batch.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
-import { readEvents, readServed, REG, type Registers } from './registers.js';
+import { REG, ServedTally, type Registers } from './registers.js';
 import type { DeviceLink } from './link.js';
 import { HTTP_EVENTS, type HttpEvent, type ServeSpec, type SocketFrame } from './socket.js';
 
@@ -44,6 +44,8 @@ export class ServeLink implements DeviceLink {
   private onListening!: (a: { host: string; port: number }) => void;
   private onListenError!: (e: Error) => void;
   readonly latency = new LatencyRecorder();
+  /** What the devices served: in the registers, where it outlives a device that died. */
+  private readonly tally: ServedTally;
   listens = 0;
   /** Requests whose connection went down with a net server (or the system). */
   resets = 0;
@@ -60,6 +62,7 @@ export class ServeLink implements DeviceLink {
     private readonly spec: ServeSpec,
     private readonly regs: Registers,
   ) {
+    this.tally = new ServedTally(regs);
     void this.listening.catch(() => {});
   }
 
@@ -124,8 +127,7 @@ export class ServeLink implements DeviceLink {
 
   report(): HttpReport {
     const b = this.bound ?? { host: this.spec.host, port: this.spec.port };
-    const { statuses, bodyBytes } = readServed(this.regs);
-    const counts = readEvents(this.regs);
+    const { statuses, events: counts, bodyBytes } = this.tally.read();
     const events = Object.fromEntries(HTTP_EVENTS.map((e, i) => [e, counts[i]])) as Record<HttpEvent, number>;
     // and the requests whose connections went down with a net server, which no device lived to see
     events.reset += this.resets;

@@ -36,7 +36,7 @@ import type { Msg, Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
 import { BatchingPort } from '../microkernel/batch.js';
 import type { PortLike } from '../microkernel/ipc.js';
-import { EVENT_CELLS, noteEvent, noteServed, REG, type Registers } from './registers.js';
+import { EVENT_CELLS, REG, ServedTally, type Registers } from './registers.js';
 import type { DeviceDeliver } from './link.js';
 
 /** Where and how the socket listens, and the limits it holds clients to. */
@@ -204,6 +204,8 @@ export async function openSocketDevice(port: PortLike, spec: ServeSpec, regs: Re
 
 export class SocketDevice implements NetDevice {
   private readonly port: PortLike;
+  /** What it served, in the registers (so it outlives this domain). */
+  private readonly tally: ServedTally;
   private deliver: DeviceDeliver | null = null;
   private server: http.Server | null = null;
   private readonly inFlight = new Map<number, InFlight>();
@@ -224,6 +226,7 @@ export class SocketDevice implements NetDevice {
     private readonly createServer: typeof http.createServer,
   ) {
     this.port = new BatchingPort(port);
+    this.tally = new ServedTally(regs);
   }
 
   /** Start taking commands off the link; requests go into `deliver`. */
@@ -237,7 +240,7 @@ export class SocketDevice implements NetDevice {
   }
 
   private event(e: HttpEvent): void {
-    noteEvent(this.regs, HTTP_EVENTS.indexOf(e));
+    this.tally.event(HTTP_EVENTS.indexOf(e));
   }
 
   private command(f: SocketFrame): void {
@@ -367,7 +370,7 @@ export class SocketDevice implements NetDevice {
     f.settled = true;
     this.inFlight.delete(id);
     // the tally before the outcome: a report never counts more requests ok than responses served
-    if (outcome !== REG.info) noteServed(this.regs, f.res.statusCode, f.bytes);
+    if (outcome !== REG.info) this.tally.served(f.res.statusCode, f.bytes);
     Atomics.add(this.regs, outcome, 1);
     if (outcome !== REG.info) this.post({ k: 'served', us: Math.round((performance.now() - f.t0) * 1000) });
     if (this.stopping) this.server?.closeIdleConnections();
