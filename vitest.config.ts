@@ -29,6 +29,7 @@ const UNIT = [
   'workload-texts',
   'paths',
   'response-hash',
+  'ok-timeline',
 ].map((f) => `test/${f}.test.ts`);
 /** Worker tests that change what a later file in the same fork would import or see. */
 const OWN_FORK = ['compare-stats', 'fault-plan', 'library-json', 'report-text', 'sweep'].map((f) => `test/${f}.test.ts`);

@@ -33,7 +33,7 @@ import { median, spread } from '../dist/metrics/stats.js';
 import { PACKAGE_ROOT } from '../dist/paths.js';
 import { profileCpu } from './profile.js';
 import { buildLimitInput, limitLoop, type LimitResult } from './limit.js';
-import { defaultReference, MIN_NOISE, mismatch, ratiosOf, readReference, ReferenceError, verdictRows, verdicts, type ScenarioRatios } from './check.js';
+import { defaultReference, MIN_NOISE, mismatch, pairedRatio, ratiosOf, readReference, ReferenceError, verdictRows, verdicts, type ScenarioRatios } from './check.js';
 import { CELL_HANG_TIMEOUT_MS, costGrowth, RSS_FLAG_MB, runCell, SCALE_KERNELS, scaleCells, type ScaleRow } from './scale.js';
 
 // from the package root, not from this module: the build bundles it into bench/build/
@@ -99,6 +99,9 @@ function save(data: object): void {
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ...data }, null, 2));
   console.log(`results written to ${args.out ? file : `bench/results/${file.slice(dir.length + 1)}`}`);
 }
+
+/** A run's throughput over the second half of its time: the run once under way (host-measured). */
+const secondHalf = (r: RunReport) => r.throughput.secondHalfRequestsPerSec;
 
 function newTable(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [], compact: true } });
@@ -169,19 +172,23 @@ async function throughput(check?: Reference): Promise<void> {
     'req/s\n(host, median)',
     'ratio to monolithic\n(paired median)',
     'ratio min–max',
+    'ratio, 2nd half\nof each run (paired\nmedian, min–max)',
     'req per CPU-s\n(host, median)',
     'cores busy\n(host, median)',
     'busy µs per request\n(all domains, host)',
     'bytes copied\nper request',
   ]);
   for (const o of out) {
+    const base = o.comparison.results[0];
     for (const r of o.comparison.results) {
+      const half = pairedRatio(r.reports.map(secondHalf), base.reports.map(secondHalf));
       t.push([
         o.scenario,
         r.label,
         Math.round(r.requestsPerSec.median),
         r.ratio.median.toFixed(3),
         `${r.ratio.min.toFixed(3)}–${r.ratio.max.toFixed(3)}`,
+        half ? `${half.median.toFixed(3)} (${half.min.toFixed(3)}–${half.max.toFixed(3)})` : '–',
         Math.round(median(r.reports.map((x) => x.throughput.requestsPerCpuSec))),
         median(r.reports.map(coresBusy)).toFixed(2),
         median(r.reports.map(busyUs)).toFixed(1),
@@ -250,6 +257,7 @@ async function throughput(check?: Reference): Promise<void> {
       results: o.comparison.results.map(({ reports, ...r }) => ({
         ...r,
         requestsPerSecRounds: reports.map((x) => x.throughput.requestsPerSec),
+        secondHalfRatio: pairedRatio(reports.map(secondHalf), o.comparison.results[0].reports.map(secondHalf)),
         requestsPerCpuSec: spread(reports.map((x) => x.throughput.requestsPerCpuSec)),
         busyUsPerRequest: spread(reports.map(busyUs)),
         coresBusy: spread(reports.map(coresBusy)),

@@ -183,7 +183,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeReport> {
     } catch (e) {
       listenError = e as Error;
       await link.close();
-      return { elapsedMs: 0, latencyUs: link.latencySummary(), endedBy: 'stop', pacing: null, resent: 0 };
+      return { elapsedMs: 0, latencyUs: link.latencySummary(), endedBy: 'stop', pacing: null, resent: 0, secondHalfOkPerSec: null };
     }
     const t0 = performance.now();
     if (bound) socket.onListening?.(urlOf(bound.host, bound.port));
@@ -191,7 +191,7 @@ export async function serve(options: ServeOptions = {}): Promise<ServeReport> {
     // no new connections; what is in flight finishes; then the wire closes and the servers' loops end
     await link.stop();
     await link.close();
-    return { elapsedMs: performance.now() - t0, latencyUs: link.latencySummary(), endedBy: 'stop', pacing: null, resent: 0 };
+    return { elapsedMs: performance.now() - t0, latencyUs: link.latencySummary(), endedBy: 'stop', pacing: null, resent: 0, secondHalfOkPerSec: null };
   });
   if (listenError) throw new ListenError((listenError as Error).message);
   return { ...report, config: { ...report.config, requests: report.workload.requests, clients: spec.maxConnections }, http: link.report() };

@@ -124,6 +124,11 @@ describe.each(['monolithic', 'microkernel'] as const)('run report (%s)', (mode) 
     expect(r.elapsedMs).toBeGreaterThan(0);
     // requestsPerSec = ok / elapsed, to the report's rounding
     expect(r.throughput.requestsPerSec / ((r.outcomes.ok / r.elapsedMs) * 1000)).toBeCloseTo(1, 3);
+    // the second half of the wall time (from the whole ms at or after its middle) holds at most every ok request
+    const half = r.throughput.secondHalfRequestsPerSec!;
+    expectNumber(half);
+    expect(half).toBeGreaterThan(0);
+    expect(half).toBeLessThanOrEqual((r.outcomes.ok / (r.elapsedMs / 2 - 1)) * 1000);
   });
 
   it('latencyUs has ordered percentiles in microseconds', () => {

@@ -73,6 +73,8 @@ function hostRows(r: RunReport, wide: boolean, latencyLabel?: string): Row[] {
     ],
     ['wall time', `${ms(r.elapsedMs)} ms`, host()],
   ];
+  const half = r.throughput.secondHalfRequestsPerSec;
+  if (wide && half !== null) rows.push(['throughput, second half of the wall time', `${rate(half)} req/s`, host()]);
   if (wide) rows.push(['requests per CPU-second (all threads)', rate(r.throughput.requestsPerCpuSec), host()]);
   rows.push(['busy share per domain', r.domains.map((d) => `${d.name} ${pct(d.utilisation)}`).join(', '), host()]);
   if (wide) rows.push(['busy µs per request, per domain', r.domains.map((d) => `${d.name} ${us(d.busyUsPerRequest ?? NaN)}`).join(', '), host()]);

@@ -24,6 +24,7 @@
 import type { Reply } from '../protocol.js';
 import type { LinkAnswer } from './link.js';
 import { LatencyRecorder, type LatencySummary } from '../metrics/latency.js';
+import { OkTimeline } from '../metrics/timeline.js';
 import seedrandom from 'seedrandom';
 import { ledgerOf, LEDGER, REG, type Registers } from './registers.js';
 import type { RunPlan } from '../kernel.js';
@@ -76,6 +77,8 @@ export interface WireResult {
   pacing: Pacing | null;
   /** Reads sent again after their connection was reset. */
   resent: number;
+  /** Requests ended ok per second in the second half of the elapsed time (host-measured), null for a run under 2 ms. */
+  secondHalfOkPerSec: number | null;
 }
 
 /** What the ledger records of a request answered with `status` on the wire. */
@@ -139,6 +142,7 @@ export class SimulatedWire {
     const r = this.regs;
     const clock = this.clock;
     const latency = new LatencyRecorder();
+    const timeline = new OkTimeline();
     const t0 = clock.now();
     const deadline = plan.durationMs === undefined ? Infinity : t0 + plan.durationMs;
     let nextId = 0;
@@ -172,6 +176,7 @@ export class SimulatedWire {
       if (status !== undefined && OUTCOME_OF_CODE[code] === 'ok') this.fold(a.hash!);
       if (logged) ledger[id] = code;
       Atomics.add(r, REG[OUTCOME_OF_CODE[code]], 1);
+      if (OUTCOME_OF_CODE[code] === 'ok') timeline.note(clock.now() - t0);
     };
     // requests are drawn in request-id order, whatever the arrival model
     const takeLine = (): [number, Request] | null => {
@@ -183,7 +188,8 @@ export class SimulatedWire {
       const kept = await this.openLoop(plan.arrival, plan.random, takeLine, send);
       pacing = { sentEarly, ...kept };
     } else await this.closedLoop(plan.arrival.thinkTimeMs, plan.clients, plan.requests, takeLine, send);
-    return { elapsedMs: clock.now() - t0, latencyUs: latency.summary(), endedBy, pacing, resent };
+    const elapsedMs = clock.now() - t0;
+    return { elapsedMs, latencyUs: latency.summary(), endedBy, pacing, resent, secondHalfOkPerSec: timeline.secondHalfPerSec(elapsedMs) };
   }
 
   /** `clients` clients, each sending its next request `thinkMs` after its last reply. */
