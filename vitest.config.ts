@@ -30,6 +30,7 @@ const UNIT = [
   'paths',
   'response-hash',
   'ok-timeline',
+  'thread-cpu',
 ].map((f) => `test/${f}.test.ts`);
 /** Worker tests that change what a later file in the same fork would import or see. */
 const OWN_FORK = ['compare-stats', 'fault-plan', 'library-json', 'report-text', 'sweep'].map((f) => `test/${f}.test.ts`);

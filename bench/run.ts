@@ -84,6 +84,14 @@ const requestsOverride = args.requests === undefined ? undefined : Number(args.r
 /** Sum over the domains of their host-measured busy time per request, µs. */
 const busyUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.busyUsPerRequest ?? 0), 0);
 /**
+ * The domains' threads' time on a core per request, summed (host-measured, the
+ * scheduler's count): what busyUs is less the time a busy thread waited for a
+ * core, which an event loop's utilisation counts as busy. NaN where unknown.
+ */
+const onCpuUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.onCpuUsPerRequest ?? NaN), 0);
+/** The domains' threads' time runnable but waiting for a core per request, summed (host-measured). */
+const runQueueUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.runQueueUsPerRequest ?? NaN), 0);
+/**
  * Cores the run kept busy: the process's CPU time (every thread: the clients, the
  * kernel's domains, V8's and libuv's helpers) over the run's wall time, as its
  * requests per second over its requests per CPU-second. Below the machine's cores
@@ -99,6 +107,9 @@ function save(data: object): void {
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), ...data }, null, 2));
   console.log(`results written to ${args.out ? file : `bench/results/${file.slice(dir.length + 1)}`}`);
 }
+
+/** A figure to one decimal, or a dash where it is unknown. */
+const orDash = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
 
 /** A run's throughput over the second half of its time: the run once under way (host-measured). */
 const secondHalf = (r: RunReport) => r.throughput.secondHalfRequestsPerSec;
@@ -170,12 +181,13 @@ async function throughput(check?: Reference): Promise<void> {
     'scenario',
     'label',
     'req/s\n(host, median)',
-    'ratio to monolithic\n(paired median)',
-    'ratio min–max',
+    'ratio to monolithic\n(paired median,\nmin–max)',
     'ratio, 2nd half\nof each run (paired\nmedian, min–max)',
     'req per CPU-s\n(host, median)',
     'cores busy\n(host, median)',
     'busy µs per request\n(all domains, host)',
+    'on-CPU µs per\nrequest (all domains,\nhost, scheduler)',
+    'waiting for a core,\nµs per request (all\ndomains, host)',
     'bytes copied\nper request',
   ]);
   for (const o of out) {
@@ -186,12 +198,13 @@ async function throughput(check?: Reference): Promise<void> {
         o.scenario,
         r.label,
         Math.round(r.requestsPerSec.median),
-        r.ratio.median.toFixed(3),
-        `${r.ratio.min.toFixed(3)}–${r.ratio.max.toFixed(3)}`,
+        `${r.ratio.median.toFixed(3)} (${r.ratio.min.toFixed(3)}–${r.ratio.max.toFixed(3)})`,
         half ? `${half.median.toFixed(3)} (${half.min.toFixed(3)}–${half.max.toFixed(3)})` : '–',
         Math.round(median(r.reports.map((x) => x.throughput.requestsPerCpuSec))),
         median(r.reports.map(coresBusy)).toFixed(2),
         median(r.reports.map(busyUs)).toFixed(1),
+        orDash(median(r.reports.map(onCpuUs).filter(Number.isFinite))),
+        orDash(median(r.reports.map(runQueueUs).filter(Number.isFinite))),
         Math.round(r.reports[0].perRequest.bytesCopied),
       ]);
     }
@@ -260,6 +273,8 @@ async function throughput(check?: Reference): Promise<void> {
         secondHalfRatio: pairedRatio(reports.map(secondHalf), o.comparison.results[0].reports.map(secondHalf)),
         requestsPerCpuSec: spread(reports.map((x) => x.throughput.requestsPerCpuSec)),
         busyUsPerRequest: spread(reports.map(busyUs)),
+        onCpuUsPerRequest: spreadOrNull(reports.map(onCpuUs).filter(Number.isFinite)),
+        runQueueUsPerRequest: spreadOrNull(reports.map(runQueueUs).filter(Number.isFinite)),
         coresBusy: spread(reports.map(coresBusy)),
         firstReport: reports[0],
       })),

@@ -5,6 +5,7 @@ import type { CounterValues } from './metrics/counters.js';
 import type { ServerName } from './protocol.js';
 import type { Workload } from './workload/schema.js';
 import type { TraceRecord } from './trace/types.js';
+import type { ThreadCpu } from './harness/domain.js';
 
 export interface RunPlan {
   workload: Workload;
@@ -40,6 +41,17 @@ export interface DomainUsage {
   utilisation: number;
   /** Host-measured busy time of the domain per completed request, µs (filled in by the report). */
   busyUsPerRequest?: number;
+  /**
+   * The scheduler's times of the domain's thread during the run (host-measured,
+   * Linux's schedstat; of the incarnation alive at the end): on a core, and
+   * runnable but waiting for one. The event loop's utilisation counts both as
+   * busy. Null where the system does not say, or the thread is gone.
+   */
+  thread: ThreadCpu | null;
+  /** `thread`'s time on a core per completed request, µs; null without it (filled in by the report). */
+  onCpuUsPerRequest?: number | null;
+  /** `thread`'s time waiting for a core per completed request, µs; null without it (filled in by the report). */
+  runQueueUsPerRequest?: number | null;
   /**
    * Ring signalling only: what the domain's pump did during the run (its current
    * incarnation's), host-measured and timing-dependent, never a counter: turns of

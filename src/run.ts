@@ -473,6 +473,9 @@ export async function execute(resolved: ReturnType<typeof resolveRun>, h: Harnes
       ...d,
       utilisation: round(d.utilisation, 3),
       busyUsPerRequest: done ? round((d.utilisation * elapsedMs * 1000) / done, 3) : 0,
+      thread: d.thread ? { onCpuMs: round(d.thread.onCpuMs, 3), runQueueMs: round(d.thread.runQueueMs, 3) } : null,
+      onCpuUsPerRequest: d.thread && done ? round((d.thread.onCpuMs * 1000) / done, 3) : null,
+      runQueueUsPerRequest: d.thread && done ? round((d.thread.runQueueMs * 1000) / done, 3) : null,
     })),
     servers: Object.fromEntries(
       result.domains.flatMap((d) =>

@@ -131,7 +131,24 @@ describe.each(['monolithic', 'microkernel'] as const)('run report (%s)', (mode) 
     expect(half).toBeLessThanOrEqual((r.outcomes.ok / (r.elapsedMs / 2 - 1)) * 1000);
   });
 
-  it('latencyUs has ordered percentiles in microseconds', () => {
+  it("each domain's thread: its scheduler times during the run, no more than the wall time, and together no more than the process's CPU", () => {
+    expect(r.domains.length).toBe(mode === 'monolithic' ? 1 : 3);
+    let onCpu = 0;
+    for (const d of r.domains) {
+      // Linux says, through /proc's schedstat: the suite runs there
+      expect(d.thread, d.name).not.toBeNull();
+      expect(d.thread!.onCpuMs, d.name).toBeGreaterThan(0);
+      expect(d.thread!.onCpuMs, d.name).toBeLessThanOrEqual(r.elapsedMs * 1.01 + 1);
+      expect(d.thread!.runQueueMs, d.name).toBeGreaterThanOrEqual(0);
+      expect(d.onCpuUsPerRequest! / ((d.thread!.onCpuMs * 1000) / REQUESTS)).toBeCloseTo(1, 2);
+      expect(d.runQueueUsPerRequest).toBeGreaterThanOrEqual(0);
+      onCpu += d.thread!.onCpuMs;
+    }
+    // the process's CPU time counts every thread, the domains' among them
+    expect(onCpu).toBeLessThanOrEqual((r.cpu.userMs + r.cpu.systemMs) * 1.01 + 1);
+  });
+
+    it('latencyUs has ordered percentiles in microseconds', () => {
     const l = r.latencyUs!;
     expect(l).not.toBeNull();
     for (const k of ['p50', 'p90', 'p99', 'p999', 'max', 'mean'] as const) {

@@ -23,7 +23,7 @@
  */
 import { DIST_URL } from '../paths.js';
 import { MessageChannel, parentPort, Worker, workerData, type MessagePort, type WorkerOptions } from 'node:worker_threads';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 
@@ -43,6 +43,18 @@ const CRASH_NOTE_BYTES = 1024;
 interface Envelope<B> {
   boot: B;
   crashNote: SharedArrayBuffer;
+  /** One Int32 cell: the domain's thread id in the operating system (Linux), written before its modules load; 0 unknown. */
+  tid: SharedArrayBuffer;
+}
+
+/**
+ * A thread's time as the operating system's scheduler counts it (Linux's
+ * schedstat, nanoseconds): on a core, and runnable but waiting for one. The
+ * event loop's utilisation counts both as busy, since it measures wall time.
+ */
+export interface ThreadCpu {
+  onCpuMs: number;
+  runQueueMs: number;
 }
 
 export interface DomainOptions<B> {
@@ -65,6 +77,7 @@ export class Domain<C> {
   private readonly worker: Worker;
   private readonly remote: Comlink.Remote<C>;
   private readonly crashNote = new SharedArrayBuffer(CRASH_NOTE_BYTES);
+  private readonly tid = new SharedArrayBuffer(4);
   private errorText: string | null = null;
   private oom = false;
   private terminating: Promise<void> | null = null;
@@ -73,7 +86,7 @@ export class Domain<C> {
   readonly exited: Promise<number>;
 
   constructor(readonly name: string, opts: DomainOptions<unknown>) {
-    const envelope: Envelope<unknown> = { boot: opts.boot, crashNote: this.crashNote };
+    const envelope: Envelope<unknown> = { boot: opts.boot, crashNote: this.crashNote, tid: this.tid };
     this.worker = startWorker(opts.module, opts.loadsTypeScript === true, {
       // nothing of the harness's environment: a domain gets what its boot gives it
       env: {},
@@ -141,6 +154,22 @@ export class Domain<C> {
     return this.worker.performance.eventLoopUtilization();
   }
 
+  /**
+   * The thread's scheduler times so far (host-measured), or null: on a system
+   * without /proc's schedstat, or once the thread is gone.
+   */
+  cpuMark(): ThreadCpu | null {
+    const tid = Atomics.load(new Int32Array(this.tid), 0);
+    if (!this.alive || tid <= 0) return null;
+    return threadCpu(tid);
+  }
+
+  /** The scheduler times since `since` (a cpuMark), or null if either end is unknown. */
+  cpuSince(since: ThreadCpu | null): ThreadCpu | null {
+    const now = this.cpuMark();
+    return now && since ? { onCpuMs: now.onCpuMs - since.onCpuMs, runQueueMs: now.runQueueMs - since.runQueueMs } : null;
+  }
+
   /** Stop the thread (a busy loop stops in a few ms); resolves once it is gone. */
   terminate(): Promise<void> {
     this.terminating ??= (async () => {
@@ -175,10 +204,18 @@ export function startDomain<C, B>(opts: DomainOptions<B>): Domain<C> {
  * 'node:worker_threads'` see the same. This closes the in-process channels only:
  * a thread still shares its process's file system, sockets, and launch
  * environment (/proc/self/environ); only a process boundary closes those.
+ *
+ * It also leaves the thread's id in the operating system (on Linux, where
+ * /proc/thread-self names it) in the envelope's `tid` cell, so that the harness
+ * can read the thread's scheduler times without asking it (Domain.cpuMark).
  */
 const DOMAIN_PRELUDE = `{
   delete globalThis.BroadcastChannel;
   const wt = require('node:worker_threads');
+  try {
+    const self = require('node:fs').readlinkSync('/proc/thread-self');
+    Atomics.store(new Int32Array(wt.workerData.tid), 0, Number(self.slice(self.lastIndexOf('/') + 1)) || 0);
+  } catch {}
   for (const k of ['BroadcastChannel', 'postMessageToThread', 'Worker']) delete wt[k];
   require('node:module').syncBuiltinESMExports();
 }`;
@@ -218,6 +255,16 @@ export function domainEntry(module: DomainModule, dist: URL, env: NodeJS.Process
   const bundle = new URL(`domains/${module.slice(module.lastIndexOf('/') + 1)}.js`, dist);
   const made = statSync(bundle, { throwIfNoEntry: false });
   return made && made.mtimeMs >= (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) ? bundle : file;
+}
+
+/** Thread `tid` of this process: its scheduler times (Linux's /proc/self/task/TID/schedstat), or null. */
+export function threadCpu(tid: number): ThreadCpu | null {
+  try {
+    const [onCpuNs, waitNs] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ').map(Number);
+    return Number.isFinite(onCpuNs) && Number.isFinite(waitNs) ? { onCpuMs: onCpuNs / 1e6, runQueueMs: waitNs / 1e6 } : null;
+  } catch {
+    return null;
+  }
 }
 
 function errorText(e: unknown): string {

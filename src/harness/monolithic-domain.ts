@@ -9,7 +9,7 @@ import type { FaultRecord, Kernel, KernelRunResult, Supervision } from '../kerne
 import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
 import { requestStop } from '../wire/registers.js';
-import { GONE, newChannel, startDomain, watchHeartbeats, type Domain } from './domain.js';
+import { GONE, newChannel, startDomain, watchHeartbeats, type Domain, type ThreadCpu } from './domain.js';
 import type { MonolithicBoot, MonolithicControl, PanicNote } from './monolithic-host.js';
 import type { KernelEnv } from './env.js';
 
@@ -22,6 +22,8 @@ export class MonolithicDomain implements Kernel {
   private heartbeats: ReturnType<typeof watchHeartbeats> | null = null;
   private elu0: ReturnType<Domain<MonolithicControl>['eluMark']> | undefined;
   private utilisation = 0;
+  private cpu0: ThreadCpu | null = null;
+  private thread: ThreadCpu | null = null;
   private down!: () => void;
   private readonly stopped = new Promise<void>((res) => (this.down = res));
 
@@ -90,6 +92,7 @@ export class MonolithicDomain implements Kernel {
 
   async start(): Promise<void> {
     this.elu0 = this.domain.eluMark();
+    this.cpu0 = this.domain.cpuMark();
     this.heartbeats = watchHeartbeats(this.env.cfg.hangTimeoutMs, (_n, ms) => {
       const server = this.lastServer();
       this.systemDown({
@@ -117,6 +120,7 @@ export class MonolithicDomain implements Kernel {
     const late = r === 'late' ? [`the kernel's loops had not ended ${boundMs} ms after the wire closed: the last calls may be uncounted`] : [];
     this.heartbeats?.stop();
     this.utilisation = this.domain.utilisation(this.elu0);
+    this.thread = this.domain.cpuSince(this.cpu0);
     const logged = this.domain.alive && !this.fault ? await this.domain.control((c) => c.denied()) : GONE;
     const denied = logged === GONE ? [] : logged;
     const traced = this.env.trace && this.domain.alive && !this.fault ? await this.domain.control((c) => c.trace()) : GONE;
@@ -125,7 +129,7 @@ export class MonolithicDomain implements Kernel {
     const supervision = Object.fromEntries(
       SERVER_NAMES.map((s): [ServerName, Supervision] => [s, { incarnations: 1, restarts: 0, givenUp: false, recoveryMs: [], downMs: 0 }]),
     ) as Record<ServerName, Supervision>;
-    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation }], supervision, late, denied, ...(trace ? { trace } : {}) };
+    return { faults: f ? [f] : [], domains: [{ name: 'kernel', servers: [...SERVER_NAMES], utilisation: this.utilisation, thread: this.thread }], supervision, late, denied, ...(trace ? { trace } : {}) };
   }
 
   counters(): Record<ServerName, CounterValues> {

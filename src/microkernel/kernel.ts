@@ -19,7 +19,7 @@ import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics
 import { DEFAULT_GRANTS, SERVER_NAMES, type ServerName } from '../protocol.js';
 import type { FaultRecord, Kernel, KernelRunResult, Supervision } from '../kernel.js';
 import { epochMs, struckAtMs } from '../faults/inject.js';
-import { GONE, newChannel, startDomain, watchHeartbeats, withTransfer, type Domain, type Port } from '../harness/domain.js';
+import { GONE, newChannel, startDomain, watchHeartbeats, withTransfer, type Domain, type Port, type ThreadCpu } from '../harness/domain.js';
 import type { KernelEnv } from '../harness/env.js';
 import type { ChannelGrant, WorkerBoot, WorkerControl } from './worker.js';
 import { newPoolMemory, type PoolMemory } from './pool.js';
@@ -37,6 +37,7 @@ interface Incarnation {
   firstServed: Float64Array;
   startedAt: number;
   elu0: ReturnType<Domain<WorkerControl>['eluMark']> | undefined;
+  cpu0: ThreadCpu | null;
   main: Promise<unknown> | null;
   /** Its failure has been handled. */
   over: boolean;
@@ -173,7 +174,7 @@ export class Microkernel implements Kernel {
       heapLimitMb: this.env.cfg.heapLimitMb,
       loadsTypeScript: [...Object.values(this.env.cfg.serverModules ?? {}), this.env.cfg.transportModule].some((f) => f?.endsWith('.ts')),
     });
-    return { gen, domain, bell, firstServed: new Float64Array(firstServed), startedAt: epochMs(), elu0: undefined, main: null, over: false };
+    return { gen, domain, bell, firstServed: new Float64Array(firstServed), startedAt: epochMs(), elu0: undefined, cpu0: null, main: null, over: false };
   }
 
   /** Watch an incarnation's exit (its heartbeats start once it has booted). */
@@ -311,6 +312,7 @@ export class Microkernel implements Kernel {
   /** Run an incarnation's own loop (the app's receive loops). */
   private run(inc: Incarnation): void {
     inc.elu0 = inc.domain.eluMark();
+    inc.cpu0 = inc.domain.cpuMark();
     inc.main = inc.domain.control((c) => c.start());
   }
 
@@ -364,7 +366,8 @@ export class Microkernel implements Kernel {
       // an incarnation that is gone took its busy time with it: counted as 0
       const busy = inc.domain.alive ? inc.domain.utilisation(inc.elu0) * lived : 0;
       const pump = pumps.get(s.name);
-      return { name: s.name, servers: [s.name], utilisation: Math.min(1, (busy + s.busyMs) / total), ...(pump ? { pump } : {}) };
+      const thread = inc.domain.cpuSince(inc.cpu0);
+      return { name: s.name, servers: [s.name], utilisation: Math.min(1, (busy + s.busyMs) / total), thread, ...(pump ? { pump } : {}) };
     });
     const supervision = Object.fromEntries(
       [...this.slots.values()].map((s): [ServerName, Supervision] => [

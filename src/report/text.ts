@@ -78,6 +78,10 @@ function hostRows(r: RunReport, wide: boolean, latencyLabel?: string): Row[] {
   if (wide) rows.push(['requests per CPU-second (all threads)', rate(r.throughput.requestsPerCpuSec), host()]);
   rows.push(['busy share per domain', r.domains.map((d) => `${d.name} ${pct(d.utilisation)}`).join(', '), host()]);
   if (wide) rows.push(['busy µs per request, per domain', r.domains.map((d) => `${d.name} ${us(d.busyUsPerRequest ?? NaN)}`).join(', '), host()]);
+  if (wide && r.domains.some((d) => d.onCpuUsPerRequest != null)) {
+    const each = r.domains.map((d) => `${d.name} ${d.onCpuUsPerRequest == null ? '–' : `${us(d.onCpuUsPerRequest)} / ${us(d.runQueueUsPerRequest ?? NaN)}`}`);
+    rows.push(['µs per request on a core / waiting, per domain', each.join(', '), host()]);
+  }
   const pumped = r.domains.filter((d) => d.pump);
   const done = r.outcomes.ok + r.outcomes.fail + r.outcomes.info;
   if (wide && pumped.length && done > 0) {
