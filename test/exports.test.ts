@@ -76,7 +76,7 @@ describe('exports of a real comparison', () => {
       expect(text.endsWith('\r\n')).toBe(true);
       const rows = parseCsv(text);
       expect(rows[0]).toEqual(CSV_COLUMNS.map((c) => c.name));
-      for (const h of ['requests_per_sec_host', 'p50_us_host', 'p99_us_host', 'bytes_copied_per_request_counted', 'ipc_messages_per_request_counted', 'modelled_requests_per_sec', 'modelled_cpu_us_per_request']) {
+      for (const h of ['requests_per_sec_host', 'second_half_requests_per_sec_host', 'p50_us_host', 'p99_us_host', 'on_cpu_us_per_request_host', 'bytes_copied_per_request_counted', 'ipc_messages_per_request_counted', 'modelled_requests_per_sec', 'modelled_cpu_us_per_request']) {
         expect(rows[0]).toContain(h);
       }
       expect(rows.length - 1).toBe(LABELS.length * ROUNDS);
@@ -101,6 +101,12 @@ describe('exports of a real comparison', () => {
         expect(Number(col(row, 'requests_per_sec_host'))).toBe(r.throughput.requestsPerSec);
         expect(Number(col(row, 'p50_us_host'))).toBe(r.latencyUs!.p50);
         expect(Number(col(row, 'p99_us_host'))).toBe(r.latencyUs!.p99);
+        expect(Number(col(row, 'second_half_requests_per_sec_host'))).toBe(r.throughput.secondHalfRequestsPerSec);
+        // summed over the run's domains (the monolith has one, the microkernel three)
+        const sum = (f: (d: (typeof r.domains)[number]) => number | null | undefined) => r.domains.reduce((n, d) => n + f(d)!, 0);
+        expect(Number(col(row, 'busy_us_per_request_host'))).toBeCloseTo(sum((d) => d.busyUsPerRequest), 3);
+        expect(Number(col(row, 'on_cpu_us_per_request_host'))).toBeCloseTo(sum((d) => d.onCpuUsPerRequest), 3);
+        expect(Number(col(row, 'run_queue_us_per_request_host'))).toBeCloseTo(sum((d) => d.runQueueUsPerRequest), 3);
         expect(Number(col(row, 'bytes_copied_per_request_counted'))).toBe(r.perRequest.bytesCopied);
         expect(Number(col(row, 'ipc_messages_per_request_counted'))).toBe(r.perRequest.ipcMessages);
         expect(Number(col(row, 'crossings_per_request_counted'))).toBe(r.perRequest.crossings);

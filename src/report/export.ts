@@ -47,6 +47,17 @@ export interface CsvColumn {
  * The CSV columns, in order. Numbers are written in full (JavaScript's
  * shortest exact form), so that parsing a cell gives the report's figure back.
  */
+/** A per-request figure of each domain, summed over the run's domains (rounded to ns); null if a domain lacks it. */
+function domainsSum(r: RunReport, figure: (d: RunReport['domains'][number]) => number | null | undefined): number | null {
+  let sum = 0;
+  for (const d of r.domains) {
+    const x = figure(d);
+    if (x === null || x === undefined || !Number.isFinite(x)) return null;
+    sum += x;
+  }
+  return r.domains.length ? Math.round(sum * 1000) / 1000 : null;
+}
+
 export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'label', value: (l) => l.label },
   { name: 'mode', value: (_l, r) => r.mode },
@@ -56,8 +67,12 @@ export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'round', value: (_l, _r, i) => i },
   { name: 'status', value: (_l, r) => r.status },
   { name: 'requests_per_sec_host', value: (_l, r) => r.throughput.requestsPerSec },
+  { name: 'second_half_requests_per_sec_host', value: (_l, r) => r.throughput.secondHalfRequestsPerSec },
   { name: 'p50_us_host', value: (_l, r) => r.latencyUs?.p50 ?? null },
   { name: 'p99_us_host', value: (_l, r) => r.latencyUs?.p99 ?? null },
+  { name: 'busy_us_per_request_host', value: (_l, r) => domainsSum(r, (d) => d.busyUsPerRequest) },
+  { name: 'on_cpu_us_per_request_host', value: (_l, r) => domainsSum(r, (d) => d.onCpuUsPerRequest) },
+  { name: 'run_queue_us_per_request_host', value: (_l, r) => domainsSum(r, (d) => d.runQueueUsPerRequest) },
   { name: 'bytes_copied_per_request_counted', value: (_l, r) => r.perRequest.bytesCopied },
   { name: 'ipc_messages_per_request_counted', value: (_l, r) => r.perRequest.ipcMessages },
   { name: 'crossings_per_request_counted', value: (_l, r) => r.perRequest.crossings },
