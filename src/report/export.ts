@@ -43,10 +43,6 @@ export interface CsvColumn {
   value: (result: CompareResult, report: RunReport, round: number) => string | number | null;
 }
 
-/**
- * The CSV columns, in order. Numbers are written in full (JavaScript's
- * shortest exact form), so that parsing a cell gives the report's figure back.
- */
 /** A per-request figure of each domain, summed over the run's domains (rounded to ns); null if a domain lacks it. */
 function domainsSum(r: RunReport, figure: (d: RunReport['domains'][number]) => number | null | undefined): number | null {
   let sum = 0;
@@ -58,6 +54,10 @@ function domainsSum(r: RunReport, figure: (d: RunReport['domains'][number]) => n
   return r.domains.length ? Math.round(sum * 1000) / 1000 : null;
 }
 
+/**
+ * The CSV columns, in order. Numbers are written in full (JavaScript's
+ * shortest exact form), so that parsing a cell gives the report's figure back.
+ */
 export const CSV_COLUMNS: readonly CsvColumn[] = [
   { name: 'label', value: (l) => l.label },
   { name: 'mode', value: (_l, r) => r.mode },
