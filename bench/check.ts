@@ -21,17 +21,6 @@ export interface RatioSpread {
   max: number;
 }
 
-/**
- * Each round's figure over the baseline's in the same round (paired by
- * position): their median, min and max; null if a round lacks either figure.
- */
-export function pairedRatio(xs: readonly (number | null)[], base: readonly (number | null)[]): RatioSpread | null {
-  const r = xs.map((x, i) => (x ?? NaN) / (base[i] ?? NaN)).sort((a, b) => a - b);
-  if (!r.length || r.length !== base.length || !r.every(Number.isFinite)) return null;
-  const mid = r.length >> 1;
-  return { median: r.length % 2 ? r[mid] : (r[mid - 1] + r[mid]) / 2, min: r[0], max: r[r.length - 1] };
-}
-
 /** One scenario of a throughput result: what ran, and each label's paired ratio to the monolith. */
 export interface ScenarioRatios {
   scenario: string;

@@ -33,7 +33,7 @@ import { median, spread } from '../dist/metrics/stats.js';
 import { PACKAGE_ROOT } from '../dist/paths.js';
 import { profileCpu } from './profile.js';
 import { buildLimitInput, limitLoop, type LimitResult } from './limit.js';
-import { defaultReference, MIN_NOISE, mismatch, pairedRatio, ratiosOf, readReference, ReferenceError, verdictRows, verdicts, type ScenarioRatios } from './check.js';
+import { defaultReference, MIN_NOISE, mismatch, ratiosOf, readReference, ReferenceError, verdictRows, verdicts, type ScenarioRatios } from './check.js';
 import { CELL_HANG_TIMEOUT_MS, costGrowth, RSS_FLAG_MB, runCell, SCALE_KERNELS, scaleCells, type ScaleRow } from './scale.js';
 
 // from the package root, not from this module: the build bundles it into bench/build/
@@ -110,9 +110,6 @@ function save(data: object): void {
 
 /** A figure to one decimal, or a dash where it is unknown. */
 const orDash = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–');
-
-/** A run's throughput over the second half of its time: the run once under way (host-measured). */
-const secondHalf = (r: RunReport) => r.throughput.secondHalfRequestsPerSec;
 
 function newTable(head: string[]): Table.Table {
   return new Table({ head, style: { head: [], border: [], compact: true } });
@@ -191,9 +188,8 @@ async function throughput(check?: Reference): Promise<void> {
     'bytes copied\nper request',
   ]);
   for (const o of out) {
-    const base = o.comparison.results[0];
     for (const r of o.comparison.results) {
-      const half = pairedRatio(r.reports.map(secondHalf), base.reports.map(secondHalf));
+      const half = r.secondHalfRatio;
       t.push([
         o.scenario,
         r.label,
@@ -270,7 +266,6 @@ async function throughput(check?: Reference): Promise<void> {
       results: o.comparison.results.map(({ reports, ...r }) => ({
         ...r,
         requestsPerSecRounds: reports.map((x) => x.throughput.requestsPerSec),
-        secondHalfRatio: pairedRatio(reports.map(secondHalf), o.comparison.results[0].reports.map(secondHalf)),
         requestsPerCpuSec: spread(reports.map((x) => x.throughput.requestsPerCpuSec)),
         busyUsPerRequest: spread(reports.map(busyUs)),
         onCpuUsPerRequest: spreadOrNull(reports.map(onCpuUs).filter(Number.isFinite)),

@@ -33,6 +33,12 @@ export interface CompareResult extends Label {
   /** This label's throughput over the baseline's, paired run by run (same round and seed). */
   ratio: Stats;
   /**
+   * The same over the second half of each run's wall time (the runs once under way,
+   * without their cold starts: `throughput.secondHalfRequestsPerSec`); null where a
+   * run has no such figure.
+   */
+  secondHalfRatio: Stats | null;
+  /**
    * Against the baseline, as hyperfine says it: `factor` ± `stdev` times
    * slower (baseline throughput / this label's, paired by round) or faster
    * (the inverse), host-measured. The baseline itself: 'baseline', factor 1.
@@ -284,11 +290,13 @@ export function resultOf(l: Label, isBase: boolean, reports: RunReport[], rps: n
   const baseModelled = meanModelled(baseLast);
   const slower = stats(rps.map((x, r) => baseRps[r] / x));
   const faster = stats(rps.map((x, r) => x / baseRps[r]));
+  const halves = reports.map((x, r) => (x.throughput.secondHalfRequestsPerSec ?? NaN) / (baseReports[r]?.throughput.secondHalfRequestsPerSec ?? NaN));
   const parts = Object.keys(modelled.perRequestUs) as (CpuPart | 'disk')[];
   return {
     ...l,
     requestsPerSec: stats(rps),
     ratio: roundStats(faster),
+    secondHalfRatio: halves.length && halves.every(Number.isFinite) ? roundStats(stats(halves)) : null,
     relative: isBase
       ? { factor: 1, stdev: 0, direction: 'baseline' }
       : slower.mean >= 1

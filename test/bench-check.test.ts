@@ -5,7 +5,7 @@
  * same bytes. No timing is asserted.
  */
 import { describe, expect, it } from 'vitest';
-import { mismatch, pairedRatio, ratiosOf, verdicts, type ScenarioRatios } from '../bench/check.js';
+import { mismatch, ratiosOf, verdicts, type ScenarioRatios } from '../bench/check.js';
 import { buildLimitInput, limitLoop, responseOf } from '../bench/limit.js';
 import { Counters } from '../src/metrics/counters.js';
 import type { Reply } from '../src/protocol.js';
@@ -30,23 +30,6 @@ const scenario = (ratios: Record<string, [number, number, number]>, over: Partia
   baseline: 'monolithic',
   ratios: Object.fromEntries(Object.entries(ratios).map(([l, [median, min, max]]) => [l, { median, min, max }])),
   ...over,
-});
-
-describe('paired ratios', () => {
-  it("pairs each round with the baseline's round of the same position: median, min and max", () => {
-    // unpaired, the medians (20 / 10) would give 2; paired, the rounds give 1, 2 and 4
-    expect(pairedRatio([10, 20, 40], [10, 10, 10])).toEqual({ median: 2, min: 1, max: 4 });
-    expect(pairedRatio([30, 10, 40, 20], [10, 10, 10, 10])).toEqual({ median: 2.5, min: 1, max: 4 });
-    expect(pairedRatio([9, 30], [10, 10])).toEqual({ median: 1.95, min: 0.9, max: 3 });
-  });
-
-  it('is null when a round has no figure on either side, or the two sides have different rounds', () => {
-    expect(pairedRatio([10, null], [10, 10])).toBeNull();
-    expect(pairedRatio([10, 10], [10, null])).toBeNull();
-    expect(pairedRatio([10, 10], [10, 0])).toBeNull();
-    expect(pairedRatio([10], [10, 10])).toBeNull();
-    expect(pairedRatio([], [])).toBeNull();
-  });
 });
 
 describe('--check: verdicts', () => {

@@ -175,7 +175,42 @@ describe('the summary of given runs (synthetic reports)', () => {
       workload: mono.workload,
     });
 
-  it('a steady series gets no warning', () => {
+  const halves = (r: RunReport, half: number | null): RunReport => ({ ...r, throughput: { ...r.throughput, secondHalfRequestsPerSec: half } });
+
+  it("pairs each run's second half with the baseline's of the same round, apart from the whole runs", () => {
+    const c = summariseRuns({
+      labels: LABELS,
+      seeds: [1],
+      // whole runs 0.5 of the baseline each round; their second halves 0.5, 1 and 0.75
+      reports: [
+        [1000, 1000, 1000].map((x, i) => halves(at(mono, x), [2000, 2000, 1600][i])),
+        [500, 500, 500].map((x, i) => halves(at(micro, x), [1000, 2000, 1200][i])),
+      ],
+      roundsPlanned: 3,
+      rounds: 3,
+      workload: mono.workload,
+    });
+    expect(c.results[1].ratio.median).toBe(0.5);
+    expect(c.results[1].secondHalfRatio).toMatchObject({ median: 0.75, min: 0.5, max: 1, n: 3 });
+    expect(c.results[0].secondHalfRatio).toMatchObject({ median: 1, min: 1, max: 1 });
+    // the wide text has the column
+    expect(plain(formatComparison(c, { wide: true }))).toMatch(/2nd half[\s\S]*microkernel:copy .* 0\.75/);
+  });
+
+  it('has no second-half ratio when a run has no such figure (real clients under serve)', () => {
+    const c = summariseRuns({
+      labels: LABELS,
+      seeds: [1],
+      reports: [[1000, 1000].map((x) => halves(at(mono, x), 2000)), [500, 500].map((x, i) => halves(at(micro, x), i ? null : 1000))],
+      roundsPlanned: 2,
+      rounds: 2,
+      workload: mono.workload,
+    });
+    expect(c.results[1].secondHalfRatio).toBeNull();
+    expect(c.results[0].secondHalfRatio).not.toBeNull();
+  });
+
+    it('a steady series gets no warning', () => {
     const c = summary([1000, 1010, 990], [500, 505, 495]);
     expect(c.warnings).toEqual([]);
     expect(c.results[1].relative).toMatchObject({ direction: 'slower', factor: 2 });

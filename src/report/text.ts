@@ -336,7 +336,7 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
     { head: 'req/s', right: true },
     ...(wide ? [{ head: 'min–max', right: true }] : []),
     { head: 'ratio', right: true },
-    ...(wide ? [{ head: 'min–max', right: true }] : []),
+    ...(wide ? [{ head: 'min–max', right: true }, { head: '2nd half', right: true }] : []),
     { head: 'p50 µs', right: true },
     { head: 'p99 µs', right: true },
     { head: 'copied', right: true },
@@ -348,7 +348,7 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
   ];
   const groups: Group[] = [
     { title: '', span: 1 },
-    { title: host(), span: wide ? 6 : 4 },
+    { title: host(), span: wide ? 7 : 4 },
     { title: pc.green('counted per request'), span: 2 },
     { title: modelledKind(m.label), span: wide ? 4 : 3 },
   ];
@@ -359,7 +359,7 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
       rate(r.requestsPerSec.median),
       ...(wide ? [span(r.requestsPerSec, rate)] : []),
       ratio(r.ratio.median),
-      ...(wide ? [span(r.ratio, ratio)] : []),
+      ...(wide ? [span(r.ratio, ratio), r.secondHalfRatio ? ratio(r.secondHalfRatio.median) : 'n/a'] : []),
       r.latencyUs ? us(r.latencyUs.p50) : 'n/a',
       r.latencyUs ? us(r.latencyUs.p99) : 'n/a',
       bytes(r.extra.counted.bytesCopied),
@@ -392,7 +392,7 @@ export function formatComparison(c: Comparison, opts: FormatOptions = {}): strin
     note(
       `host-measured: medians over ${over} on this machine; ratio to ${c.baseline}, paired ${several ? 'by round and seed' : 'round by round'}; latency is a round trip ` +
         `(request sent to reply). counted: the same every round${several ? ' (means over the seeds)' : ''}. ${m.label}: the counted events priced by that cost profile` +
-        `${wide ? '; CPU µs/req is processor time per request' : ''}; bound by: what limits the modelled throughput.`,
+        `${wide ? '; 2nd half: the ratio over the second half of each run (once under way, without the cold start); CPU µs/req is processor time per request' : ''}; bound by: what limits the modelled throughput.`,
     ),
   ];
   if (others.length) {
