@@ -22,6 +22,7 @@ import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { limit, ROOT, spawnAsync, type Exited } from './support/cli.js';
 import { main } from '../src/cli/main.js';
+import { parseLabel } from '../src/compare.js';
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const tmp = mkdtempSync(join(tmpdir(), 'microlith-readme-'));
@@ -71,6 +72,34 @@ export function commandsOf(md: string): string[] {
   return [...new Set(found.map((c) => c.replace(/^npx microlith\b/, 'microlith')))];
 }
 
+/** Take `flag` and its value out of `args`, if there. */
+function drop(args: string[], flag: string): void {
+  const i = args.indexOf(flag);
+  if (i >= 0) args.splice(i, 2);
+}
+
+/** Check the labels a bench command names with --labels as the bench takes them: a bad one throws, naming it. */
+function checkLabels(args: readonly string[]): void {
+  const i = args.indexOf('--labels');
+  if (i >= 0) for (const l of (args[i + 1] ?? '').split(',')) parseLabel(l);
+}
+
+/** The results file of a smoke run, made once for every `--check` command that compares with one. */
+const references = new Map<string, Promise<string>>();
+function referenceFor(smoke: readonly string[], command: string): Promise<string> {
+  const key = smoke.join(' ');
+  let made = references.get(key);
+  if (!made) {
+    made = spawnAsync(process.execPath, ['bench/build/run.js', ...smoke], { env: childEnv(), timeout: 120_000 }).then((r) => {
+      const file = /results written to (\S+)/.exec(r.stdout)?.[1];
+      if (!file) throw new Error(`no reference made for '${command}': ${r.stderr.slice(-500)}`);
+      return file;
+    });
+    references.set(key, made);
+  }
+  return made;
+}
+
 /** Placeholders stand for the user's own values. */
 const PLACEHOLDERS: Record<string, string> = { FILE: 'my-workload.json', '<command>': 'run', DIR: 'sweep-out' };
 
@@ -114,22 +143,27 @@ function shrink(command: string): Shrunk {
       const args = words.slice(words.indexOf('--') + 1 || 3);
       const sweep = args.indexOf('--spin-sweep');
       if (sweep >= 0) args[sweep + 1] = args[sweep + 1].split(',').slice(0, 2).join(',');
-      const rounds = args.indexOf('--rounds');
-      if (rounds >= 0) args.splice(rounds, 2);
-      const smoke = ['--rounds', '1', '--warmup', '0', '--requests', '100', '--out', tmp, ...(sweep >= 0 || args.includes('--only') ? [] : ['--only', 'specweb96', '--labels', 'monolithic,microkernel:shared'])];
+      // the smoke run's counts replace the command's own
+      drop(args, '--rounds');
+      drop(args, '--requests');
+      // and without --only, its two labels replace the command's (whose labels are checked here instead): commands
+      // that differ only in what the smoke run replaces are one run (runs are shared by what they run)
+      const narrowed = sweep >= 0 || args.includes('--only');
+      if (!narrowed) {
+        checkLabels(args);
+        drop(args, '--labels');
+      }
+      const smoke = ['--rounds', '1', '--warmup', '0', '--requests', '100', '--out', tmp, ...(narrowed ? [] : ['--only', 'specweb96', '--labels', 'monolithic,microkernel:shared'])];
       const check = args.indexOf('--check');
       if (check >= 0) {
-        // the reference: a results file of the same smoke run, made first; the kept ones are of full runs, which --check refuses
+        // the reference: a results file of the same smoke run, made once first; the kept ones are of full runs, which --check refuses
         const REFERENCE = '<reference>';
         if (args[check + 1] !== undefined && !args[check + 1].startsWith('--')) args[check + 1] = REFERENCE;
         else args.splice(check + 1, 0, REFERENCE);
         // one round of 100 requests is all noise: a floor of 100% makes the verdict certain (the verdicts have unit tests)
         const argv = ['bench/build/run.js', ...args, ...smoke, '--min-noise', '1'];
         return shrunk(process.execPath, argv, 0, /reference ratio[\s\S]*\nno regression\n/, async () => {
-          const made = await spawnAsync(process.execPath, ['bench/build/run.js', ...smoke], { env: childEnv(), timeout: 120_000 });
-          const file = /results written to (\S+)/.exec(made.stdout)?.[1];
-          if (!file) throw new Error(`no reference made for '${command}': ${made.stderr.slice(-500)}`);
-          argv[argv.indexOf(REFERENCE)] = file;
+          argv[argv.indexOf(REFERENCE)] = await referenceFor(smoke, command);
         });
       }
       return shrunk(process.execPath, ['bench/build/run.js', ...args, ...smoke], 0);
