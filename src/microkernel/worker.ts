@@ -259,11 +259,13 @@ const control: WorkerControl = {
     for (const ch of data.channels) open(ch);
     server = bootByName(data.name, data.cfg, { machine: data.machine, device }, base, placed);
     const srv = server;
+    // the wire's requests all come from the device: one context for them, made once
+    const fromDevice: ServerContext = { ...base, caller: DEVICE_CALLER };
     nic?.attach((msg, flow) => {
       const traced = flow !== undefined && msg.type === 'NET_RECV' && rec?.sampled(msg.reqId) ? msg.reqId : undefined;
       const ts = traced === undefined ? 0 : rec!.now();
       try {
-        const r = handleMessage(srv, injector, msg, { ...base, caller: DEVICE_CALLER }, garbageReply);
+        const r = handleMessage(srv, injector, msg, fromDevice, garbageReply);
         if (traced !== undefined) {
           rec!.recv(traced, flow!, ts);
           rec!.slice(traced, `${data.name}: NET_RECV from the wire`, 'handler', ts);

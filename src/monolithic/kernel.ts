@@ -51,6 +51,11 @@ function wildPointer(): never {
 
 const ONLY: Handle['state'] = 'up';
 
+/** The granted calls, as `from>to`: a call checks its grant in one lookup. */
+const GRANTED: ReadonlySet<string> = new Set(DEFAULT_GRANTS.map(([a, b]) => `${a}>${b}`));
+/** Each server's index in SERVER_NAMES (what the `running` register holds). */
+const SERVER_INDEX = Object.fromEntries(SERVER_NAMES.map((n, i) => [n, i])) as Record<ServerName, number>;
+
 export class MonolithicKernel {
   private readonly servers = new Map<ServerName, ServerInstance>();
   private readonly slabs = new Map<ServerName, Counters>();
@@ -63,6 +68,12 @@ export class MonolithicKernel {
   readonly denied: string[] = [];
   /** Traces the sampled requests (null: no tracing). */
   private readonly rec: TraceRecorder | null;
+  /**
+   * Each server's context with each caller in it, made once: the handler of a call
+   * sees who called (`caller`, read-only) in a context of its own, which a call
+   * used to copy for every call (an object of ten fields, and its garbage).
+   */
+  private readonly callerContexts = new Map<ServerName, Map<string, ServerContext>>();
 
   constructor(
     cfg: KernelConfig,
@@ -160,14 +171,14 @@ export class MonolithicKernel {
     const c = this.slabs.get(from)!;
     c.add('directCalls');
     c.add('syscalls'); // a server asking the kernel for a service: one system call
-    if (!DEFAULT_GRANTS.some(([a, b]) => a === from && b === to)) {
+    if (!GRANTED.has(`${from}>${to}`)) {
       c.add('callsDenied');
       if (this.denied.length < 16) this.denied.push(`${from} -> ${to}: ${String(msg.type)}`);
       return fail('ECALLDENIED', `${from} -> ${to}`);
     }
     if (this.garbageNext.delete(from)) msg = wildPointer();
     const r = await (reqId === undefined ? this.dispatch(to, msg, { server: from, gen: 1 }) : this.tracedCall(from, to, msg, reqId));
-    this.running[0] = SERVER_NAMES.indexOf(from); // back in the caller
+    this.running[0] = SERVER_INDEX[from]; // back in the caller
     // a server that answers no calls (the app) handles the requests it receives
     if (r.ok && RECEIVE_CALLS.has(msg.type) && this.servers.get(from)!.answersNoCalls) {
       this.received(from);
@@ -206,25 +217,46 @@ export class MonolithicKernel {
    * Run `msg` in server `to`; a throw there panics the kernel. `reqId`, `flow`:
    * traced, as that request's message (its handler's calls too).
    */
-  private async dispatch(to: ServerName, msg: { type: string }, caller: Caller, reqId?: number, flow?: number): Promise<Reply<unknown>> {
-    if (this.panicked) throw this.panicked;
-    this.running[0] = SERVER_NAMES.indexOf(to);
+  private dispatch(to: ServerName, msg: { type: string }, caller: Caller, reqId?: number, flow?: number): Reply<unknown> | Promise<Reply<unknown>> {
+    if (this.panicked) return Promise.reject(this.panicked);
+    this.running[0] = SERVER_INDEX[to];
     const srv = this.servers.get(to)!;
-    const rec = flow === undefined ? null : this.rec;
-    const ts = rec ? rec.now() : 0;
+    if (flow !== undefined && this.rec) return this.tracedDispatch(srv, to, msg, caller, reqId!, flow);
+    // a procedure call: the handler's own reply as it is, or its promise; a throw, now or later, is a panic
+    let r: Reply<unknown> | Promise<Reply<unknown>>;
     try {
-      const r = handleMessage(srv, this.injectors.get(to)!, msg, rec ? { ...this.tracedContext(to, srv.ctx, reqId!), caller } : { ...srv.ctx, caller }, wildPointer);
-      if (rec) {
-        rec.recv(reqId!, flow!, ts);
-        rec.slice(reqId!, `${to}: ${String(msg.type)}${caller.server === 'device' ? ' from the wire' : ''}`, 'handler', ts);
-      }
+      r = handleMessage(srv, this.injectors.get(to)!, msg, this.contextFor(to, srv.ctx, caller), wildPointer);
+    } catch (e) {
+      return Promise.reject(this.panic(to, e));
+    }
+    return r instanceof Promise ? r.catch((e: unknown) => Promise.reject(this.panic(to, e))) : r;
+  }
+
+  /** dispatch for a traced request's message: its handler's stretch on the thread is a slice where its flow arrives. */
+  private async tracedDispatch(srv: ServerInstance, to: ServerName, msg: { type: string }, caller: Caller, reqId: number, flow: number): Promise<Reply<unknown>> {
+    const rec = this.rec!;
+    const ts = rec.now();
+    try {
+      const r = handleMessage(srv, this.injectors.get(to)!, msg, { ...this.tracedContext(to, srv.ctx, reqId), caller }, wildPointer);
+      rec.recv(reqId, flow, ts);
+      rec.slice(reqId, `${to}: ${String(msg.type)}${caller.server === 'device' ? ' from the wire' : ''}`, 'handler', ts);
       return await r;
     } catch (e) {
       throw this.panic(to, e);
     }
   }
 
-  private panic(server: ServerName, e: unknown): KernelPanic {
+  /** `to`'s context `ctx` with `caller` in it (a server, or the wire's device), made at its first call. */
+  private contextFor(to: ServerName, ctx: ServerContext, caller: Caller): ServerContext {
+    let byCaller = this.callerContexts.get(to);
+    if (!byCaller) this.callerContexts.set(to, (byCaller = new Map()));
+    const key = `${caller.server}/${caller.gen}`;
+    let c = byCaller.get(key);
+    if (!c) byCaller.set(key, (c = { ...ctx, caller: { ...caller } }));
+    return c;
+  }
+
+    private panic(server: ServerName, e: unknown): KernelPanic {
     if (e instanceof KernelPanic) return e;
     if (!this.panicked) {
       this.panicked = new KernelPanic(server, e);
