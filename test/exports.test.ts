@@ -102,11 +102,11 @@ describe('exports of a real comparison', () => {
         expect(Number(col(row, 'p50_us_host'))).toBe(r.latencyUs!.p50);
         expect(Number(col(row, 'p99_us_host'))).toBe(r.latencyUs!.p99);
         expect(Number(col(row, 'second_half_requests_per_sec_host'))).toBe(r.throughput.secondHalfRequestsPerSec);
-        // summed over the run's domains (the monolith has one, the microkernel three)
-        const sum = (f: (d: (typeof r.domains)[number]) => number | null | undefined) => r.domains.reduce((n, d) => n + f(d)!, 0);
-        expect(Number(col(row, 'busy_us_per_request_host'))).toBeCloseTo(sum((d) => d.busyUsPerRequest), 3);
-        expect(Number(col(row, 'on_cpu_us_per_request_host'))).toBeCloseTo(sum((d) => d.onCpuUsPerRequest), 3);
-        expect(Number(col(row, 'run_queue_us_per_request_host'))).toBeCloseTo(sum((d) => d.runQueueUsPerRequest), 3);
+        // summed over the run's domains (the monolith has one, the microkernel three), to the ns
+        const sum = (f: (d: (typeof r.domains)[number]) => number | null | undefined) => Math.round(r.domains.reduce((n, d) => n + f(d)!, 0) * 1000) / 1000;
+        expect(Number(col(row, 'busy_us_per_request_host'))).toBe(sum((d) => d.busyUsPerRequest));
+        expect(Number(col(row, 'on_cpu_us_per_request_host'))).toBe(sum((d) => d.onCpuUsPerRequest));
+        expect(Number(col(row, 'run_queue_us_per_request_host'))).toBe(sum((d) => d.runQueueUsPerRequest));
         expect(Number(col(row, 'bytes_copied_per_request_counted'))).toBe(r.perRequest.bytesCopied);
         expect(Number(col(row, 'ipc_messages_per_request_counted'))).toBe(r.perRequest.ipcMessages);
         expect(Number(col(row, 'crossings_per_request_counted'))).toBe(r.perRequest.crossings);
