@@ -30,6 +30,7 @@ import Table from 'cli-table3';
 import { compare, type Comparison } from '../dist/compare.js';
 import { run, type RunReport } from '../dist/run.js';
 import { median, spread } from '../dist/metrics/stats.js';
+import { domainsSum } from '../dist/report/export.js';
 import { PACKAGE_ROOT } from '../dist/paths.js';
 import { profileCpu } from './profile.js';
 import { buildLimitInput, limitLoop, type LimitResult } from './limit.js';
@@ -88,9 +89,9 @@ const busyUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.busyUsPerRequ
  * scheduler's count): what busyUs is less the time a busy thread waited for a
  * core, which an event loop's utilisation counts as busy. NaN where unknown.
  */
-const onCpuUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.onCpuUsPerRequest ?? NaN), 0);
+const onCpuUs = (r: RunReport) => domainsSum(r, (d) => d.onCpuUsPerRequest) ?? NaN;
 /** The domains' threads' time runnable but waiting for a core per request, summed (host-measured). */
-const runQueueUs = (r: RunReport) => r.domains.reduce((n, d) => n + (d.runQueueUsPerRequest ?? NaN), 0);
+const runQueueUs = (r: RunReport) => domainsSum(r, (d) => d.runQueueUsPerRequest) ?? NaN;
 /**
  * Cores the run kept busy: the process's CPU time (every thread: the clients, the
  * kernel's domains, V8's and libuv's helpers) over the run's wall time, as its

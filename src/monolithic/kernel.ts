@@ -51,8 +51,10 @@ function wildPointer(): never {
 
 const ONLY: Handle['state'] = 'up';
 
-/** The granted calls, as `from>to`: a call checks its grant in one lookup. */
-const GRANTED: ReadonlySet<string> = new Set(DEFAULT_GRANTS.map(([a, b]) => `${a}>${b}`));
+/** Whom each server may call: a call checks its grant in one lookup. */
+const GRANTED = Object.fromEntries(
+  SERVER_NAMES.map((n): [ServerName, ReadonlySet<ServerName>] => [n, new Set(DEFAULT_GRANTS.filter(([a]) => a === n).map(([, b]) => b))]),
+) as Record<ServerName, ReadonlySet<ServerName>>;
 /** Each server's index in SERVER_NAMES (what the `running` register holds). */
 const SERVER_INDEX = Object.fromEntries(SERVER_NAMES.map((n, i) => [n, i])) as Record<ServerName, number>;
 
@@ -69,11 +71,12 @@ export class MonolithicKernel {
   /** Traces the sampled requests (null: no tracing). */
   private readonly rec: TraceRecorder | null;
   /**
-   * Each server's context with each caller in it, made once: the handler of a call
+   * Each server's context with each caller in it (by the caller's name: in the
+   * monolith every server has one incarnation), made once: the handler of a call
    * sees who called (`caller`, read-only) in a context of its own, which a call
    * used to copy for every call (an object of ten fields, and its garbage).
    */
-  private readonly callerContexts = new Map<ServerName, Map<string, ServerContext>>();
+  private readonly callerContexts = new Map<ServerName, Map<Caller['server'], ServerContext>>();
 
   constructor(
     cfg: KernelConfig,
@@ -171,7 +174,7 @@ export class MonolithicKernel {
     const c = this.slabs.get(from)!;
     c.add('directCalls');
     c.add('syscalls'); // a server asking the kernel for a service: one system call
-    if (!GRANTED.has(`${from}>${to}`)) {
+    if (!GRANTED[from].has(to)) {
       c.add('callsDenied');
       if (this.denied.length < 16) this.denied.push(`${from} -> ${to}: ${String(msg.type)}`);
       return fail('ECALLDENIED', `${from} -> ${to}`);
@@ -250,13 +253,12 @@ export class MonolithicKernel {
   private contextFor(to: ServerName, ctx: ServerContext, caller: Caller): ServerContext {
     let byCaller = this.callerContexts.get(to);
     if (!byCaller) this.callerContexts.set(to, (byCaller = new Map()));
-    const key = `${caller.server}/${caller.gen}`;
-    let c = byCaller.get(key);
-    if (!c) byCaller.set(key, (c = { ...ctx, caller: { ...caller } }));
+    let c = byCaller.get(caller.server);
+    if (!c) byCaller.set(caller.server, (c = { ...ctx, caller: { ...caller } }));
     return c;
   }
 
-    private panic(server: ServerName, e: unknown): KernelPanic {
+  private panic(server: ServerName, e: unknown): KernelPanic {
     if (e instanceof KernelPanic) return e;
     if (!this.panicked) {
       this.panicked = new KernelPanic(server, e);

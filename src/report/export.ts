@@ -44,7 +44,7 @@ export interface CsvColumn {
 }
 
 /** A per-request figure of each domain, summed over the run's domains (rounded to ns); null if a domain lacks it. */
-function domainsSum(r: RunReport, figure: (d: RunReport['domains'][number]) => number | null | undefined): number | null {
+export function domainsSum(r: RunReport, figure: (d: RunReport['domains'][number]) => number | null | undefined): number | null {
   let sum = 0;
   for (const d of r.domains) {
     const x = figure(d);
