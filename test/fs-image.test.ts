@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import seedrandom from 'seedrandom';
-import { fillSeeded, mkfs, mount, BLOCK_SIZE } from '../src/servers/fs.js';
+import { fillSeeded, ImageCache, mkfs, mount, BLOCK_SIZE } from '../src/servers/fs.js';
 
 /** What a file's bytes are by definition: seedrandom's alea, an int32 per 4 bytes (little-endian), then one per byte. */
 function reference(length: number, seed: string): Uint8Array {
@@ -45,5 +45,36 @@ describe('fillSeeded', () => {
       const at = ino.startBlock * BLOCK_SIZE;
       expect(new Uint8Array(image, at, ino.size)).toEqual(reference(ino.size, `9:${ino.path}`));
     }
+  });
+});
+
+describe('ImageCache', () => {
+  const image = (kib: number) => new SharedArrayBuffer(kib * 1024);
+
+  it('makes an image once per key, however the keys alternate', () => {
+    const cache = new ImageCache(1024 * 1024);
+    let made = 0;
+    const make = () => (made++, image(4));
+    const a = cache.get('a', make);
+    const b = cache.get('b', make);
+    for (let i = 0; i < 3; i++) {
+      expect(cache.get('a', make)).toBe(a);
+      expect(cache.get('b', make)).toBe(b);
+    }
+    expect(made).toBe(2);
+  });
+
+  it('drops the least recently used images past its budget, and always keeps the newest', () => {
+    const cache = new ImageCache(10 * 1024);
+    cache.get('a', () => image(4));
+    cache.get('b', () => image(4));
+    cache.get('a', () => image(4)); // a is now the most recently used
+    cache.get('c', () => image(4)); // 12 KiB: b goes
+    expect(cache.keys()).toEqual(['a', 'c']);
+    cache.get('big', () => image(64)); // over the budget on its own: kept, alone
+    expect(cache.keys()).toEqual(['big']);
+    let made = 0;
+    cache.get('a', () => (made++, image(4)));
+    expect(made).toBe(1);
   });
 });
