@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import seedrandom from 'seedrandom';
-import { fillSeeded, ImageCache, mkfs, mount, BLOCK_SIZE } from '../src/servers/fs.js';
+import { fillSeeded, fillSeededInJs, ImageCache, mkfs, mount, BLOCK_SIZE, type AleaState } from '../src/servers/fs.js';
+import { ALEA_WASM } from '../src/servers/alea-wasm.js';
 
 /** What a file's bytes are by definition: seedrandom's alea, an int32 per 4 bytes (little-endian), then one per byte. */
 function reference(length: number, seed: string): Uint8Array {
@@ -35,6 +36,27 @@ describe('fillSeeded', () => {
     const bytes = new Uint8Array(new SharedArrayBuffer(n + BLOCK_SIZE), BLOCK_SIZE, n);
     fillSeeded(bytes, '7:/big');
     expect(Buffer.from(bytes).equals(Buffer.from(reference(n, '7:/big')))).toBe(true);
+  });
+
+  it('past the WebAssembly module\'s 1 MiB of words at a time: several of them, then the trailing bytes, equal the reference', () => {
+    const n = 2 * (1 << 20) + 4 * 1000 + 3;
+    const bytes = new Uint8Array(n + 1).subarray(1);
+    fillSeeded(bytes, '1996:/file_set/dir00001/class3_4');
+    expect(Buffer.from(bytes).equals(Buffer.from(reference(n, '1996:/file_set/dir00001/class3_4')))).toBe(true);
+  });
+
+  it('the JavaScript fallback gives the same bytes as the module', () => {
+    const n = 70_001;
+    const viaModule = new Uint8Array(n);
+    fillSeeded(viaModule, 'fallback');
+    const inJs = new Uint8Array(n);
+    fillSeededInJs(inJs, seedrandom.alea('fallback', { state: true }).state() as AleaState);
+    expect(Buffer.from(inJs).equals(Buffer.from(viaModule))).toBe(true);
+  });
+
+  it('the embedded module is src/servers/alea.wat compiled (npm run wasm remakes it)', async () => {
+    const { aleaWasmBase64 } = await import('../scripts/gen-alea-wasm.mjs');
+    expect(ALEA_WASM).toBe(await aleaWasmBase64());
   });
 
   it("mkfs lays each file's seeded bytes at its inode's extent", () => {

@@ -1,0 +1,3 @@
+// made by `npm run wasm` from alea.wat beside this file: do not edit
+/** src/servers/alea.wat, compiled (base64). */
+export const ALEA_WASM = 'AGFzbQEAAAABBQFgAX8AAwIBAAUDAQAQBhUEfgFCAAt+AUIAC34BQgALfgFCAAsHJAYGbWVtb3J5AgABYwMAAngwAwECeDEDAgJ4MgMDBGZpbGwAAAp0AXICAn8FfiMAIQQjASEFIwIhBiMDIQcgAEECdCECAkADQCABIAJPDQEgBUL31P8AfiAEfCEDIANCIIghBCAGIQUgByEGIANC/////w+DIQcgASADpzYCACABQQRqIQEMAAsLIAQkACAFJAEgBiQCIAckAws=';
