@@ -196,9 +196,9 @@ const MAX_RECEIVES = 256;
 
 /**
  * The laid-out images made in this process, by file set and seed. Filling one costs
- * about 2 ns of CPU a byte (specweb96's 51 MB image about 100 ms), and a process that
- * runs several workloads or seeds in turn (a comparison over seeds, a sweep, a test
- * suite) would otherwise make the same images again and again.
+ * about 0.6 ns of CPU a byte (specweb96's 51 MB image about 30 ms, its page faults
+ * included), and a process that runs several workloads or seeds in turn (a comparison
+ * over seeds, a sweep, a test suite) would otherwise make the same images again and again.
  */
 const images = new ImageCache(256 * 1024 * 1024);
 

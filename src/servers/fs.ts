@@ -205,7 +205,6 @@ export interface AleaState {
   s2: number;
 }
 
-
 /** Read the superblock and inode table back from an image (the disk server's mount). */
 export function mount(image: SharedArrayBuffer): { sb: Superblock; inodes: Inode[] } {
   const view = new DataView(image);
