@@ -10,7 +10,7 @@
  * Prints one JSON line: { report (the RunReport), rssBeforeMb, maxRssMb }.
  * rssBeforeMb: the resident set once the library is loaded, before the run.
  */
-const { run } = await import(new URL('../dist/run.js', import.meta.url).href);
+const { run } = await import(new URL('../dist/index.js', import.meta.url).href);
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const rssBeforeMb = process.memoryUsage().rss / 2 ** 20;
