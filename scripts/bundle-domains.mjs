@@ -82,23 +82,26 @@ await build({ ...COMMON, entryPoints: ENTRIES, plugins: [lazyCrypto], outdir: 'd
 // their imports was 1.4 s of CPU at every start of `npm run bench`, the bundle starts in 0.3
 await build({ ...COMMON, entryPoints: { run: 'bench/run.ts', http: 'bench/http.ts' }, outdir: 'bench/build', banner: { js: REQUIRE } });
 
-const CLI = 'dist/cli.js';
-const UNBUNDLED = 'dist/cli-unbundled.js';
-const MARK = '// microlith: the CLI in one file (scripts/bundle-domains.mjs)';
-// tsc wrote the per-file entry (a full build, or src/cli.ts changed): it stays beside the
-// bundle, for CPU profiles (each function keeps its file)
-if (!readFileSync(join(root, CLI), 'utf8').includes(MARK)) copyFileSync(join(root, CLI), join(root, UNBUNDLED));
-// bundled from it at every build: the build's tsc is incremental and writes only what
-// changed, so dist/cli.js may still be the last build's bundle over modules that are new
-await build({ ...COMMON, entryPoints: [UNBUNDLED], outfile: CLI, allowOverwrite: true, banner: { js: `${MARK}\n${REQUIRE}` } });
-chmodSync(join(root, CLI), 0o755);
+/**
+ * Bundle dist/NAME.js in place, from tsc's per-file entry kept beside it as
+ * dist/NAME-unbundled.js. When tsc wrote the per-file entry (a full build, or its source
+ * changed), it has no mark and is copied aside first; it stays there, for CPU profiles
+ * (each function keeps its file). The bundle is made from it at every build: the build's
+ * tsc is incremental and writes only what changed, so dist/NAME.js may still be the last
+ * build's bundle over modules that are new.
+ */
+async function bundleInPlace(name, what) {
+  const entry = `dist/${name}.js`;
+  const unbundled = `dist/${name}-unbundled.js`;
+  const mark = `// microlith: ${what} in one file (scripts/bundle-domains.mjs)`;
+  if (!readFileSync(join(root, entry), 'utf8').includes(mark)) copyFileSync(join(root, entry), join(root, unbundled));
+  await build({ ...COMMON, entryPoints: [unbundled], outfile: entry, allowOverwrite: true, banner: { js: `${mark}\n${REQUIRE}` } });
+}
 
-// the library's entry (the package's "."), bundled the same way: importing it module by module
-// was about 240 ms of CPU here, bundled about 90, for every script that imports microlith and
-// every cell of the bench's scaling table. tsc's per-file entry stays beside it as
-// dist/index-unbundled.js, and dist/index.d.ts describes both
-const INDEX = 'dist/index.js';
-const INDEX_UNBUNDLED = 'dist/index-unbundled.js';
-const INDEX_MARK = '// microlith: the library in one file (scripts/bundle-domains.mjs)';
-if (!readFileSync(join(root, INDEX), 'utf8').includes(INDEX_MARK)) copyFileSync(join(root, INDEX), join(root, INDEX_UNBUNDLED));
-await build({ ...COMMON, entryPoints: [INDEX_UNBUNDLED], outfile: INDEX, allowOverwrite: true, banner: { js: `${INDEX_MARK}\n${REQUIRE}` } });
+await bundleInPlace('cli', 'the CLI');
+chmodSync(join(root, 'dist/cli.js'), 0o755);
+
+// the library's entry (the package's "."): importing it module by module was about 240 ms of
+// CPU here, bundled about 90, for every script that imports microlith and every cell of the
+// bench's scaling table; dist/index.d.ts describes both
+await bundleInPlace('index', 'the library');

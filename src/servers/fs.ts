@@ -139,7 +139,7 @@ export function fillSeeded(bytes: Uint8Array, seed: string): void {
   }
   // the trailing bytes, one word each, from where the module left the stream
   const rest = { c: Number(a.c.value), s0: Number(a.x0.value) / 0x100000000, s1: Number(a.x1.value) / 0x100000000, s2: Number(a.x2.value) / 0x100000000 };
-  fillSeededInJs(bytes.subarray(words * 4), rest, true);
+  fillSeededInJs(bytes.subarray(words * 4), rest, 0);
 }
 
 /** The module's exports (src/servers/alea.wat). */
@@ -171,13 +171,12 @@ function alea(): AleaWasm | null {
 }
 
 /**
- * The same stream in JavaScript, from the state `st`: one int32 per four bytes, then one
- * per trailing byte; or, `bytesOnly`, one per byte throughout. The definition the module
- * is tested against, and what fillSeeded falls back to without it.
+ * The same stream in JavaScript, from the state `st`: one int32 for each of the first
+ * `words` four bytes (all of them by default), then one per byte. The definition the
+ * module is tested against, and what fillSeeded falls back to without it.
  */
-export function fillSeededInJs(bytes: Uint8Array, st: AleaState, bytesOnly = false): void {
+export function fillSeededInJs(bytes: Uint8Array, st: AleaState, words = bytes.length >>> 2): void {
   let { c, s0, s1, s2 } = st;
-  const words = bytesOnly ? 0 : bytes.length >>> 2;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < words; i++) {
     const t = 2091639 * s0 + c * 2.3283064365386963e-10; // alea's step (2^-32)
