@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { TEST_NODE_FLAGS } from './test/support/node-flags.js';
 
 /**
  * Tests grouped by distance, so the fast ones can run first:
@@ -48,11 +49,8 @@ export default defineConfig({
     // the kernels' threads run the compiled build, which `npm test` makes from these sources
     // first (pretest): a thread starts in a fraction of the time it takes through tsx
     env: { MICROLITH_DOMAINS: 'dist' },
-    // Node 20 can abort a process when a worker thread ends while V8 is still optimizing its
-    // code on a helper thread (the assertion (data.first) != nullptr in NodePlatform::ForIsolate,
-    // see the README): about one full run in ten, among some 1,400 thread ends. Optimizing on each
-    // thread itself leaves no such job behind; it changes when code gets fast, not what it does
-    execArgv: ['--no-concurrent-recompilation'],
+    // V8 flags for the forks and their threads: test/support/node-flags.ts says what each does and why
+    execArgv: [...TEST_NODE_FLAGS],
     reporters: ['default', './test/support/summary-reporter.ts'],
     projects: [
       // in-process tests that leave no global state behind: the files of a fork share their

@@ -18,6 +18,7 @@ import type { ServerName } from '../src/protocol.js';
 import { run, type RunOptions } from '../src/run.js';
 import { HAVE_PROC, osThreads, settle, trackResources } from './support/leaks.js';
 import { spawnAsync } from './support/cli.js';
+import { TEST_NODE_FLAGS } from './support/node-flags.js';
 
 type Tracked = 'WORKER' | 'MESSAGEPORT' | 'Timeout';
 
@@ -178,10 +179,11 @@ describe('timers', () => {
 });
 
 describe("the tests' own processes", () => {
-  it('optimize code on their own threads, so no optimizing job outlives a thread that ends (Node 20 aborts on one)', async () => {
-    // the forks get the flag from vitest.config.ts, the node children spawnAsync starts from it
-    expect(process.execArgv).toContain('--no-concurrent-recompilation');
+  it('run with the V8 flags of node-flags.ts: each thread optimizes its own code, so no optimizing job outlives a thread that ends (Node 20 aborts on one)', async () => {
+    // the forks get them from vitest.config.ts, the node children spawnAsync (and spawnCli) start from node-flags.ts
+    expect(TEST_NODE_FLAGS).toContain('--no-concurrent-recompilation');
+    for (const f of TEST_NODE_FLAGS) expect(process.execArgv).toContain(f);
     const child = await spawnAsync(process.execPath, ['-e', 'console.log(JSON.stringify(process.execArgv))']);
-    expect(JSON.parse(child.stdout)).toContain('--no-concurrent-recompilation');
+    expect((JSON.parse(child.stdout) as string[]).slice(0, TEST_NODE_FLAGS.length)).toEqual([...TEST_NODE_FLAGS]);
   });
 });

@@ -7,6 +7,7 @@
 import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptionsWithStringEncoding, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { TEST_NODE_FLAGS } from './node-flags.js';
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,7 +17,7 @@ export const CLI = join(ROOT, 'dist', 'cli.js');
 
 /** Run the CLI with `args` from the repo root; `options` (timeout, env, cwd, ...) go to spawnSync. */
 export function spawnCli(args: readonly string[], options: Partial<SpawnSyncOptionsWithStringEncoding> = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', ...options });
+  return spawnSync(process.execPath, [...TEST_NODE_FLAGS, CLI, ...args], { cwd: ROOT, encoding: 'utf8', ...options });
 }
 
 /** What a child process left: as spawnSync's result, without the pid and output array. */
@@ -36,8 +37,8 @@ export interface Exited {
  */
 export function spawnAsync(exe: string, args: readonly string[], options: SpawnOptions & { timeout?: number; input?: string } = {}): Promise<Exited> {
   const { timeout, input, ...rest } = options;
-  // a node child optimizes on its own threads, as the test forks do (vitest.config.ts says why)
-  const argv = exe === process.execPath ? ['--no-concurrent-recompilation', ...args] : args;
+  // a node child runs with the forks' V8 flags (node-flags.ts says why)
+  const argv = exe === process.execPath ? [...TEST_NODE_FLAGS, ...args] : args;
   return new Promise((resolve) => {
     const child = spawn(exe, argv, { cwd: ROOT, ...rest, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
