@@ -12,7 +12,7 @@
  *   checks for hot functions), so a function is optimized only after running twelve times
  *   as long. Most of the suite's runs are short, in threads that end within a second,
  *   and a CPU profile of a whole `npm test` (perf) put 17% of its CPU in V8's optimizing
- *   compiler, 13% in threads that soon ended; alternated whole suites used 5–12% less CPU
+ *   compiler, 13% in threads that soon ended; alternated whole suites used 4–12% less CPU
  *   with this (the README says how they were measured). Long loops still get optimized.
  */
 export const TEST_NODE_FLAGS: readonly string[] = ['--no-concurrent-recompilation', '--interrupt-budget=811008'];
