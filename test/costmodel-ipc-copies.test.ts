@@ -9,10 +9,15 @@
  * space). The one-way messages below are priced from the events the copy
  * transport counts for them (one message, one crossing, one kernel entry, the
  * payload's bytes copied once), exactly as a run's counters are priced.
+ *
+ * Also how many requests each run of `microlith calibrate --check` gets, the
+ * check of those prices against host-measured runs.
  */
 import { describe, expect, it } from 'vitest';
 import { messageUs, priceCpu, priceRoundTrip } from '../src/costmodel/price.js';
+import { checkRequests } from '../src/costmodel/calibrate.js';
 import { loadProfile, type Profile } from '../src/costmodel/profile.js';
+import { loadWorkload } from '../src/workload/load.js';
 import { COUNTER_NAMES, type CounterValues } from '../src/metrics/counters.js';
 
 /** The counted events of one one-way message carrying `bytes` payload bytes by value (copy transport). */
@@ -94,5 +99,23 @@ describe('one-way IPC on a 50 MHz 486: Mach against L3, as Liedtke (SOSP 1993) r
     const ratio = oneCopy(mach, 4096) / oneCopy(l3, 4096);
     expect(ratio).toBeCloseTo((115 + 164) / 169, 9);
     expect(ratio).toBeLessThan(2.5);
+  });
+});
+
+describe('requests per run of calibrate --check', () => {
+  const bulk = loadWorkload('ftp-bulk');
+  const web = loadWorkload('specweb96');
+
+  it('a workload of large whole files gets a hundredth of what was asked, at least 20', () => {
+    expect(checkRequests(bulk, 10_000)).toBe(100);
+    expect(checkRequests(bulk, 1000)).toBe(20);
+    expect(checkRequests(web, 1000)).toBe(1000);
+  });
+
+  it('but never more than was asked, and no workload more than its own count', () => {
+    expect(checkRequests(bulk, 5)).toBe(5);
+    expect(checkRequests(web, 5)).toBe(5);
+    expect(checkRequests(web, 10 ** 6)).toBe(web.requests);
+    expect(checkRequests(bulk, 10 ** 6)).toBe(bulk.requests);
   });
 });

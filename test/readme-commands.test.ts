@@ -231,7 +231,7 @@ function shrink(command: string): Shrunk {
     if (!words.includes('--signals')) set('--signals', 'message');
   }
   if (sub === 'calibrate') {
-    if (words.includes('--check')) set('--requests', '20', ['-n']);
+    if (words.includes('--check')) set('--requests', '5', ['-n']);
     else words.push('--effort', '0.02', '--out', join(tmp, 'host.json'));
   }
   if (sub === 'validate') {

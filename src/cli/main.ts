@@ -234,7 +234,7 @@ const CALIBRATE_FLAGS = {
   effort: numeric('scale the measuring loops', RANGES.effort, 1),
   check: { type: 'boolean', describe: "instead of measuring: run every shipped workload in both modes and print the modelled throughput's error against the host-measured one" },
   profile: { type: 'string', requiresArg: true, describe: 'with --check: the profile to check (default host)' },
-  requests: { alias: 'n', ...numeric('with --check: requests per run (a workload of large files gets a hundredth)', RANGES.requests, 10_000) },
+  requests: { alias: 'n', ...numeric('with --check: requests per run (a workload of large files gets a hundredth, at least 20 and at most this)', RANGES.requests, 10_000) },
   modes: { type: 'string', requiresArg: true, describe: 'with --check: comma-separated labels (default monolithic,microkernel:copy)' },
   'max-error': numeric('with --check: exit 1 if any |error| exceeds this many percent', RANGES.maxErrorPercent),
   json: jsonFlag('the result (of measuring: the profile; of --check: its rows)'),
