@@ -21,7 +21,7 @@ describe('domainEntry', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const dist = pathToFileURL(`${dir}/`);
   const file = join(dir, 'microkernel', 'worker.js');
-  const bundle = join(dir, 'domains', 'worker.js');
+  const bundle = join(dir, 'domains', 'worker.cjs');
   mkdirSync(join(dir, 'microkernel'));
   mkdirSync(join(dir, 'domains'));
   writeFileSync(file, '');
@@ -49,13 +49,17 @@ describe('domainEntry', () => {
 
 describe("the build's bundles", () => {
   for (const module of MODULES) {
-    it(`${module}: one self-contained file, no older than the module`, () => {
+    it(`${module}: one self-contained CommonJS file, no older than the module`, () => {
       const name = module.slice(module.indexOf('/') + 1);
-      const bundle = join(ROOT, 'dist', 'domains', `${name}.js`);
+      const bundle = join(ROOT, 'dist', 'domains', `${name}.cjs`);
       expect(statSync(bundle).mtimeMs).toBeGreaterThanOrEqual(statSync(join(ROOT, 'dist', `${module}.js`)).mtimeMs);
       const text = readFileSync(bundle, 'utf8');
-      // nothing of ours or of a package is imported from outside it, except tsx (for a user's .ts module)
-      const imported = [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
+      // CommonJS, strict as the ES modules it is made of
+      expect(text.startsWith('"use strict";\n')).toBe(true);
+      expect(text).not.toMatch(/^\s*(import|export)\s/m);
+      // nothing of ours or of a package is required or imported from outside it, except tsx (for a user's .ts module)
+      const imported = [...text.matchAll(/\b(?:require|import)\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
+      expect(imported.length).toBeGreaterThan(0);
       expect(imported.filter((s) => !s.startsWith('node:') && !s.startsWith('tsx'))).toEqual([]);
       expect(domainEntry(module, pathToFileURL(join(ROOT, 'dist') + '/'), {}).pathname).toBe(pathToFileURL(bundle).pathname);
     });
@@ -63,10 +67,10 @@ describe("the build's bundles", () => {
 });
 
 describe("what a domain's thread loads", () => {
-  it("the domain bundle loads neither Node's HTTP stack (only a socket device does) nor its crypto (seedrandom asks for it only to seed itself)", async () => {
-    const entry = pathToFileURL(join(ROOT, 'dist', 'domains', 'worker.js')).href;
+  it("the domain bundle loads neither Node's HTTP stack (only a socket device does) nor its crypto (seedrandom asks for it only to seed itself), nor the ES module loader", async () => {
+    const entry = join(ROOT, 'dist', 'domains', 'worker.cjs');
     // the module runs without a kernel's workerData and stops at once: what it loaded by then is what every domain loads
-    const code = `import(${JSON.stringify(entry)}).catch(() => {}).then(() => require('node:worker_threads').parentPort.postMessage(process.moduleLoadList));`;
+    const code = `try { require(${JSON.stringify(entry)}); } catch {} require('node:worker_threads').parentPort.postMessage(process.moduleLoadList);`;
     const w = new Worker(code, { eval: true, workerData: null });
     const loaded = await new Promise<string[]>((res, rej) => {
       w.once('message', res);
@@ -75,6 +79,8 @@ describe("what a domain's thread loads", () => {
     await w.terminate();
     expect(loaded).toContain('NativeModule zlib'); // the NIC's CRC: it did load
     for (const m of ['NativeModule http', 'NativeModule net', 'NativeModule crypto']) expect(loaded).not.toContain(m);
+    // required, the bundle does not start Node's ES module loader in the thread (an import() of it would)
+    expect(loaded).not.toContain('NativeModule internal/modules/esm/loader');
   });
 });
 

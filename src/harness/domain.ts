@@ -24,6 +24,7 @@
 import { DIST_URL } from '../paths.js';
 import { MessageChannel, parentPort, Worker, workerData, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import { readFileSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 
@@ -221,7 +222,8 @@ const DOMAIN_PRELUDE = `{
 }`;
 
 /**
- * Start a thread for `module`: the prelude, then the compiled `<module>.js`, or,
+ * Start a thread for `module`: the prelude, then the compiled module (its bundle
+ * or `<module>.js`, as domainEntry picks), or,
  * when running from TypeScript sources (tests, tsx), `<module>.ts` through tsx's
  * loader (a worker cannot load .ts files by itself). Modules are named from src/.
  */
@@ -232,7 +234,9 @@ function startWorker(module: DomainModule, loadsTypeScript: boolean, options: Wo
   const compiled = !fromSource || (process.env.MICROLITH_DOMAINS === 'dist' && !loadsTypeScript);
   const url = compiled ? domainEntry(module, DIST_URL) : new URL(`../${module}.ts`, import.meta.url);
   const entry = JSON.stringify(url.href);
-  if (compiled && !loadsTypeScript) return new Worker(`${DOMAIN_PRELUDE}\nimport(${entry});`, { ...options, eval: true });
+  // a bundle (CommonJS) is required, sparing the thread the start of Node's ES module loader
+  const load = url.pathname.endsWith('.cjs') ? `require(${JSON.stringify(fileURLToPath(url))})` : `import(${entry})`;
+  if (compiled && !loadsTypeScript) return new Worker(`${DOMAIN_PRELUDE}\n${load};`, { ...options, eval: true });
   // tsx resolved here, so a domain started from any working directory finds it
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const loader = compiled
@@ -243,8 +247,8 @@ function startWorker(module: DomainModule, loadsTypeScript: boolean, options: Wo
 
 /**
  * The compiled module a domain starts from, in the build `dist`: its bundle
- * (dist/domains/NAME.js, one file that `npm run build` makes from the module and
- * all it imports, so the thread loads one module instead of some thirty), or the
+ * (dist/domains/NAME.cjs, one CommonJS file that `npm run build` makes from the module
+ * and all it imports, so the thread loads one module instead of some thirty), or the
  * per-file module itself: with MICROLITH_UNBUNDLED=1, without a bundle, or with a
  * bundle older than the module (a compile without the bundling step), never a
  * stale bundle.
@@ -252,7 +256,7 @@ function startWorker(module: DomainModule, loadsTypeScript: boolean, options: Wo
 export function domainEntry(module: DomainModule, dist: URL, env: NodeJS.ProcessEnv = process.env): URL {
   const file = new URL(`${module}.js`, dist);
   if (env.MICROLITH_UNBUNDLED === '1') return file;
-  const bundle = new URL(`domains/${module.slice(module.lastIndexOf('/') + 1)}.js`, dist);
+  const bundle = new URL(`domains/${module.slice(module.lastIndexOf('/') + 1)}.cjs`, dist);
   const made = statSync(bundle, { throwIfNoEntry: false });
   return made && made.mtimeMs >= (statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0) ? bundle : file;
 }

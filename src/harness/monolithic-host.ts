@@ -44,24 +44,32 @@ export interface PanicNote {
 }
 
 const data = domainBoot<MonolithicBoot>();
-// modules placed for some servers load first; a module that does not load ends
-// this thread with the reason, before the harness's first ping is answered
-const kernel = await MonolithicKernel.boot(
-  data.cfg,
-  data.machine,
-  registersOver(data.regs),
-  faultBoardOver(data.board),
-  data.nic,
-  // a panic halts the machine: the whole domain stops at once
-  (p) => crashDomain(JSON.stringify({ panic: p.server, message: p.message } satisfies PanicNote)),
-  { slabs: data.slabs, running: new Int32Array(data.running) },
-  data.trace,
-);
 
-const control: MonolithicControl = {
-  ping: () => true,
-  start: () => kernel.start(),
-  denied: () => [...kernel.denied],
-  trace: () => kernel.trace(),
-};
-serveControl(control);
+/**
+ * Boot the kernel and make the harness's control of it. Modules placed for some
+ * servers load first; a module that does not load rejects this, which ends the
+ * thread with the reason (an unhandled rejection is the thread's uncaught error),
+ * before the harness's first ping is answered. A function, not a top-level await:
+ * the domain's bundle is CommonJS (scripts/bundle-domains.mjs says why).
+ */
+async function boot(): Promise<MonolithicControl> {
+  const kernel = await MonolithicKernel.boot(
+    data.cfg,
+    data.machine,
+    registersOver(data.regs),
+    faultBoardOver(data.board),
+    data.nic,
+    // a panic halts the machine: the whole domain stops at once
+    (p) => crashDomain(JSON.stringify({ panic: p.server, message: p.message } satisfies PanicNote)),
+    { slabs: data.slabs, running: new Int32Array(data.running) },
+    data.trace,
+  );
+  return {
+    ping: () => true,
+    start: () => kernel.start(),
+    denied: () => [...kernel.denied],
+    trace: () => kernel.trace(),
+  };
+}
+
+void boot().then(serveControl);
