@@ -21,7 +21,7 @@ const SHARED_COUNTERS = COUNTER_NAMES.filter((n) => !MODE_SPECIFIC_COUNTERS.incl
 
 /** Requests and clients per workload: few whole-file transfers of 1-16 MiB for ftp-bulk, a few hundred otherwise. */
 const SIZE: Record<string, { requests: number; clients?: number }> = {
-  'ftp-bulk': { requests: 24, clients: 4 },
+  'ftp-bulk': { requests: 12, clients: 4 },
 };
 const DEFAULT_SIZE = { requests: 300 };
 
