@@ -84,13 +84,23 @@ function checkLabels(args: readonly string[]): void {
   if (i >= 0) for (const l of (args[i + 1] ?? '').split(',')) parseLabel(l);
 }
 
-/** The results file of a smoke run, made once for every `--check` command that compares with one. */
+/**
+ * The results file of a smoke run, made once for every `--check` command that compares with one:
+ * the run of the same smoke, if a command before the check (`checkKey`, its run's key) shrank to
+ * that (`npm run bench` does; the check names the same results folder, so it starts once that
+ * run has ended), else one of its own (a run started after the check waits for it: never that).
+ */
 const references = new Map<string, Promise<string>>();
-function referenceFor(smoke: readonly string[], command: string): Promise<string> {
+function referenceFor(smoke: readonly string[], command: string, checkKey: string): Promise<string> {
   const key = smoke.join(' ');
   let made = references.get(key);
   if (!made) {
-    made = spawnAsync(process.execPath, ['bench/build/run.js', ...smoke], { env: childEnv(), timeout: 120_000 }).then((r) => {
+    const args = ['bench/build/run.js', ...smoke];
+    const keys = [...runs.keys()];
+    const same = JSON.stringify([process.execPath, args]);
+    const before = keys.includes(same) && keys.indexOf(same) < keys.indexOf(checkKey);
+    const ran = before ? runs.get(same)! : spawnAsync(process.execPath, args, { env: childEnv(), timeout: 120_000 });
+    made = ran.then((r) => {
       const file = /results written to (\S+)/.exec(r.stdout)?.[1];
       if (!file) throw new Error(`no reference made for '${command}': ${r.stderr.slice(-500)}`);
       return file;
@@ -164,7 +174,7 @@ function shrink(command: string): Shrunk {
         // one round of 100 requests is all noise: a floor of 100% makes the verdict certain (the verdicts have unit tests)
         const argv = ['bench/build/run.js', ...args, ...smoke, '--min-noise', '1'];
         return shrunk(process.execPath, argv, 0, /reference ratio[\s\S]*\nno regression\n/, async () => {
-          argv[argv.indexOf(REFERENCE)] = await referenceFor(smoke, command);
+          argv[argv.indexOf(REFERENCE)] = await referenceFor(smoke, command, JSON.stringify([process.execPath, argv]));
         });
       }
       return shrunk(process.execPath, ['bench/build/run.js', ...args, ...smoke], 0);
