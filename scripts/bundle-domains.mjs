@@ -56,7 +56,7 @@ const lazyCrypto = {
   },
 };
 
-/** What every bundle here is: one ES module for Node 20 with all it imports but tsx. */
+/** What every bundle here is: one file for Node 20 with all it imports but tsx, an ES module (the domains' are CommonJS, below). */
 const COMMON = {
   absWorkingDir: root,
   bundle: true,
@@ -81,11 +81,10 @@ const REQUIRE = "import { createRequire as __bundleRequire } from 'node:module';
  * require: an import() there first starts Node's ES module loader in the thread, about
  * 3 ms of CPU of every domain's start here (a microkernel run of 5 requests, three domain
  * threads, took 143 ms of CPU against 153, alternated eight times, each time less). The
- * sources are ES modules, strict and with import.meta: the bundle says "use strict" first,
- * and import.meta is the bundle's own (its URL, and resolve through require's resolution).
+ * sources are ES modules, strict and with import.meta.url (where the package's files are):
+ * the bundle says "use strict" first, and its import.meta holds the bundle's own URL. (The
+ * harness's import.meta.resolve, for starting a domain through tsx, is in no domain's path.)
  */
-const IMPORT_META =
-  "const __bundleMeta = { url: require('node:url').pathToFileURL(__filename).href, resolve: (s) => require('node:url').pathToFileURL(require.resolve(s)).href };";
 await build({
   ...COMMON,
   format: 'cjs',
@@ -94,7 +93,7 @@ await build({
   outdir: 'dist/domains',
   outExtension: { '.js': '.cjs' },
   define: { 'import.meta': '__bundleMeta' },
-  banner: { js: `"use strict";\n${IMPORT_META}` },
+  banner: { js: `"use strict";\nconst __bundleMeta = { url: require('node:url').pathToFileURL(__filename).href };` },
 });
 
 // the benchmarks, each in one file (bench/build/, not in the package): tsx compiling them and

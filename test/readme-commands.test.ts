@@ -98,8 +98,8 @@ function referenceFor(smoke: readonly string[], command: string, checkKey: strin
     const args = ['bench/build/run.js', ...smoke];
     const keys = [...runs.keys()];
     const same = JSON.stringify([process.execPath, args]);
-    const before = keys.includes(same) && keys.indexOf(same) < keys.indexOf(checkKey);
-    const ran = before ? runs.get(same)! : spawnAsync(process.execPath, args, { env: childEnv(), timeout: 120_000 });
+    const at = keys.indexOf(same);
+    const ran = at >= 0 && at < keys.indexOf(checkKey) ? runs.get(same)! : spawnAsync(process.execPath, args, { env: childEnv(), timeout: 120_000 });
     made = ran.then((r) => {
       const file = /results written to (\S+)/.exec(r.stdout)?.[1];
       if (!file) throw new Error(`no reference made for '${command}': ${r.stderr.slice(-500)}`);
