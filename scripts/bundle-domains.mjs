@@ -27,7 +27,7 @@
  * `npm run bench` and `npm run bench:http` run.
  */
 import { build } from 'esbuild';
-import { chmodSync, copyFileSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,14 +77,18 @@ const COMMON = {
 const REQUIRE = "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);";
 
 /**
- * The domains' bundles are CommonJS (dist/domains/NAME.cjs), which the thread loads with
- * require: an import() there first starts Node's ES module loader in the thread, about
+ * The domains' bundles are CommonJS (dist/domains/NAME.cjs), which the thread compiles as
+ * require would (src/harness/domain.ts's DOMAIN_LOADER): an import() there first starts
+ * Node's ES module loader in the thread, about
  * 3 ms of CPU of every domain's start here (a microkernel run of 5 requests, three domain
  * threads, took 143 ms of CPU against 153, alternated eight times, each time less). The
  * sources are ES modules, strict and with import.meta.url (where the package's files are):
  * the bundle says "use strict" first, and its import.meta holds the bundle's own URL. (The
  * harness's import.meta.resolve, for starting a domain through tsx, is in no domain's path.)
  */
+// the threads' code cache (src/harness/code-cache.ts) is of the bundles built before: a
+// cache is named for its source and would never be used again, so it goes
+rmSync(join(root, 'dist/domains/code-cache'), { recursive: true, force: true });
 await build({
   ...COMMON,
   format: 'cjs',

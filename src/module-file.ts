@@ -3,10 +3,16 @@
  * policy) by path, `.ts` or `.js`, in whatever thread needs it.
  */
 import { pathToFileURL } from 'node:url';
+import { dynamicImport } from './dynamic-import.js';
 
 /** A module file of one's own that could not be loaded, or does not export what it must: the message names the file and what is wrong. */
 export class ModuleError extends Error {
   override name = 'ModuleError';
+}
+
+/** A TypeScript module file (.ts, .mts, .cts): plain Node cannot load it, so a domain placed with one starts through tsx. */
+export function isTypeScriptFile(path: string): boolean {
+  return /\.[cm]?ts$/.test(path);
 }
 
 /**
@@ -18,9 +24,9 @@ export class ModuleError extends Error {
 export async function importModuleFile(path: string, query = ''): Promise<Record<string, unknown>> {
   const url = pathToFileURL(path).href + query;
   try {
-    return (await import(url)) as Record<string, unknown>;
+    return (await dynamicImport(url)) as Record<string, unknown>;
   } catch (e) {
-    if (!/\.[cm]?ts$/.test(path) || (e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
+    if (!isTypeScriptFile(path) || (e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
     let tsx: { tsImport(specifier: string, parent: string): Promise<unknown> };
     try {
       tsx = (await import('tsx/esm/api')) as typeof tsx;

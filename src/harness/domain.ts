@@ -22,6 +22,7 @@
  * from the parent goes through `Domain.control`, which races it with the exit.
  */
 import { DIST_URL } from '../paths.js';
+import { bundleCode, cacheRefused, keepCode, type BundleCode, type CodeState } from './code-cache.js';
 import { MessageChannel, parentPort, Worker, workerData, type MessagePort, type WorkerOptions } from 'node:worker_threads';
 import { readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,8 @@ interface Envelope<B> {
   crashNote: SharedArrayBuffer;
   /** One Int32 cell: the domain's thread id in the operating system (Linux), written before its modules load; 0 unknown. */
   tid: SharedArrayBuffer;
+  /** The bundle to compile, its code cache, and the port the thread answers about it on (DOMAIN_LOADER); none from sources. */
+  code?: { filename: string; source: string; cachedData: Uint8Array | null; port: MessagePort };
 }
 
 /**
@@ -69,7 +72,12 @@ export interface DomainOptions<B> {
   heapLimitMb?: number;
   /** The domain will import TypeScript files of its own (a placed server module): it needs tsx's loader. */
   loadsTypeScript?: boolean;
+  /** What the domain runs (a server's name): threads of one role call the same functions, so they share a code cache. */
+  role?: string;
 }
+
+/** How long Domain.stop waits for a thread's compiled code before it terminates the thread anyway. */
+const CODE_WAIT_MS = 500;
 
 /** Why a control call got no answer: the domain exited first. */
 export const GONE: unique symbol = Symbol('domain gone');
@@ -86,13 +94,33 @@ export class Domain<C> {
   /** Resolves with the exit code once the thread has stopped. */
   readonly exited: Promise<number>;
 
+  /** The bundle this thread compiled, and the port it answers about its code on; null when started from the per-file modules or sources. */
+  private readonly bundle: BundleCode | null = null;
+  private readonly codePort: MessagePort | null = null;
+  private codeSaid: CodeState | null = null;
+  private codeTold: (s: CodeState | null) => void = () => {};
+  private codeTaken: ((data: Uint8Array | null) => void) | null = null;
+  /** What the thread says of its compiled code, once it has said it (null if it exits first, or runs from sources). */
+  readonly codeState: Promise<CodeState | null>;
+
   constructor(readonly name: string, opts: DomainOptions<unknown>) {
     const envelope: Envelope<unknown> = { boot: opts.boot, crashNote: this.crashNote, tid: this.tid };
+    const transfer = [...(opts.transfer ?? [])] as NonNullable<WorkerOptions['transferList']>;
+    const bundle = compiledBundle(opts.module, opts.loadsTypeScript === true);
+    if (bundle) {
+      const { port1, port2 } = new MessageChannel();
+      this.bundle = bundleCode(bundle, opts.role ?? 'domain');
+      this.codePort = port1;
+      envelope.code = { filename: this.bundle.filename, source: this.bundle.source, cachedData: this.bundle.cachedData, port: port2 };
+      transfer.push(port2);
+      port1.on('message', (m: CodeState | Uint8Array) => this.heard(m));
+      port1.unref();
+    }
     this.worker = startWorker(opts.module, opts.loadsTypeScript === true, {
       // nothing of the harness's environment: a domain gets what its boot gives it
       env: {},
       workerData: envelope,
-      transferList: (opts.transfer ?? []) as WorkerOptions['transferList'],
+      transferList: transfer,
       name: opts.name,
       ...(opts.heapLimitMb ? { resourceLimits: { maxOldGenerationSizeMb: opts.heapLimitMb } } : {}),
     });
@@ -107,6 +135,7 @@ export class Domain<C> {
         res(code);
       }),
     );
+    this.codeState = this.bundle ? new Promise((res) => ((this.codeTold = res), void this.exited.then(() => res(null)))) : Promise.resolve(null);
     this.remote = Comlink.wrap<C>(nodeEndpoint(this.worker));
   }
 
@@ -175,10 +204,45 @@ export class Domain<C> {
   terminate(): Promise<void> {
     this.terminating ??= (async () => {
       this.remote[Comlink.releaseProxy]();
+      this.codePort?.close();
       await this.worker.terminate();
       await this.exited;
     })();
     return this.terminating;
+  }
+
+  /**
+   * End a domain that served its run to the end: if the cache has no good code for
+   * its role yet, first take what the thread compiled (waiting at most
+   * CODE_WAIT_MS), then terminate it. A failed domain is terminated, not stopped.
+   */
+  async stop(): Promise<void> {
+    const b = this.bundle;
+    if (b && !b.asked && this.alive && this.terminating === null && (this.codeSaid === 'cold' || this.codeSaid === 'rejected')) {
+      b.asked = true;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const data = await new Promise<Uint8Array | null>((res) => {
+        this.codeTaken = res;
+        timer = setTimeout(res, CODE_WAIT_MS, null);
+        void this.exited.then(() => res(null));
+        this.codePort!.postMessage('code');
+      });
+      clearTimeout(timer);
+      this.codeTaken = null;
+      if (data) keepCode(b, data);
+    }
+    return this.terminate();
+  }
+
+  /** The thread's word on its code: what V8 did with the cache (a refused one is given to no more threads), or what it compiled. */
+  private heard(m: CodeState | Uint8Array): void {
+    if (m instanceof Uint8Array) {
+      this.codeTaken?.(m);
+      return;
+    }
+    this.codeSaid = m;
+    this.codeTold(m);
+    if (m === 'rejected') cacheRefused(this.bundle!);
   }
 }
 
@@ -222,21 +286,62 @@ const DOMAIN_PRELUDE = `{
 }`;
 
 /**
- * Start a thread for `module`: the prelude, then the compiled module (its bundle
- * or `<module>.js`, as domainEntry picks), or,
+ * How a thread runs its bundle (CommonJS, compiled as `require` would, which
+ * spares it the start of Node's ES module loader), with the code cache the
+ * harness passed (src/harness/code-cache.ts): it says on the envelope's port
+ * whether V8 took the cache, and when it had none (or a refused one), hands over
+ * what it has compiled once asked, at the end of its run.
+ */
+const DOMAIN_LOADER = `{
+  const wt = require('node:worker_threads');
+  const vm = require('node:vm');
+  const code = wt.workerData.code;
+  delete wt.workerData.code;
+  const script = new vm.Script(require('node:module').wrap(code.source), {
+    filename: code.filename,
+    cachedData: code.cachedData ?? undefined,
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  // code started from V8's cache cannot import() on Node 20 (its script's import callback is lost): src/dynamic-import.ts imports through this
+  globalThis.__domainImport = (specifier) => import(specifier);
+  const said = code.cachedData === null ? 'cold' : script.cachedDataRejected ? 'rejected' : 'cached';
+  code.port.postMessage(said);
+  if (said === 'cached') code.port.close();
+  else {
+    code.port.once('message', () => code.port.postMessage(script.createCachedData()));
+    code.port.unref();
+  }
+  const module = { exports: {} };
+  script.runInThisContext().call(module.exports, module.exports, require, module, code.filename, require('node:path').dirname(code.filename));
+}`;
+
+/** Whether a domain of `module` runs from the compiled build, not through tsx. */
+function runsCompiled(loadsTypeScript: boolean): boolean {
+  // running from sources, the domains may still run the compiled build (`npm test` builds it
+  // from the same sources first): a thread then starts in a fraction of the time tsx takes
+  return !import.meta.url.endsWith('.ts') || (process.env.MICROLITH_DOMAINS === 'dist' && !loadsTypeScript);
+}
+
+/** The bundle (dist/domains/NAME.cjs) a domain of `module` compiles with DOMAIN_LOADER, or null: it imports its module instead. */
+function compiledBundle(module: DomainModule, loadsTypeScript: boolean): string | null {
+  // a domain that loads TypeScript starts through tsx, which imports the bundle itself
+  if (loadsTypeScript || !runsCompiled(false)) return null;
+  const url = domainEntry(module, DIST_URL);
+  return url.pathname.endsWith('.cjs') ? fileURLToPath(url) : null;
+}
+
+/**
+ * Start a thread for `module`: the prelude, then the compiled module (its bundle,
+ * through DOMAIN_LOADER, or `<module>.js`, as domainEntry picks), or,
  * when running from TypeScript sources (tests, tsx), `<module>.ts` through tsx's
  * loader (a worker cannot load .ts files by itself). Modules are named from src/.
  */
 function startWorker(module: DomainModule, loadsTypeScript: boolean, options: WorkerOptions): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  // running from sources, the domains may still run the compiled build (`npm test` builds it
-  // from the same sources first): a thread then starts in a fraction of the time tsx takes
-  const compiled = !fromSource || (process.env.MICROLITH_DOMAINS === 'dist' && !loadsTypeScript);
+  const compiled = runsCompiled(loadsTypeScript);
   const url = compiled ? domainEntry(module, DIST_URL) : new URL(`../${module}.ts`, import.meta.url);
   const entry = JSON.stringify(url.href);
-  // a bundle (CommonJS) is required, sparing the thread the start of Node's ES module loader
-  const load = url.pathname.endsWith('.cjs') ? `require(${JSON.stringify(fileURLToPath(url))})` : `import(${entry})`;
-  if (compiled && !loadsTypeScript) return new Worker(`${DOMAIN_PRELUDE}\n${load};`, { ...options, eval: true });
+  const bundled = (options.workerData as Envelope<unknown>).code !== undefined;
+  if (compiled && !loadsTypeScript) return new Worker(`${DOMAIN_PRELUDE}\n${bundled ? DOMAIN_LOADER : `import(${entry})`};`, { ...options, eval: true });
   // tsx resolved here, so a domain started from any working directory finds it
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const loader = compiled

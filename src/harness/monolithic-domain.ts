@@ -8,6 +8,7 @@
 import type { FaultRecord, Kernel, KernelRunResult, Supervision } from '../kernel.js';
 import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
 import { SERVER_NAMES, type ServerName } from '../protocol.js';
+import { isTypeScriptFile } from '../module-file.js';
 import { requestStop } from '../wire/registers.js';
 import { GONE, newChannel, startDomain, watchHeartbeats, type Domain, type ThreadCpu } from './domain.js';
 import type { MonolithicBoot, MonolithicControl, PanicNote } from './monolithic-host.js';
@@ -46,7 +47,7 @@ export class MonolithicDomain implements Kernel {
       boot,
       transfer: [port2],
       heapLimitMb: env.cfg.heapLimitMb,
-      loadsTypeScript: Object.values(env.cfg.serverModules ?? {}).some((f) => f?.endsWith('.ts')),
+      loadsTypeScript: Object.values(env.cfg.serverModules ?? {}).some((f) => f !== undefined && isTypeScriptFile(f)),
     });
     env.link.attach(port1);
     void this.domain.exited.then(() => {
@@ -140,6 +141,7 @@ export class MonolithicDomain implements Kernel {
     this.shuttingDown = true;
     this.heartbeats?.stop();
     this.env.link.detach();
-    await this.domain.terminate();
+    // a kernel that ran to the end is stopped (the code cache may take what it compiled); a fallen one is terminated
+    await (this.fault ? this.domain.terminate() : this.domain.stop());
   }
 }

@@ -157,7 +157,7 @@ async function openPair(transport: Transport, signal: Signal, opts: IpcBenchOpti
       ep.close();
       pump?.stop();
       echo?.close();
-      await worker?.terminate();
+      await worker?.stop();
     },
   };
 }

@@ -16,6 +16,7 @@
  * them reset), the requests the app was serving.
  */
 import { COUNTER_SLAB_BYTES, readCounters, type CounterValues } from '../metrics/counters.js';
+import { isTypeScriptFile } from '../module-file.js';
 import { DEFAULT_GRANTS, SERVER_NAMES, type ServerName } from '../protocol.js';
 import type { FaultRecord, Kernel, KernelRunResult, Supervision } from '../kernel.js';
 import { epochMs, struckAtMs } from '../faults/inject.js';
@@ -169,10 +170,11 @@ export class Microkernel implements Kernel {
     const domain = startDomain<WorkerControl, WorkerBoot>({
       module: 'microkernel/worker',
       name: `microlith-${name}${gen > 1 ? `-${gen}` : ''}`,
+      role: name,
       boot,
       transfer: [...channels.map((c) => c.port), ...(nic ? [nic] : [])],
       heapLimitMb: this.env.cfg.heapLimitMb,
-      loadsTypeScript: [...Object.values(this.env.cfg.serverModules ?? {}), this.env.cfg.transportModule].some((f) => f?.endsWith('.ts')),
+      loadsTypeScript: [...Object.values(this.env.cfg.serverModules ?? {}), this.env.cfg.transportModule].some((f) => f !== undefined && isTypeScriptFile(f)),
     });
     return { gen, domain, bell, firstServed: new Float64Array(firstServed), startedAt: epochMs(), elu0: undefined, cpu0: null, main: null, over: false };
   }
@@ -396,6 +398,7 @@ export class Microkernel implements Kernel {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     this.env.link.detach();
-    await Promise.all([...this.slots.values()].map((s) => s.cur.domain.terminate()));
+    // a server that ran to the end is stopped (the code cache may take what it compiled); one that failed is terminated
+    await Promise.all([...this.slots.values()].map((s) => (s.cur.over ? s.cur.domain.terminate() : s.cur.domain.stop())));
   }
 }

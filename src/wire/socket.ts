@@ -32,6 +32,7 @@
  */
 import type http from 'node:http';
 import type { Socket } from 'node:net';
+import { dynamicImport } from '../dynamic-import.js';
 import type { Msg, Reply } from '../protocol.js';
 import type { Frame, NetDevice } from '../servers/net.js';
 import { BatchingPort } from '../microkernel/batch.js';
@@ -198,7 +199,7 @@ function overflowStatus(raw: Buffer | undefined, at: number | undefined, fromSta
 
 /** A socket device over `port`, with node:http loaded now. */
 export async function openSocketDevice(port: PortLike, spec: ServeSpec, regs: Registers): Promise<SocketDevice> {
-  const { createServer } = await import('node:http');
+  const { createServer } = (await dynamicImport('node:http')) as typeof import('node:http');
   return new SocketDevice(port, spec, regs, createServer);
 }
 
