@@ -4,7 +4,7 @@
  * domain counts: only the placement changes, and only host time may differ.
  */
 import { describe, expect, it } from 'vitest';
-import { benchIpc, type IpcBenchOptions } from '../src/microkernel/bench-ipc.js';
+import { benchIpc, warmUpMs, type IpcBenchOptions } from '../src/microkernel/bench-ipc.js';
 import { trackResources } from './support/leaks.js';
 
 const { created } = trackResources<'WORKER'>(['WORKER']);
@@ -30,5 +30,11 @@ describe('bench ipc, in this thread and across a domain', () => {
     }
     // the copy transport copies the payload each way, wherever the echo runs
     expect(here.find((r) => r.transport === 'copy' && r.signal === 'message' && r.sizeBytes === 8192)!.bytesCopiedPerRoundTrip).toBeGreaterThanOrEqual(2 * 8192);
+  });
+});
+
+describe('the warm-up of each pair', () => {
+  it('is 250 ms from an effort of 0.2 up, in proportion below it, and at least 25 ms', () => {
+    expect([1, 0.2, 0.1, 0.02, 0.001].map(warmUpMs)).toEqual([250, 250, 125, 25, 25]);
   });
 });

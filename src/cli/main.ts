@@ -219,7 +219,7 @@ const BENCH_FLAGS = {
   sizes: { type: 'string', requiresArg: true, default: '8,64,512,4096,65536,1048576', describe: `message payload sizes in bytes, comma-separated (each ${rangeText(RANGES.payloadBytes)})` },
   'spin-us': numeric('ring signalling: µs to poll before sleeping (see README)', RANGES.spinUs, 0),
   depth: numeric('calls in flight for the pipelined and bandwidth figures', RANGES.depth, 64),
-  effort: numeric('scale the number of calls per figure', RANGES.effort, 1),
+  effort: numeric('scale the number of calls per figure (and, below 0.2, the 250 ms warm-up of each pair)', RANGES.effort, 1),
   'in-thread': { type: 'boolean', describe: 'serve the echo in this thread, not in a domain of its own: the same IPC code with no thread between the ends (what the framework costs per message, without wake-ups or a second core)' },
   profile: { type: 'string', requiresArg: true, describe: `cost profile for the modelled round trip (default ${DEFAULT_PROFILE})` },
   json: jsonFlag('the results'),

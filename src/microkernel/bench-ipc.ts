@@ -65,6 +65,16 @@ function callsFor(size: number, effort: number, base: number): number {
 }
 
 /**
+ * How long each pair warms up before it is measured (the JIT, both ends): 250 ms at
+ * an effort of 0.2 or more, in proportion below that, and never under 25 ms. A quick
+ * look (`--effort 0.02`, 40 calls a figure) had waited 250 ms a pair all the same,
+ * longer than it measured.
+ */
+export function warmUpMs(effort: number): number {
+  return Math.max(25, 250 * Math.min(1, effort / 0.2));
+}
+
+/**
  * Measure the kernel's IPC between this thread and an echo domain for each
  * transport, signalling and size (lmbench style, host-measured); the results
  * in order, each also passed to `onResult` as it is done.
@@ -172,8 +182,8 @@ async function measure(pair: Pair, transport: Transport, signal: Signal, size: n
     p.done();
     if (!r.ok) throw new Error(`bench ipc: ${type} failed: ${r.errno} ${r.detail ?? ''}`);
   };
-  // warm up the JIT and both domains: for 250 ms, or enough calls
-  const warm = performance.now() + 250;
+  // warm up the JIT and both domains: for warmUpMs, or enough calls
+  const warm = performance.now() + warmUpMs(opts.effort);
   for (let i = 0; i < callsFor(size, 1, 5000) && performance.now() < warm; i++) await call('IPC_ECHO');
 
   const n = callsFor(size, opts.effort, 2000);
