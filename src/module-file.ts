@@ -29,7 +29,7 @@ export async function importModuleFile(path: string, query = ''): Promise<Record
     if (!isTypeScriptFile(path) || (e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
     let tsx: { tsImport(specifier: string, parent: string): Promise<unknown> };
     try {
-      tsx = (await import('tsx/esm/api')) as typeof tsx;
+      tsx = (await dynamicImport('tsx/esm/api')) as typeof tsx;
     } catch {
       throw new Error('a .ts module needs tsx to load (npm install tsx), or compile it to .js and give that file', { cause: e });
     }

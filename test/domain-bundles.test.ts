@@ -2,14 +2,15 @@
  * The domains start from the build's bundles (one file per domain module), never
  * from a stale one, and a run is the same run either way.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { isBuiltin } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { codeCacheFile } from '../src/harness/code-cache.js';
 import { domainEntry, type DomainModule } from '../src/harness/domain.js';
 import { run } from '../src/run.js';
 import { ROOT } from './support/cli.js';
@@ -85,13 +86,27 @@ describe("what a domain's thread loads", () => {
 });
 
 describe("the CLI's bundle", () => {
-  const text = readFileSync(join(ROOT, 'dist', 'cli.js'), 'utf8');
-  it('dist/cli.js is one self-contained file, its per-file entry beside it as dist/cli-unbundled.js', () => {
-    expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
-    const imported = [...text.matchAll(/\bfrom\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
+  const launcher = readFileSync(join(ROOT, 'dist', 'cli.js'), 'utf8');
+  const bundle = join(ROOT, 'dist', 'cli-main.cjs');
+  const text = readFileSync(bundle, 'utf8');
+  it('dist/cli.js starts dist/cli-main.cjs, one self-contained strict CommonJS file; its per-file entry beside it as dist/cli-unbundled.js', () => {
+    expect(launcher.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    const launched = [...launcher.matchAll(/\bfrom\s*["']([^"']+)["']/g)].map((m) => m[1]);
+    expect(launched.filter((s) => !isBuiltin(s))).toEqual(['./harness/code-cache.js']);
+    expect(launcher).toMatch(/runBundle\(.*'\.\/cli-main\.cjs'/);
+    expect(text.startsWith('"use strict";\n')).toBe(true);
+    expect(text).not.toMatch(/^\s*(import|export)\s/m);
+    const required = [...text.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)|\bimport\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
     // Node's own modules (yargs names them without node:) and tsx only
-    expect(imported.filter((s) => !isBuiltin(s) && !s.startsWith('tsx'))).toEqual([]);
+    expect(required.length).toBeGreaterThan(0);
+    expect(required.filter((s) => !isBuiltin(s) && !s.startsWith('tsx'))).toEqual([]);
     expect(readFileSync(join(ROOT, 'dist', 'cli-unbundled.js'), 'utf8')).toMatch(/from ["']\.\/cli\/main\.js["']/);
+  });
+  it('a command leaves the code cache of the bundle it ran (named for its source) when it exits', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), '--version'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const named = basename(codeCacheFile(bundle, 'cli', text, 0)).replace(/-0\.v8$/, '-');
+    expect(readdirSync(join(ROOT, 'dist', 'code-cache')).some((f) => f.startsWith(named) && f.endsWith('.v8'))).toBe(true);
   });
   it("finds the package's files from a folder of its own (workloads, profiles, labs, the domains), from another working directory", () => {
     const cwd = mkdtempSync(join(tmpdir(), 'microlith-cwd-'));
@@ -105,6 +120,10 @@ describe("the CLI's bundle", () => {
       const report = JSON.parse(run.stdout) as { outcomes: { ok: number }; tool: { version: string } };
       expect(report.outcomes.ok).toBe(20);
       expect(report.tool.version).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+      // a TypeScript server module: the bundle, run from its code cache, loads it through tsx (its late imports go through the launcher's)
+      const placed = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'run', '--server-module', `disk=${join(ROOT, 'examples', 'private-dir-disk.ts')}`, '-n', '20', '--json'], { cwd, encoding: 'utf8' });
+      expect(placed.status, placed.stderr).toBe(0);
+      expect((JSON.parse(placed.stdout) as { outcomes: { ok: number } }).outcomes.ok).toBeGreaterThan(0);
     } finally {
       rmSync(cwd, { recursive: true, force: true });
     }

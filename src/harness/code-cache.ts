@@ -19,16 +19,22 @@
  *             (Domain.stop), asks it for what it compiled, keeps it for the
  *             process's next threads, and writes it beside the bundle
  *
+ * The CLI does the same in its one thread (`runBundle`): dist/cli.js starts the
+ * bundle dist/cli-main.cjs from its cache, and leaves one when the process exits
+ * if it had none.
+ *
  * It changes when code is compiled, never what it does: digests and counters are
  * the same with and without it (MICROLITH_CODE_CACHE=0 turns it off, for a
- * cold boot on purpose). The files live in dist/domains/code-cache/, which
- * `npm run build` empties; a package folder that cannot be written keeps the
- * cache in memory only.
+ * cold boot on purpose). The files live in a code-cache/ folder beside each
+ * bundle, which `npm run build` empties; a package folder that cannot be written
+ * keeps the cache in memory only.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { cachedDataVersionTag } from 'node:v8';
+import { constants as vmConstants, Script } from 'node:vm';
 
 /** A bundle's source and the code cache its threads get. */
 export interface BundleCode {
@@ -65,7 +71,8 @@ export function bundleCode(path: string, role: string, env: NodeJS.ProcessEnv = 
   const st = statSync(path);
   const had = loaded.get(key);
   if (had && had.mtimeMs === st.mtimeMs && had.size === st.size) return had.code;
-  const source = readFileSync(path, 'utf8');
+  // (a hashbang is no JavaScript inside the function a CommonJS module is wrapped in: an empty line keeps the lines)
+  const source = readFileSync(path, 'utf8').replace(/^#!.*/, '');
   const file = off ? null : codeCacheFile(path, role, source);
   let cachedData: Uint8Array | null = null;
   if (file) {
@@ -98,4 +105,26 @@ export function keepCode(code: BundleCode, data: Uint8Array): void {
   } catch {
     code.file = null; // a folder we cannot write: this process keeps it in memory
   }
+}
+
+/**
+ * Run the CommonJS bundle at `path` in this thread, as `require` would (`req` is its
+ * require, `importer` the import() its code's late imports go through:
+ * src/dynamic-import.ts), compiled from its code cache if there is a good one; if
+ * there is none, V8's cache of what the process compiled is kept when it exits.
+ */
+export function runBundle(path: string, role: string, req: NodeJS.Require, importer: (specifier: string) => Promise<unknown>): void {
+  const code = bundleCode(path, role);
+  const script = new Script(Module.wrap(code.source), {
+    filename: path,
+    ...(code.cachedData ? { cachedData: code.cachedData } : {}),
+    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  (globalThis as { __microlithImport?: typeof importer }).__microlithImport = importer;
+  if (!code.asked && (code.cachedData === null || script.cachedDataRejected === true)) {
+    code.asked = true;
+    process.once('exit', () => keepCode(code, script.createCachedData()));
+  }
+  const module = { exports: {} };
+  (script.runInThisContext() as (...a: unknown[]) => void).call(module.exports, module.exports, req, module, path, dirname(path));
 }

@@ -303,7 +303,7 @@ const DOMAIN_LOADER = `{
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   // code started from V8's cache cannot import() on Node 20 (its script's import callback is lost): src/dynamic-import.ts imports through this
-  globalThis.__domainImport = (specifier) => import(specifier);
+  globalThis.__microlithImport = (specifier) => import(specifier);
   const said = code.cachedData === null ? 'cold' : script.cachedDataRejected ? 'rejected' : 'cached';
   code.port.postMessage(said);
   if (said === 'cached') code.port.close();
