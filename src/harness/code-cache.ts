@@ -53,7 +53,7 @@ export interface BundleCode {
 export type CodeState = 'cached' | 'cold' | 'rejected';
 
 /** Where a bundle's cache is kept: named for its source, its role (servers compile different functions) and V8's version tag. */
-export function codeCacheFile(bundle: string, role: string, source: string, tag: number = cachedDataVersionTag()): string {
+export function codeCacheFile(bundle: string, role: string, source: string | Uint8Array, tag: number = cachedDataVersionTag()): string {
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const name = `${basename(bundle).replace(/\.[cm]?js$/, '')}-${role.replace(/[^a-z0-9]+/gi, '_')}-${hash}-${tag.toString(16)}.v8`;
   return join(dirname(bundle), 'code-cache', name);
@@ -71,9 +71,10 @@ export function bundleCode(path: string, role: string, env: NodeJS.ProcessEnv = 
   const st = statSync(path);
   const had = loaded.get(key);
   if (had && had.mtimeMs === st.mtimeMs && had.size === st.size) return had.code;
-  // (a hashbang is no JavaScript inside the function a CommonJS module is wrapped in: an empty line keeps the lines)
-  const source = readFileSync(path, 'utf8').replace(/^#!.*/, '');
-  const file = off ? null : codeCacheFile(path, role, source);
+  // hashed as read (its UTF-8 bytes hash as the text does), not encoded again from the text
+  const bytes = readFileSync(path);
+  const source = bytes.toString('utf8');
+  const file = off ? null : codeCacheFile(path, role, bytes);
   let cachedData: Uint8Array | null = null;
   if (file) {
     try {

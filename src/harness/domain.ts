@@ -337,11 +337,12 @@ function compiledBundle(module: DomainModule, loadsTypeScript: boolean): string 
  * loader (a worker cannot load .ts files by itself). Modules are named from src/.
  */
 function startWorker(module: DomainModule, loadsTypeScript: boolean, options: WorkerOptions): Worker {
+  // the bundle the constructor found (compiledBundle) travels in the envelope
+  if ((options.workerData as Envelope<unknown>).code !== undefined) return new Worker(`${DOMAIN_PRELUDE}\n${DOMAIN_LOADER};`, { ...options, eval: true });
   const compiled = runsCompiled(loadsTypeScript);
   const url = compiled ? domainEntry(module, DIST_URL) : new URL(`../${module}.ts`, import.meta.url);
   const entry = JSON.stringify(url.href);
-  const bundled = (options.workerData as Envelope<unknown>).code !== undefined;
-  if (compiled && !loadsTypeScript) return new Worker(`${DOMAIN_PRELUDE}\n${bundled ? DOMAIN_LOADER : `import(${entry})`};`, { ...options, eval: true });
+  if (compiled && !loadsTypeScript) return new Worker(`${DOMAIN_PRELUDE}\nimport(${entry});`, { ...options, eval: true });
   // tsx resolved here, so a domain started from any working directory finds it
   const tsx = JSON.stringify(import.meta.resolve('tsx/esm/api'));
   const loader = compiled
